@@ -1,0 +1,272 @@
+//! The vocabulary between the browser app and the relay.
+//!
+//! Both sides compile this crate (the app to wasm32, the relay natively), so a change to a message is
+//! one edit that the compiler checks on both ends. Everything travels as JSON: over HTTP for logging in
+//! and out, over one WebSocket for everything else. `docs/protocol.md` shows example exchanges.
+
+use serde::{Deserialize, Serialize};
+
+/// The WebSocket path, relative to the relay's origin.
+pub const WS_PATH: &str = "/ws";
+/// `POST` a [`LoginRequest`]; answers [`SessionInfo`] and sets the session cookie, or an [`ErrorInfo`].
+pub const LOGIN_PATH: &str = "/api/login";
+/// `POST` with the session cookie: ends the session and its mail-server connection.
+pub const LOGOUT_PATH: &str = "/api/logout";
+/// `GET` with the session cookie: [`SessionInfo`] if the cookie names a live session, else 401.
+pub const SESSION_PATH: &str = "/api/session";
+
+/// Body of `POST /api/login`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Never print a password, not even in a debug log.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Who is logged in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub email: String,
+}
+
+/// Chosen by the browser, echoed by the relay in the matching [`ServerFrame::Response`] or
+/// [`ServerFrame::Error`].
+pub type RequestId = u64;
+
+/// What the browser sends over the WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    pub id: RequestId,
+    #[serde(flatten)]
+    pub request: Request,
+}
+
+/// What the browser can ask.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// A page of a folder's messages, newest first: `offset` 0 is the newest message.
+    ListMessages {
+        folder: String,
+        offset: u32,
+        limit: u32,
+    },
+}
+
+/// What the relay sends over the WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The answer to the request with this id.
+    Response { id: RequestId, body: Response },
+    /// The request with this id failed; `id` is absent when the frame could not even be read.
+    Error {
+        id: Option<RequestId>,
+        error: ErrorInfo,
+    },
+    /// Something happened that nobody asked about (e.g. the session ended in another tab).
+    Event { event: Event },
+}
+
+/// Answers, one variant per [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    MessageList(MessageList),
+}
+
+/// Pushed by the relay without a request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// The session was ended (logout in any tab, or it expired); the app shows the login form.
+    LoggedOut,
+}
+
+/// One page of a folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageList {
+    pub folder: String,
+    /// How many messages the folder holds in all.
+    pub total: u32,
+    pub offset: u32,
+    /// Newest first.
+    pub messages: Vec<MessageSummary>,
+}
+
+/// A row of the message list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageSummary {
+    /// Stable within the folder (the IMAP UID).
+    pub uid: u32,
+    pub from: Option<Address>,
+    /// Decoded (RFC 2047 and charsets); empty when the mail has none.
+    pub subject: String,
+    /// Seconds since the Unix epoch: the `Date:` header, else when the server received it.
+    pub date: i64,
+    pub unread: bool,
+    pub flagged: bool,
+    pub size: u32,
+}
+
+/// A mailbox address with its display name, both decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: Option<String>,
+    pub email: String,
+}
+
+impl Address {
+    /// What a list shows: the name where there is one, else the address.
+    pub fn display(&self) -> &str {
+        match &self.name {
+            Some(name) if !name.trim().is_empty() => name,
+            _ => &self.email,
+        }
+    }
+}
+
+/// A failure the user can be told about: a stable `code` for the app to branch on, and a message
+/// in English for logs and for clients that do not know the code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorInfo {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Stable error codes. New ones may be added; the app treats an unknown one like `Internal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Wrong e-mail or password.
+    AuthFailed,
+    /// The mail server could not be reached (refused, timed out, dropped).
+    ServerUnreachable,
+    /// The mail server's TLS certificate is not trusted.
+    CertificateNotTrusted,
+    /// The mail server said something the relay could not understand.
+    ServerProtocol,
+    /// The mail server refused the command (IMAP NO/BAD).
+    ServerRefused,
+    /// No live session: log in (again).
+    NotLoggedIn,
+    /// The frame or body could not be read.
+    BadRequest,
+    /// No such folder.
+    NoSuchFolder,
+    /// A bug or an unexpected state in the relay.
+    Internal,
+    /// A code this build of the app does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: T) {
+        let json = serde_json::to_string(&value).unwrap();
+        let back: T = serde_json::from_str(&json).unwrap();
+        assert_eq!(value, back, "through {json}");
+    }
+
+    #[test]
+    fn request_has_the_documented_shape() {
+        let frame = ClientFrame {
+            id: 7,
+            request: Request::ListMessages {
+                folder: "INBOX".into(),
+                offset: 0,
+                limit: 50,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&frame).unwrap(),
+            serde_json::json!({"id": 7, "op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 50})
+        );
+        round_trip(frame);
+    }
+
+    #[test]
+    fn server_frames_round_trip() {
+        round_trip(ServerFrame::Response {
+            id: 1,
+            body: Response::MessageList(MessageList {
+                folder: "INBOX".into(),
+                total: 1,
+                offset: 0,
+                messages: vec![MessageSummary {
+                    uid: 4,
+                    from: Some(Address {
+                        name: Some("Jürgen Weiß".into()),
+                        email: "j@example.org".into(),
+                    }),
+                    subject: "Grüße aus München".into(),
+                    date: 1_700_000_000,
+                    unread: true,
+                    flagged: false,
+                    size: 1234,
+                }],
+            }),
+        });
+        round_trip(ServerFrame::Error {
+            id: None,
+            error: ErrorInfo::new(ErrorCode::BadRequest, "not JSON"),
+        });
+        round_trip(ServerFrame::Event {
+            event: Event::LoggedOut,
+        });
+    }
+
+    #[test]
+    fn unknown_error_code_is_tolerated() {
+        let error: ErrorInfo =
+            serde_json::from_str(r#"{"code":"brand_new_code","message":"m"}"#).unwrap();
+        assert_eq!(error.code, ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn unknown_op_is_rejected() {
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"id":1,"op":"format_disk"}"#).is_err());
+    }
+
+    #[test]
+    fn login_request_debug_hides_the_password() {
+        let request = LoginRequest {
+            email: "a@b".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{request:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn address_display_prefers_the_name() {
+        let mut address = Address {
+            name: Some("Anna".into()),
+            email: "anna@example.org".into(),
+        };
+        assert_eq!(address.display(), "Anna");
+        address.name = Some("  ".into());
+        assert_eq!(address.display(), "anna@example.org");
+    }
+}

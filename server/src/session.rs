@@ -1,0 +1,182 @@
+//! Logged-in users. Each session owns one IMAP connection inside an actor task: requests from all
+//! of the user's browser tabs queue into it, and events fan out to every tab.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use protocol::{Event, MessageList};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::imap::{ImapConnection, ImapError};
+
+/// The cookie value that names a session: 256 random bits, hex.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    fn random() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the OS random source works");
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn from_cookie_value(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+pub struct Session {
+    pub email: String,
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    presence: Mutex<Presence>,
+}
+
+/// Open WebSockets; when they drop to zero the session expires after the idle time. Every open
+/// and close bumps `generation`, so a timer started by an earlier close cannot end a session that
+/// has been in use since.
+#[derive(Default)]
+struct Presence {
+    open: usize,
+    generation: u64,
+}
+
+enum Command {
+    ListMessages {
+        folder: String,
+        offset: u32,
+        limit: u32,
+        reply: oneshot::Sender<Result<MessageList, ImapError>>,
+    },
+}
+
+impl Session {
+    pub async fn list_messages(
+        &self,
+        folder: String,
+        offset: u32,
+        limit: u32,
+    ) -> Result<MessageList, ImapError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::ListMessages {
+            folder,
+            offset,
+            limit,
+            reply,
+        };
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| ImapError::Closed)?;
+        answer.await.map_err(|_| ImapError::Closed)?
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+/// Every live session, by token.
+pub struct Sessions {
+    by_token: Mutex<HashMap<SessionToken, Arc<Session>>>,
+    idle_timeout: Duration,
+}
+
+impl Sessions {
+    pub fn new(idle_timeout: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            by_token: Mutex::default(),
+            idle_timeout,
+        })
+    }
+
+    /// Registers a logged-in connection and starts its actor.
+    pub fn start(self: &Arc<Self>, email: String, connection: ImapConnection) -> SessionToken {
+        let (commands, queue) = mpsc::channel(64);
+        let (events, _) = broadcast::channel(64);
+        let session = Arc::new(Session {
+            email,
+            commands,
+            events,
+            presence: Mutex::default(),
+        });
+        tokio::spawn(run_actor(connection, queue));
+        let token = SessionToken::random();
+        self.lock().insert(token.clone(), session);
+        // A login whose browser never opens a socket must not keep a connection forever.
+        self.expire_if_idle(token.clone(), 0);
+        token
+    }
+
+    pub fn get(&self, token: &SessionToken) -> Option<Arc<Session>> {
+        self.lock().get(token).cloned()
+    }
+
+    /// Ends the session: every tab is told, and the IMAP connection logs out once the last
+    /// reference to the session is gone.
+    pub fn end(&self, token: &SessionToken) -> bool {
+        let Some(session) = self.lock().remove(token) else {
+            return false;
+        };
+        let _ = session.events.send(Event::LoggedOut);
+        tracing::info!(email = %session.email, "session ended");
+        true
+    }
+
+    pub fn socket_opened(&self, session: &Session) {
+        let mut presence = session.presence.lock().expect("not poisoned");
+        presence.open += 1;
+        presence.generation += 1;
+    }
+
+    pub fn socket_closed(self: &Arc<Self>, token: &SessionToken, session: &Session) {
+        let mut presence = session.presence.lock().expect("not poisoned");
+        presence.open = presence.open.saturating_sub(1);
+        presence.generation += 1;
+        if presence.open == 0 {
+            self.expire_if_idle(token.clone(), presence.generation);
+        }
+    }
+
+    fn expire_if_idle(self: &Arc<Self>, token: SessionToken, generation: u64) {
+        let sessions = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(sessions.idle_timeout).await;
+            let unused = sessions.get(&token).is_some_and(|s| {
+                let presence = s.presence.lock().expect("not poisoned");
+                presence.open == 0 && presence.generation == generation
+            });
+            if unused {
+                sessions.end(&token);
+            }
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionToken, Arc<Session>>> {
+        self.by_token.lock().expect("not poisoned")
+    }
+}
+
+/// Owns the IMAP connection; runs until every handle to the session is dropped, then logs out.
+async fn run_actor(mut connection: ImapConnection, mut queue: mpsc::Receiver<Command>) {
+    while let Some(command) = queue.recv().await {
+        match command {
+            Command::ListMessages {
+                folder,
+                offset,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(connection.list_messages(&folder, offset, limit).await);
+            }
+        }
+    }
+    connection.logout().await;
+}

@@ -1,0 +1,126 @@
+//! The WebSocket: one task per browser tab, JSON frames from `protocol`.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{
+        ws::{Message, WebSocket},
+        State, WebSocketUpgrade,
+    },
+    http::HeaderMap,
+    response::Response,
+};
+use futures_util::{SinkExt, StreamExt};
+use protocol::{ClientFrame, ErrorCode, ErrorInfo, Event, Request, ServerFrame};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::{
+    http, origin,
+    session::{Session, SessionToken, Sessions},
+    Relay,
+};
+
+/// Requests are small; anything larger is garbage or an attack.
+const MAX_FRAME: usize = 64 * 1024;
+/// A page of the message list is capped so one request cannot make the relay fetch a whole folder.
+const MAX_PAGE: u32 = 500;
+
+pub async fn upgrade(
+    State(relay): State<Arc<Relay>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !origin::allowed(&headers, &relay.config.extra_origins, false) {
+        tracing::warn!(origin = ?headers.get("origin"), "WebSocket from a foreign origin refused");
+        return http::error(ErrorCode::BadRequest, "origin not allowed");
+    }
+    let Some((token, session)) = http::current(&relay, &headers) else {
+        return http::error(ErrorCode::NotLoggedIn, "not logged in");
+    };
+    let sessions = Arc::clone(&relay.sessions);
+    ws.max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| serve(socket, sessions, token, session))
+}
+
+async fn serve(
+    socket: WebSocket,
+    sessions: Arc<Sessions>,
+    token: SessionToken,
+    session: Arc<Session>,
+) {
+    sessions.socket_opened(&session);
+    let (mut sink, mut incoming) = socket.split();
+    let (outgoing, mut queue) = mpsc::channel::<ServerFrame>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = queue.recv().await {
+            let json = serde_json::to_string(&frame).expect("protocol types serialize");
+            if sink.send(Message::Text(json.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut events = session.subscribe();
+    loop {
+        tokio::select! {
+            message = incoming.next() => match message {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
+                    // Each request runs on its own so a slow one does not hold up the socket.
+                    Ok(frame) => {
+                        tokio::spawn(answer(frame, Arc::clone(&session), outgoing.clone()));
+                    }
+                    Err(e) => {
+                        let error = ErrorInfo::new(ErrorCode::BadRequest, format!("unreadable frame: {e}"));
+                        let _ = outgoing.send(ServerFrame::Error { id: None, error }).await;
+                    }
+                },
+                Some(Ok(Message::Binary(_))) => {
+                    let error = ErrorInfo::new(ErrorCode::BadRequest, "frames are JSON text");
+                    let _ = outgoing.send(ServerFrame::Error { id: None, error }).await;
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {} // ping/pong: axum answers pings itself
+            },
+            event = events.recv() => match event {
+                Ok(event) => {
+                    let ends = event == Event::LoggedOut;
+                    let _ = outgoing.send(ServerFrame::Event { event }).await;
+                    if ends {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    drop(outgoing);
+    let _ = writer.await;
+    sessions.socket_closed(&token, &session);
+}
+
+async fn answer(frame: ClientFrame, session: Arc<Session>, outgoing: mpsc::Sender<ServerFrame>) {
+    let id = frame.id;
+    let result = match frame.request {
+        Request::ListMessages {
+            folder,
+            offset,
+            limit,
+        } => session
+            .list_messages(folder, offset, limit.min(MAX_PAGE))
+            .await
+            .map(protocol::Response::MessageList),
+    };
+    let reply = match result {
+        Ok(body) => ServerFrame::Response { id, body },
+        Err(e) => {
+            tracing::info!(email = %session.email, error = %e, "request failed");
+            ServerFrame::Error {
+                id: Some(id),
+                error: ErrorInfo::new(e.code(), e.to_string()),
+            }
+        }
+    };
+    let _ = outgoing.send(reply).await;
+}

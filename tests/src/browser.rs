@@ -1,0 +1,141 @@
+//! Headless Chromium driven over WebDriver (Debian's chromium and chromium-driver).
+
+use std::{
+    os::unix::process::CommandExt,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+
+use crate::{free_port, kill_group, wait_for_port};
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    // Chromium leaves large temp files; they go with this dir.
+    _scratch: tempfile::TempDir,
+}
+
+impl Browser {
+    /// A desktop-sized window (1440×900).
+    pub async fn desktop() -> Self {
+        Self::start(1440, 900, false).await
+    }
+
+    /// A phone: 390×844 CSS pixels, touch, as Chromium's device emulation makes it (a plain
+    /// headless window cannot be narrower than 500 px).
+    pub async fn phone() -> Self {
+        Self::start(390, 844, true).await
+    }
+
+    /// A fresh headless Chromium with an empty profile and English UI.
+    async fn start(width: u32, height: u32, phone: bool) -> Self {
+        let scratch = tempfile::Builder::new()
+            .prefix("webmail-chromium-")
+            .tempdir()
+            .expect("temp dir");
+        let port = free_port();
+        let mut driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .env("TMPDIR", scratch.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver is installed (scripts/setup installs it)");
+        wait_for_port(port, "chromedriver").await;
+
+        let profile = scratch.path().join("profile");
+        // As root Chromium needs --no-sandbox; the network here is closed, so everything that
+        // phones home is switched off.
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--lang=en-US",
+            &format!("--window-size={width},{height}"),
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut options = serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": args,
+            "prefs": {"intl.accept_languages": "en-US"},
+        });
+        if phone {
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true},
+            });
+        }
+        let capabilities = serde_json::json!({ "goog:chromeOptions": options });
+        let client =
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.as_object().expect("object").clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => client,
+                Err(e) => {
+                    kill_group(&mut driver);
+                    panic!("cannot start Chromium: {e}");
+                }
+            };
+        Self {
+            client,
+            driver,
+            _scratch: scratch,
+        }
+    }
+
+    /// Waits up to 10 s for an element.
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Waits up to 10 s until `css` matches an element whose text satisfies `accept`; returns it.
+    pub async fn text_of(&self, css: &str, accept: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut last = String::new();
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = element.text().await {
+                    if accept(&text) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never showed the expected text; last seen: {last:?}");
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(crate::artifacts_dir().join(name), png).expect("write screenshot");
+    }
+
+    pub async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        kill_group(&mut self.driver);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        kill_group(&mut self.driver);
+    }
+}

@@ -1,0 +1,201 @@
+//! A real Dovecot on loopback, with its own config, state and log in a temp dir: IMAP (STARTTLS
+//! and implicit TLS) and POP3 (STLS and implicit TLS), passwd-file users, Maildir.
+
+use std::{
+    fs,
+    os::unix::{fs::PermissionsExt, process::CommandExt},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use webmail_server::config::{ImapServer, TlsMode};
+
+use crate::{certs::TestPki, free_port, kill_group, wait_for_port};
+
+/// Dovecot refuses to deliver to root-owned mail; any non-root uid works without a passwd entry.
+const MAIL_UID: u32 = 5000;
+
+pub struct Dovecot {
+    dir: tempfile::TempDir,
+    child: Child,
+    pub imap_port: u16,
+    pub imaps_port: u16,
+    pub pop3_port: u16,
+    pub pop3s_port: u16,
+    pub pki: TestPki,
+}
+
+impl Dovecot {
+    /// Starts Dovecot with these `(email, password)` accounts and waits until it listens.
+    pub async fn start(users: &[(&str, &str)]) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("webmail-dovecot-")
+            .tempdir()
+            .expect("temp dir");
+        // Mail processes run as MAIL_UID and must reach the homes inside.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        let pki = TestPki::create(dir.path());
+        let (imap_port, imaps_port, pop3_port, pop3s_port) =
+            (free_port(), free_port(), free_port(), free_port());
+
+        let root = dir.path();
+        let mut passwd = String::new();
+        for (email, password) in users {
+            let home = root.join("home").join(email);
+            fs::create_dir_all(&home).expect("home");
+            chown_tree(&root.join("home"));
+            passwd.push_str(&format!(
+                "{email}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_UID}::{}::\n",
+                home.display()
+            ));
+        }
+        fs::write(root.join("passwd"), passwd).expect("passwd");
+        for sub in ["run", "state"] {
+            fs::create_dir_all(root.join(sub)).expect("dirs");
+        }
+        let config = config(root, &pki, imap_port, imaps_port, pop3_port, pop3s_port);
+        fs::write(root.join("dovecot.conf"), config).expect("config");
+
+        let child = Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("dovecot is installed (scripts/setup installs it)");
+        let mut dovecot = Self {
+            dir,
+            child,
+            imap_port,
+            imaps_port,
+            pop3_port,
+            pop3s_port,
+            pki,
+        };
+        for port in [imap_port, imaps_port, pop3_port, pop3s_port] {
+            if let Ok(Some(status)) = dovecot.child.try_wait() {
+                panic!("dovecot exited ({status}):\n{}", dovecot.log());
+            }
+            wait_for_port(port, "dovecot").await;
+        }
+        dovecot
+    }
+
+    /// The relay's view of this server, over `tls`, trusting the test CA.
+    pub fn imap_server(&self, tls: TlsMode) -> ImapServer {
+        ImapServer {
+            host: "localhost".into(),
+            port: match tls {
+                TlsMode::Implicit => self.imaps_port,
+                TlsMode::Starttls | TlsMode::Plain => self.imap_port,
+            },
+            tls,
+            ca_file: Some(self.pki.ca_pem.clone()),
+        }
+    }
+
+    /// Puts a raw message into `email`'s INBOX, as a delivery agent would.
+    pub fn deliver(&self, email: &str, raw: &[u8], seen: bool) {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let home = self.dir.path().join("home").join(email);
+        let maildir = home.join("Maildir");
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(maildir.join(sub)).expect("maildir");
+        }
+        let unique = format!(
+            "{}.M{}P{}.webmail-test",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::process::id()
+        );
+        let path = if seen {
+            maildir.join("cur").join(format!("{unique}:2,S"))
+        } else {
+            maildir.join("new").join(unique)
+        };
+        fs::write(&path, raw).expect("write mail");
+        chown_tree(&home);
+    }
+
+    /// Dovecot's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+    }
+}
+
+fn config(root: &Path, pki: &TestPki, imap: u16, imaps: u16, pop3: u16, pop3s: u16) -> String {
+    let root = root.display();
+    // Dovecot rejects one-line blocks: every block below spans lines.
+    let mut config = format!(
+        r#"
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_location = maildir:~/Maildir
+first_valid_uid = {MAIL_UID}
+default_login_user = dovenull
+default_internal_user = dovecot
+pop3_uidl_format = %g
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {root}/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = {pop3s}
+    ssl = yes
+  }}
+}}
+"#,
+        cert = pki.cert_pem.display(),
+        key = pki.key_pem.display(),
+    );
+    let dh = PathBuf::from("/usr/share/dovecot/dh.pem");
+    if dh.exists() {
+        config.push_str(&format!("ssl_dh = <{}\n", dh.display()));
+    }
+    config
+}
+
+fn chown_tree(path: &Path) {
+    let _ = std::os::unix::fs::chown(path, Some(MAIL_UID), Some(MAIL_UID));
+    if let Ok(entries) = fs::read_dir(path) {
+        for entry in entries.flatten() {
+            chown_tree(&entry.path());
+        }
+    }
+}

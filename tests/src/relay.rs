@@ -1,0 +1,133 @@
+//! The relay, in-process, pointed at a test mail server, plus the few raw HTTP calls tests make.
+
+use std::net::SocketAddr;
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+use webmail_server::{
+    config::{Config, ImapServer},
+    Relay,
+};
+
+use crate::workspace_root;
+
+pub struct RunningRelay {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningRelay {
+    /// Starts a relay on a free loopback port that may connect to `imap` only.
+    pub async fn start(imap: ImapServer) -> Self {
+        Self::start_on(0, imap).await
+    }
+
+    /// Starts a relay on loopback `port` (0: any free one); if that port is taken, on a free one.
+    pub async fn start_on(port: u16, imap: ImapServer) -> Self {
+        let web_root = workspace_root().join("dist");
+        assert!(
+            web_root.join("index.html").exists(),
+            "{} has no built app: run the test command from README.md (it builds the app first)",
+            web_root.display()
+        );
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => listener,
+            Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+        };
+        let addr = listener.local_addr().expect("bound");
+        let config = Config {
+            listen: addr,
+            web_root,
+            extra_origins: Vec::new(),
+            session_idle_minutes: 10,
+            imap,
+        };
+        let relay = Relay::new(config).expect("relay config is valid");
+        let task = tokio::spawn(async move {
+            webmail_server::serve(relay, listener)
+                .await
+                .expect("serves");
+        });
+        Self { addr, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `POST /api/login` as a non-browser client; returns (status, session cookie, JSON body).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        let response = self.post(protocol::LOGIN_PATH, &body, None).await;
+        let cookie = response
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .and_then(|(_, v)| v.split(';').next())
+            .map(str::to_owned);
+        (response.status, cookie, response.json())
+    }
+
+    /// A raw HTTP/1.1 POST, so tests see exactly what the relay answers.
+    pub async fn post(&self, path: &str, body: &str, cookie: Option<&str>) -> HttpResponse {
+        let mut stream = TcpStream::connect(self.addr).await.expect("relay listens");
+        let cookie = cookie
+            .map(|c| format!("Cookie: {c}\r\n"))
+            .unwrap_or_default();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{cookie}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read");
+        HttpResponse::parse(&raw)
+    }
+}
+
+impl Drop for RunningRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    fn parse(raw: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(raw);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Self {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}

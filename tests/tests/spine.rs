@@ -1,0 +1,369 @@
+//! The spine, end to end: a real Dovecot, the relay in-process, a real headless Chromium.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, Message};
+use webmail_server::config::TlsMode;
+use webmail_tests::{browser::Browser, dovecot::Dovecot, mail, relay::RunningRelay};
+
+const ALICE: (&str, &str) = ("alice@example.org", "correct horse");
+
+/// Dovecot with Alice's inbox: three messages, the newest unread, one subject in RFC 2047 UTF-8,
+/// one sender name in ISO-8859-1.
+async fn dovecot_with_mail() -> Dovecot {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            "Lunch on Friday?",
+            "Mon, 13 Nov 2023 12:00:00 +0000",
+            "Shall we?",
+        ),
+        true,
+    );
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "=?ISO-8859-1?Q?J=FCrgen_Wei=DF?= <jw@example.de>",
+            ALICE.0,
+            "=?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?=",
+            "Tue, 14 Nov 2023 09:30:00 +0100",
+            "Servus!",
+        ),
+        true,
+    );
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Carol <carol@example.org>",
+            ALICE.0,
+            "Photos from the weekend",
+            "Wed, 15 Nov 2023 18:45:00 +0000",
+            "Attached.",
+        ),
+        false,
+    );
+    dovecot
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_shows_the_inbox_and_logout_returns_to_the_form() {
+    let dovecot = dovecot_with_mail().await;
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let browser = Browser::desktop().await;
+    let c = &browser.client;
+
+    c.goto(&relay.url()).await.unwrap();
+    browser
+        .find("input[name=email]")
+        .await
+        .send_keys(ALICE.0)
+        .await
+        .unwrap();
+    browser
+        .find("input[name=password]")
+        .await
+        .send_keys(ALICE.1)
+        .await
+        .unwrap();
+    // Both inputs have visible labels.
+    for id in ["email", "password"] {
+        let label = browser.find(&format!("label[for={id}]")).await;
+        assert!(!label.text().await.unwrap().trim().is_empty());
+    }
+    browser
+        .find("button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    browser
+        .text_of(".messages", |t| t.contains("Lunch on Friday?"))
+        .await;
+    let rows = c.find_all(Locator::Css(".messages li")).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    let mut texts = Vec::new();
+    for row in &rows {
+        texts.push(row.text().await.unwrap());
+    }
+    // Newest first; encoded subject and ISO-8859-1 sender decoded.
+    assert!(
+        texts[0].contains("Photos from the weekend") && texts[0].contains("Carol"),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].contains("Grüße aus München") && texts[1].contains("Jürgen Weiß"),
+        "{texts:?}"
+    );
+    assert!(
+        texts[2].contains("Lunch on Friday?") && texts[2].contains("Bob"),
+        "{texts:?}"
+    );
+    // Only the unseen one is marked unread.
+    let classes: Vec<_> = futures_util::future::join_all(rows.iter().map(|r| r.attr("class")))
+        .await
+        .into_iter()
+        .map(|c| c.unwrap().unwrap_or_default())
+        .collect();
+    assert!(classes[0].contains("unread"), "{classes:?}");
+    assert!(
+        !classes[1].contains("unread") && !classes[2].contains("unread"),
+        "{classes:?}"
+    );
+    browser.screenshot("inbox-desktop.png").await;
+
+    // The page runs under the relay's strict policy: nothing inline but the hashed loader.
+    let csp = c
+        .execute(
+            "return fetch('/').then(r => r.headers.get('content-security-policy'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let csp = csp.as_str().unwrap_or_default().to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+
+    // Logging out ends the IMAP session and shows the form again, also after a reload.
+    c.find(Locator::Css(".topbar button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.find("input[name=email]").await;
+    c.refresh().await.unwrap();
+    browser.find("input[name=email]").await;
+    wait_for_log(&dovecot, "Logged out").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_password_shows_a_clear_error_on_a_phone() {
+    let dovecot = dovecot_with_mail().await;
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Implicit)).await;
+    let browser = Browser::phone().await;
+
+    browser.client.goto(&relay.url()).await.unwrap();
+    browser
+        .find("input[name=email]")
+        .await
+        .send_keys(ALICE.0)
+        .await
+        .unwrap();
+    browser
+        .find("input[name=password]")
+        .await
+        .send_keys("wrong")
+        .await
+        .unwrap();
+    browser
+        .find("button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let text = browser
+        .text_of("[role=alert]", |t| !t.trim().is_empty())
+        .await;
+    assert_eq!(text.trim(), "Wrong e-mail or password.");
+    // No horizontal scrolling on a phone.
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false));
+    browser.screenshot("login-error-phone.png").await;
+
+    // The right password still works after a wrong one.
+    let (status, cookie, _) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(status, 200);
+    assert!(cookie.is_some());
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_checks_origin_and_cookie_and_survives_garbage() {
+    let dovecot = dovecot_with_mail().await;
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let (status, cookie, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], ALICE.0);
+    let cookie = cookie.expect("a session cookie");
+    let url = format!("ws://{}/ws", relay.addr);
+    let own_origin = relay.url();
+
+    // A page on another site cannot open the user's socket, even with the cookie.
+    let refused = ws_connect(&url, Some("http://evil.example"), Some(&cookie)).await;
+    assert_eq!(http_status(refused), 400);
+    // No Origin at all (not a browser) is refused too.
+    assert_eq!(
+        http_status(ws_connect(&url, None, Some(&cookie)).await),
+        400
+    );
+    // The right origin without a session is refused.
+    assert_eq!(
+        http_status(ws_connect(&url, Some(&own_origin), None).await),
+        401
+    );
+
+    let (mut ws, _) = ws_connect(&url, Some(&own_origin), Some(&cookie))
+        .await
+        .unwrap();
+    ws.send(Message::text("this is not json")).await.unwrap();
+    let error = next_json(&mut ws).await;
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["id"], serde_json::Value::Null);
+    assert_eq!(error["error"]["code"], "bad_request");
+
+    // The socket still works after the garbage.
+    let request = serde_json::json!({"id": 5, "op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 2});
+    ws.send(Message::text(request.to_string())).await.unwrap();
+    let answer = next_json(&mut ws).await;
+    assert_eq!(answer["type"], "response", "{answer}");
+    assert_eq!(answer["id"], 5);
+    assert_eq!(answer["body"]["total"], 3);
+    let subjects: Vec<_> = answer["body"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(subjects, ["Photos from the weekend", "Grüße aus München"]);
+
+    // A folder that does not exist is a clear error for that request only.
+    let request = serde_json::json!({"id": 6, "op": "list_messages", "folder": "Nope", "offset": 0, "limit": 2});
+    ws.send(Message::text(request.to_string())).await.unwrap();
+    let answer = next_json(&mut ws).await;
+    assert_eq!(
+        (answer["type"].as_str(), answer["id"].as_u64()),
+        (Some("error"), Some(6))
+    );
+    assert_eq!(answer["error"]["code"], "no_such_folder");
+
+    // Logging out (e.g. in another tab) tells this socket and closes it.
+    let logout = relay.post(protocol::LOGOUT_PATH, "", Some(&cookie)).await;
+    assert_eq!(logout.status, 204);
+    let event = next_json(&mut ws).await;
+    assert_eq!(event["type"], "event");
+    assert_eq!(event["event"]["kind"], "logged_out");
+    let empty = relay.post(protocol::LOGIN_PATH, "{}", Some(&cookie)).await;
+    assert_eq!(empty.status, 400, "a login without fields is a bad request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_errors_name_their_cause() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+
+    // Wrong password.
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let (status, cookie, body) = relay.login(ALICE.0, "nope").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("auth_failed")),
+        "{body}"
+    );
+    assert!(cookie.is_none());
+    // CR/LF in the user name never reaches the server as a command.
+    let (status, _, body) = relay
+        .login("alice@example.org\r\nA1 DELETE INBOX", ALICE.1)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("auth_failed")),
+        "{body}"
+    );
+
+    // A certificate from a CA the relay was not told about.
+    let mut untrusted = dovecot.imap_server(TlsMode::Implicit);
+    untrusted.ca_file = None;
+    let relay = RunningRelay::start(untrusted).await;
+    let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("certificate_not_trusted")),
+        "{body}"
+    );
+
+    // The same over STARTTLS.
+    let mut untrusted = dovecot.imap_server(TlsMode::Starttls);
+    untrusted.ca_file = None;
+    let relay = RunningRelay::start(untrusted).await;
+    let (_, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(body["code"], "certificate_not_trusted", "{body}");
+
+    // Nothing listening.
+    let mut nowhere = dovecot.imap_server(TlsMode::Implicit);
+    nowhere.port = webmail_tests::free_port();
+    let relay = RunningRelay::start(nowhere).await;
+    let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("server_unreachable")),
+        "{body}"
+    );
+
+    // Implicit TLS with the right CA logs in.
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Implicit)).await;
+    let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn ws_connect(
+    url: &str,
+    origin: Option<&str>,
+    cookie: Option<&str>,
+) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
+    let mut request = url.into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+    }
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert("Cookie", cookie.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request).await
+}
+
+fn http_status<T: std::fmt::Debug>(result: Result<T, tungstenite::Error>) -> u16 {
+    match result {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+}
+
+async fn next_json(ws: &mut Ws) -> serde_json::Value {
+    let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("an answer within 10 s")
+        .expect("socket open")
+        .expect("readable frame");
+    serde_json::from_str(message.to_text().expect("text frame")).expect("JSON")
+}
+
+async fn wait_for_log(dovecot: &Dovecot, needle: &str) {
+    for _ in 0..200 {
+        if dovecot.log().contains(needle) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("Dovecot never logged {needle:?}:\n{}", dovecot.log());
+}

@@ -1,0 +1,68 @@
+//! The HTTP half of the protocol: logging in and out, asking who is logged in.
+
+use protocol::{ErrorCode, ErrorInfo, LoginRequest, SessionInfo};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, Response};
+
+pub async fn session() -> Result<SessionInfo, ErrorInfo> {
+    call("GET", protocol::SESSION_PATH, None).await
+}
+
+pub async fn login(email: String, password: String) -> Result<SessionInfo, ErrorInfo> {
+    let body = serde_json::to_string(&LoginRequest { email, password }).expect("serializes");
+    call("POST", protocol::LOGIN_PATH, Some(body)).await
+}
+
+pub async fn logout() {
+    // Whatever the answer, the app shows the login form next; the relay ends the session anyway
+    // once the socket closes and the idle time passes.
+    let _ = send("POST", protocol::LOGOUT_PATH, None).await;
+}
+
+async fn call<T: serde::de::DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<T, ErrorInfo> {
+    let response = send(method, path, body).await?;
+    let text = JsFuture::from(response.text().map_err(|_| unreachable_relay())?)
+        .await
+        .map_err(|_| unreachable_relay())?
+        .as_string()
+        .unwrap_or_default();
+    if response.ok() {
+        serde_json::from_str(&text)
+            .map_err(|e| ErrorInfo::new(ErrorCode::Internal, format!("unreadable answer: {e}")))
+    } else {
+        Err(serde_json::from_str(&text).unwrap_or_else(|_| {
+            ErrorInfo::new(ErrorCode::Internal, format!("HTTP {}", response.status()))
+        }))
+    }
+}
+
+async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response, ErrorInfo> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(body) = &body {
+        init.set_body(&body.into());
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(|_| unreachable_relay())?;
+    if body.is_some() {
+        let _ = request.headers().set("Content-Type", "application/json");
+    }
+    let window = web_sys::window().expect("runs in a browser window");
+    JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| unreachable_relay())?
+        .dyn_into()
+        .map_err(|_| unreachable_relay())
+}
+
+fn unreachable_relay() -> ErrorInfo {
+    ErrorInfo::new(
+        ErrorCode::ServerUnreachable,
+        "the webmail server cannot be reached",
+    )
+}

@@ -1,0 +1,50 @@
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
+
+use super::Phase;
+use crate::{api, i18n::Lang};
+
+#[component]
+pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
+    let t = expect_context::<Lang>().strings();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::login(email.get_untracked(), password.get_untracked()).await {
+                Ok(info) => phase.set(Phase::LoggedIn(info)),
+                Err(e) => {
+                    password.set(String::new());
+                    error.set(Some(t.error(e.code, &e.message).to_owned()));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <main class="login">
+            <h1>{t.sign_in_title}</h1>
+            <form on:submit=submit>
+                <label for="email">{t.email}</label>
+                <input id="email" name="email" type="email" autocomplete="username" required
+                    bind:value=email />
+                <label for="password">{t.password}</label>
+                <input id="password" name="password" type="password" autocomplete="current-password"
+                    required bind:value=password />
+                <p class="error" role="alert">{move || error.get()}</p>
+                <button type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { t.signing_in } else { t.sign_in }}
+                </button>
+            </form>
+        </main>
+    }
+}

@@ -29,11 +29,12 @@ pub struct Dovecot {
 impl Dovecot {
     /// Starts Dovecot with these `(email, password)` accounts and waits until it listens.
     pub async fn start(users: &[(&str, &str)]) -> Self {
+        // In /tmp whatever TMPDIR says: mail processes run as MAIL_UID and must be able to
+        // traverse every parent directory of the homes inside.
         let dir = tempfile::Builder::new()
             .prefix("webmail-dovecot-")
-            .tempdir()
+            .tempdir_in("/tmp")
             .expect("temp dir");
-        // Mail processes run as MAIL_UID and must reach the homes inside.
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
         let pki = TestPki::create(dir.path());
         let (imap_port, imaps_port, pop3_port, pop3s_port) =

@@ -18,9 +18,9 @@ pub const SUMMARY_HEADERS: &[&str] = &["From", "Subject", "Date"];
 pub fn newest_first_range(total: u32, offset: u32, limit: u32) -> Option<SequenceSet> {
     let high = total.checked_sub(offset).filter(|h| *h > 0)?;
     let low = high.saturating_sub(limit.max(1) - 1).max(1);
-    let low = NonZeroU32::new(low)?;
-    let high = NonZeroU32::new(high)?;
-    SequenceSet::try_from(low..=high).ok()
+    Some(SequenceSet::from(
+        NonZeroU32::new(low)?..=NonZeroU32::new(high)?,
+    ))
 }
 
 /// Every FETCH in `data` as a row, newest (highest sequence number) first. A FETCH without a UID
@@ -33,7 +33,7 @@ pub fn summaries(data: Vec<Data<'static>>) -> Vec<MessageSummary> {
             _ => None,
         })
         .collect();
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     rows.into_iter().map(|(_, row)| row).collect()
 }
 

@@ -54,11 +54,65 @@ pub struct ClientFrame {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
+    /// Every folder with its role and counts.
+    ListFolders,
+    CreateFolder {
+        name: String,
+    },
+    RenameFolder {
+        from: String,
+        to: String,
+    },
+    DeleteFolder {
+        name: String,
+    },
+    SubscribeFolder {
+        name: String,
+        subscribed: bool,
+    },
     /// A page of a folder's messages, newest first: `offset` 0 is the newest message.
     ListMessages {
         folder: String,
         offset: u32,
         limit: u32,
+    },
+    /// One message to read: headers, the body to show (sanitized), the list of attachments.
+    /// Opening does not mark it read; the app sends `set_flags` for that.
+    OpenMessage {
+        folder: String,
+        uid: u32,
+    },
+    /// Adds (`set`) or removes flags on messages.
+    SetFlags {
+        folder: String,
+        uids: Vec<u32>,
+        flags: Vec<Flag>,
+        set: bool,
+    },
+    MoveMessages {
+        folder: String,
+        uids: Vec<u32>,
+        to: String,
+    },
+    CopyMessages {
+        folder: String,
+        uids: Vec<u32>,
+        to: String,
+    },
+    /// To Trash; from Trash itself (or without a Trash), removed for good.
+    DeleteMessages {
+        folder: String,
+        uids: Vec<u32>,
+    },
+    /// To the Archive folder (created if missing).
+    ArchiveMessages {
+        folder: String,
+        uids: Vec<u32>,
+    },
+    /// Server-side search in one folder, or in all folders when `folder` is absent.
+    Search {
+        folder: Option<String>,
+        query: SearchQuery,
     },
 }
 
@@ -81,7 +135,12 @@ pub enum ServerFrame {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
+    Folders { folders: Vec<Folder> },
     MessageList(MessageList),
+    Message(Box<MessageView>),
+    SearchResults { hits: Vec<SearchHit> },
+    /// The request was carried out; nothing more to say.
+    Done,
 }
 
 /// Pushed by the relay without a request.
@@ -90,6 +149,125 @@ pub enum Response {
 pub enum Event {
     /// The session was ended (logout in any tab, or it expired); the app shows the login form.
     LoggedOut,
+    /// Something in this folder changed (new mail, expunges, flags; by this or any other client):
+    /// its counts now, so the app can update them and reload what it shows of the folder.
+    FolderChanged {
+        folder: String,
+        total: u32,
+        unread: u32,
+    },
+    /// Folders were created, renamed or deleted; ask `list_folders` again.
+    FoldersChanged,
+    /// The connection to the mail server dropped; the relay is reconnecting.
+    Reconnecting,
+    /// The connection is back and the session resynchronised.
+    Reconnected,
+}
+
+/// A folder (IMAP mailbox).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Folder {
+    /// The full name, as used in requests (e.g. `INBOX`, `Archive/2025`).
+    pub name: String,
+    /// The hierarchy separator, if the server has a hierarchy.
+    pub delimiter: Option<char>,
+    pub role: Option<FolderRole>,
+    pub total: u32,
+    pub unread: u32,
+    pub subscribed: bool,
+    /// False for a folder that only exists as a parent (`\Noselect`).
+    pub selectable: bool,
+}
+
+/// What a folder is for: from SPECIAL-USE where the server says, else from common names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderRole {
+    Inbox,
+    Sent,
+    Drafts,
+    Trash,
+    Junk,
+    Archive,
+}
+
+/// A message flag the app can set or clear.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "flag", content = "name", rename_all = "snake_case")]
+pub enum Flag {
+    Seen,
+    Flagged,
+    Answered,
+    /// A user keyword (IMAP `$Label1`, `Important`, ...): an atom, no spaces or specials.
+    Keyword(String),
+}
+
+/// A message to read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub folder: String,
+    pub uid: u32,
+    pub from: Option<Address>,
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+    pub reply_to: Vec<Address>,
+    pub subject: String,
+    pub date: i64,
+    pub message_id: Option<String>,
+    pub body: Body,
+    pub attachments: Vec<Attachment>,
+    pub unread: bool,
+    pub flagged: bool,
+    pub answered: bool,
+    pub keywords: Vec<String>,
+}
+
+/// The part of a message to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    /// Sanitized HTML: no scripts, no event handlers, no forms, no remote loads. Remote images
+    /// have their address in `data-remote-src` and no `src` until the user allows them.
+    Html { html: String, remote_content: bool },
+    /// Plain text, as written (the app escapes it).
+    Text { text: String },
+    /// Nothing to show (e.g. only attachments).
+    Empty,
+}
+
+/// An attachment, fetched only when asked (over HTTP, see docs/protocol.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The IMAP part number (`2`, `1.3`), used to download it.
+    pub part: String,
+    pub name: String,
+    pub mime_type: String,
+    /// Size as transferred (encoded), roughly 4/3 of the decoded size for base64.
+    pub size: u32,
+    /// Shown inside the body (e.g. an image referenced by `cid:`).
+    pub inline: bool,
+}
+
+/// What to search for; every given field must match.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    /// Anywhere: headers and body.
+    pub text: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    /// Seconds since the epoch: messages on or after this day.
+    pub since: Option<i64>,
+    /// Seconds since the epoch: messages before this day.
+    pub before: Option<i64>,
+}
+
+/// One search result: where it is and its list row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub folder: String,
+    pub message: MessageSummary,
 }
 
 /// One page of a folder.
@@ -109,13 +287,18 @@ pub struct MessageSummary {
     /// Stable within the folder (the IMAP UID).
     pub uid: u32,
     pub from: Option<Address>,
+    pub to: Vec<Address>,
     /// Decoded (RFC 2047 and charsets); empty when the mail has none.
     pub subject: String,
     /// Seconds since the Unix epoch: the `Date:` header, else when the server received it.
     pub date: i64,
     pub unread: bool,
     pub flagged: bool,
+    pub answered: bool,
     pub size: u32,
+    pub has_attachments: bool,
+    /// Groups a conversation: equal for messages of one thread (the root's Message-ID).
+    pub thread_id: Option<String>,
 }
 
 /// A mailbox address with its display name, both decoded.
@@ -172,6 +355,12 @@ pub enum ErrorCode {
     BadRequest,
     /// No such folder.
     NoSuchFolder,
+    /// A folder of that name exists already.
+    FolderExists,
+    /// No such message (it may have been moved or deleted by another client).
+    NoSuchMessage,
+    /// The mailbox is over its quota.
+    OverQuota,
     /// A bug or an unexpected state in the relay.
     Internal,
     /// A code this build of the app does not know.
@@ -221,11 +410,15 @@ mod tests {
                         name: Some("Jürgen Weiß".into()),
                         email: "j@example.org".into(),
                     }),
+                    to: vec![],
                     subject: "Grüße aus München".into(),
                     date: 1_700_000_000,
                     unread: true,
                     flagged: false,
+                    answered: false,
                     size: 1234,
+                    has_attachments: true,
+                    thread_id: Some("<root@example.org>".into()),
                 }],
             }),
         });
@@ -236,6 +429,54 @@ mod tests {
         round_trip(ServerFrame::Event {
             event: Event::LoggedOut,
         });
+        round_trip(ServerFrame::Event {
+            event: Event::FolderChanged {
+                folder: "INBOX".into(),
+                total: 3,
+                unread: 1,
+            },
+        });
+        round_trip(ServerFrame::Response {
+            id: 2,
+            body: Response::Folders {
+                folders: vec![Folder {
+                    name: "Sent".into(),
+                    delimiter: Some('/'),
+                    role: Some(FolderRole::Sent),
+                    total: 1,
+                    unread: 0,
+                    subscribed: true,
+                    selectable: true,
+                }],
+            },
+        });
+        round_trip(ServerFrame::Response {
+            id: 3,
+            body: Response::Done,
+        });
+    }
+
+    #[test]
+    fn flag_requests_have_the_documented_shape() {
+        let frame: ClientFrame = serde_json::from_value(serde_json::json!({
+            "id": 9, "op": "set_flags", "folder": "INBOX", "uids": [1, 2],
+            "flags": [{"flag": "seen"}, {"flag": "keyword", "name": "$Label1"}], "set": true
+        }))
+        .unwrap();
+        assert_eq!(
+            frame.request,
+            Request::SetFlags {
+                folder: "INBOX".into(),
+                uids: vec![1, 2],
+                flags: vec![Flag::Seen, Flag::Keyword("$Label1".into())],
+                set: true
+            }
+        );
+        let search: ClientFrame = serde_json::from_str(
+            r#"{"id":1,"op":"search","folder":null,"query":{"subject":"x"}}"#,
+        )
+        .unwrap();
+        round_trip(search);
     }
 
     #[test]

@@ -1,0 +1,146 @@
+use mail_parser::{HeaderValue, MessageParser};
+use protocol::Address;
+
+/// What the message list needs from a message's header block.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeaderSummary {
+    pub from: Option<Address>,
+    pub to: Vec<Address>,
+    /// Decoded; empty when the mail has no subject.
+    pub subject: String,
+    /// The `Date:` header in seconds since the Unix epoch, when present and readable.
+    pub date: Option<i64>,
+    /// The conversation this message belongs to: the first of `References`, else `In-Reply-To`,
+    /// else its own `Message-ID`.
+    pub thread_id: Option<String>,
+}
+
+/// Every header the message view shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Headers {
+    pub summary: HeaderSummary,
+    pub cc: Vec<Address>,
+    pub reply_to: Vec<Address>,
+    pub message_id: Option<String>,
+}
+
+/// Reads the list headers from a header block (or a whole message).
+/// Never fails: whatever cannot be read is left empty, so one broken mail never hides a list.
+pub fn header_summary(raw: &[u8]) -> HeaderSummary {
+    headers(raw).summary
+}
+
+/// Reads every shown header from a header block (or a whole message). Never fails.
+pub fn headers(raw: &[u8]) -> Headers {
+    let Some(message) = MessageParser::default().parse_headers(raw) else {
+        return Headers::default();
+    };
+    let message_id = message.message_id().map(angle);
+    let thread_id = first_id(message.references())
+        .or_else(|| first_id(message.in_reply_to()))
+        .or_else(|| message_id.clone());
+    Headers {
+        summary: HeaderSummary {
+            from: addresses(message.from()).into_iter().next(),
+            to: addresses(message.to()),
+            subject: message.subject().unwrap_or_default().trim().to_owned(),
+            date: message.date().map(|d| d.to_timestamp()),
+            thread_id,
+        },
+        cc: addresses(message.cc()),
+        reply_to: addresses(message.reply_to()),
+        message_id,
+    }
+}
+
+fn addresses(field: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
+    let Some(field) = field else {
+        return Vec::new();
+    };
+    field
+        .iter()
+        .filter_map(|addr| {
+            let email = addr.address()?.trim().to_owned();
+            let name = addr
+                .name()
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty());
+            Some(Address { name, email })
+        })
+        .collect()
+}
+
+fn first_id(value: &HeaderValue<'_>) -> Option<String> {
+    match value {
+        HeaderValue::Text(id) => Some(angle(id)),
+        HeaderValue::TextList(ids) => ids.first().map(|id| angle(id)),
+        _ => None,
+    }
+}
+
+/// Message-IDs with their angle brackets, as they appear in headers.
+fn angle(id: &str) -> String {
+    format!("<{}>", id.trim().trim_start_matches('<').trim_end_matches('>'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_rfc2047_and_charsets() {
+        let raw = b"From: =?ISO-8859-1?Q?J=FCrgen_Wei=DF?= <jw@example.org>\r\n\
+Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4g8J+Ouw==?=\r\n\
+Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n\r\n";
+        let summary = header_summary(raw);
+        assert_eq!(
+            summary.from,
+            Some(Address {
+                name: Some("Jürgen Weiß".into()),
+                email: "jw@example.org".into()
+            })
+        );
+        assert_eq!(summary.subject, "Grüße aus München 🎻");
+        assert_eq!(summary.date, Some(1_700_000_000));
+    }
+
+    #[test]
+    fn folded_subject_with_mixed_encodings() {
+        let raw = b"Subject: =?koi8-r?B?8NLJ18XU?=\r\n =?utf-8?Q?_and_caf=C3=A9?=\r\n\r\n";
+        assert_eq!(header_summary(raw).subject, "Привет and café");
+    }
+
+    #[test]
+    fn missing_and_garbage_headers_leave_fields_empty() {
+        let summary = header_summary(b"From: \r\nDate: yesterday-ish\r\n\r\n");
+        assert_eq!(summary.from, None);
+        assert_eq!(summary.subject, "");
+        assert_eq!(summary.date, None);
+        assert_eq!(header_summary(b""), HeaderSummary::default());
+        // Garbage is shown as whatever it is, never a panic.
+        let garbage = header_summary(b"From: <<<>>>\r\nSubject: \xff\xfe\r\n\r\n");
+        assert!(garbage.from.is_some_and(|a| !a.email.is_empty()));
+    }
+
+    #[test]
+    fn bare_address_has_no_name() {
+        let summary = header_summary(b"From: anna@example.org\r\n\r\n");
+        assert_eq!(summary.from.unwrap().display(), "anna@example.org");
+    }
+
+    #[test]
+    fn recipients_and_thread() {
+        let raw = b"To: a@example.org, \"B, Bee\" <b@example.org>\r\nCc: c@example.org\r\n\
+Message-ID: <3@x>\r\nIn-Reply-To: <2@x>\r\nReferences: <1@x> <2@x>\r\n\r\n";
+        let h = headers(raw);
+        assert_eq!(h.summary.to.len(), 2);
+        assert_eq!(h.summary.to[1].display(), "B, Bee");
+        assert_eq!(h.cc[0].email, "c@example.org");
+        assert_eq!(h.message_id.as_deref(), Some("<3@x>"));
+        assert_eq!(h.summary.thread_id.as_deref(), Some("<1@x>"));
+        let root = headers(b"Message-ID: <1@x>\r\n\r\n");
+        assert_eq!(root.summary.thread_id.as_deref(), Some("<1@x>"));
+        let reply = headers(b"Message-ID: <2@x>\r\nIn-Reply-To: <1@x>\r\n\r\n");
+        assert_eq!(reply.summary.thread_id.as_deref(), Some("<1@x>"));
+    }
+}

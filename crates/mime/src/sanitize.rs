@@ -1,0 +1,198 @@
+//! Mail HTML, made safe to show: an allowlist of tags, attributes and CSS properties (ammonia),
+//! links that open in a new tab without a referrer, and remote images held back until the user
+//! allows them. The app shows the result in a sandboxed iframe without scripts under a strict CSP;
+//! this is the first of those layers, not the only one.
+
+use std::sync::LazyLock;
+
+use ammonia::Builder;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SanitizedHtml {
+    pub html: String,
+    /// Remote images were found; their addresses are in `data-remote-src`, without `src`.
+    pub remote_content: bool,
+}
+
+const TAGS: &[&str] = &[
+    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "big", "blockquote", "br",
+    "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "div",
+    "dl", "dt", "em", "figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "i", "img", "ins", "kbd", "li", "main", "mark", "nav", "ol", "p", "pre", "q",
+    "s", "samp", "section", "small", "span", "strike", "strong", "sub", "summary", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr",
+];
+
+const GENERIC_ATTRIBUTES: &[&str] = &["style", "dir", "lang", "title", "align", "class"];
+
+const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("a", &["href"]),
+    ("img", &["src", "alt", "width", "height"]),
+    ("table", &["width", "border", "cellpadding", "cellspacing", "bgcolor"]),
+    ("td", &["colspan", "rowspan", "valign", "width", "height", "bgcolor"]),
+    ("th", &["colspan", "rowspan", "valign", "width", "height", "bgcolor"]),
+    ("tr", &["valign", "bgcolor"]),
+    ("col", &["span", "width"]),
+    ("font", &["color", "face", "size"]),
+    ("ol", &["start", "type"]),
+];
+
+/// CSS properties kept in `style` attributes. None of them takes a `url()`.
+const STYLE_PROPERTIES: &[&str] = &[
+    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
+    "font-variant", "text-align", "text-decoration", "text-transform", "text-indent",
+    "line-height", "letter-spacing", "word-spacing", "white-space", "vertical-align", "direction",
+    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left", "padding",
+    "padding-top", "padding-right", "padding-bottom", "padding-left", "border", "border-top",
+    "border-right", "border-bottom", "border-left", "border-color", "border-style", "border-width",
+    "border-collapse", "border-spacing", "border-radius", "width", "height", "max-width",
+    "min-width", "max-height", "display", "list-style-type", "table-layout",
+];
+
+static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
+    let mut builder = Builder::empty();
+    builder
+        .tags(TAGS.iter().copied().collect())
+        .generic_attributes(GENERIC_ATTRIBUTES.iter().copied().collect())
+        .tag_attributes(
+            TAG_ATTRIBUTES
+                .iter()
+                .map(|(tag, attrs)| (*tag, attrs.iter().copied().collect()))
+                .collect(),
+        )
+        .filter_style_properties(STYLE_PROPERTIES.iter().copied().collect())
+        .url_schemes(["http", "https", "mailto", "cid", "data"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("noopener noreferrer"))
+        .set_tag_attribute_value("a", "target", "_blank")
+        .clean_content_tags(["script", "style", "title", "head"].into_iter().collect())
+        .strip_comments(true)
+        .attribute_filter(|element, attribute, value| {
+            let lower = value.to_ascii_lowercase();
+            match (element, attribute) {
+                // CSS escapes could spell `url(` past any check; a style with one is dropped.
+                (_, "style") if lower.contains("url(") || lower.contains("expression") || value.contains('\\') => None,
+                // `data:` only for images (inline pictures); never as a link target.
+                ("a", "href") if lower.trim_start().starts_with("data:") => None,
+                ("img", "src") if lower.trim_start().starts_with("data:") && !lower.trim_start().starts_with("data:image/") => None,
+                _ => Some(value.into()),
+            }
+        });
+    builder
+});
+
+/// Cleans one HTML body.
+pub fn sanitize_html(html: &str) -> SanitizedHtml {
+    let clean = CLEANER.clean(html).to_string();
+    let (html, remote_content) = hold_back_remote_images(&clean);
+    SanitizedHtml {
+        html,
+        remote_content,
+    }
+}
+
+/// Renames `src="http…"` to `data-remote-src="http…"` in tags (only `<img>` may carry `src`).
+///
+/// This reads ammonia's serialisation, where every `<` in text is escaped, every attribute value
+/// is double-quoted and every `"` inside a value is escaped: so a small scanner that tracks
+/// "in text / in a tag / in a quoted value" finds exactly the attributes, never text that looks
+/// like one.
+fn hold_back_remote_images(html: &str) -> (String, bool) {
+    const REMOTE: &str = " src=\"http";
+    enum At {
+        Text,
+        Tag,
+        Value,
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut found = false;
+    let mut at = At::Text;
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if matches!(at, At::Tag) && rest.starts_with(REMOTE) {
+            out.push_str(" data-remote-src=\"http");
+            rest = &rest[REMOTE.len()..];
+            at = At::Value;
+            found = true;
+            continue;
+        }
+        at = match (at, c) {
+            (At::Text, '<') => At::Tag,
+            (At::Tag, '"') => At::Value,
+            (At::Tag, '>') => At::Text,
+            (At::Value, '"') => At::Tag,
+            (state, _) => state,
+        };
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    (out, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(html: &str) -> String {
+        sanitize_html(html).html
+    }
+
+    #[test]
+    fn scripts_handlers_and_active_content_go() {
+        let out = clean(
+            r#"<p onclick="x()">hi<script>alert(1)</script></p><img src=x onerror=alert(1)>
+<iframe src="https://evil.example"></iframe><object data="x"></object><form><input></form>
+<svg><script>alert(1)</script></svg><math><mi>x</mi></math><a href="javascript:alert(1)">j</a>
+<style>body{background:url(https://t.example/p)}</style><meta http-equiv="refresh" content="0">"#,
+        );
+        for bad in ["script", "onclick", "onerror", "iframe", "object", "form", "input", "svg", "math", "javascript", "style>", "meta", "url("] {
+            assert!(!out.to_lowercase().contains(bad), "{bad} survived: {out}");
+        }
+        assert!(out.contains("<p>hi</p>"), "{out}");
+    }
+
+    #[test]
+    fn css_keeps_layout_but_never_loads_anything() {
+        let out = clean(r#"<p style="color: red; background-image: url(https://t.example/p); position: fixed">a</p>
+<p style="color: blue; background: u\72l(https://t.example/q)">b</p><div style="font-weight: bold">c</div>"#);
+        assert!(!out.contains("t.example"), "{out}");
+        assert!(!out.contains("position"), "{out}");
+        assert!(out.contains("font-weight"), "{out}");
+    }
+
+    #[test]
+    fn links_open_in_a_new_tab_without_referrer() {
+        let out = clean(r#"<a href="https://example.org/x">x</a>"#);
+        assert!(out.contains(r#"href="https://example.org/x""#), "{out}");
+        assert!(out.contains(r#"rel="noopener noreferrer""#), "{out}");
+        assert!(out.contains(r#"target="_blank""#), "{out}");
+    }
+
+    #[test]
+    fn remote_images_are_held_back_inline_ones_stay() {
+        let result = sanitize_html(
+            r#"<img src="https://tracker.example/p.gif" alt="t"><img src="cid:logo@x"><img src="data:image/png;base64,iVBORw0KGgo=">"#,
+        );
+        assert!(result.remote_content);
+        assert!(!result.html.contains(r#" src="https"#), "{}", result.html);
+        assert!(result.html.contains(r#"data-remote-src="https://tracker.example/p.gif""#));
+        assert!(result.html.contains(r#"src="cid:logo@x""#));
+        assert!(result.html.contains(r#"src="data:image/png"#));
+        assert!(!sanitize_html("<p>no images</p>").remote_content);
+    }
+
+    #[test]
+    fn text_that_looks_like_an_attribute_is_not_touched() {
+        let result = sanitize_html(r#"<p>write src="http://x" in your page</p>"#);
+        assert!(!result.remote_content);
+        assert!(result.html.contains(r#"src="http://x""#), "{}", result.html);
+        let result = sanitize_html(r#"<img alt='a "> src="http://y' src="cid:z">"#);
+        assert!(!result.remote_content, "{}", result.html);
+    }
+
+    #[test]
+    fn data_links_and_non_image_data_go() {
+        let out = clean(r#"<a href="data:text/html,<script>alert(1)</script>">d</a><img src="data:text/html,x">"#);
+        assert!(!out.contains("data:"), "{out}");
+    }
+}

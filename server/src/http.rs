@@ -10,8 +10,10 @@ use axum::{
 };
 use protocol::{ErrorCode, ErrorInfo, LoginRequest, SessionInfo};
 
+use zeroize::Zeroizing;
+
 use crate::{
-    imap::{ImapConnection, ImapError},
+    account::Login,
     origin,
     session::{Session, SessionToken},
     Relay,
@@ -43,7 +45,13 @@ pub async fn login(
     if email.chars().any(char::is_control) || request.password.contains(['\r', '\n', '\0']) {
         return error(ErrorCode::AuthFailed, "wrong e-mail or password");
     }
-    let connection = match connect_and_login(&relay, email, &request.password).await {
+    let login = Login {
+        server: relay.config.imap.clone(),
+        tls: relay.imap_tls.clone(),
+        user: email.to_owned(),
+        password: Zeroizing::new(request.password),
+    };
+    let connection = match login.connect().await {
         Ok(connection) => connection,
         Err(e) => {
             tracing::info!(%email, error = %e, "login failed");
@@ -51,7 +59,7 @@ pub async fn login(
         }
     };
     tracing::info!(%email, "logged in");
-    let token = relay.sessions.start(email.to_owned(), connection);
+    let token = relay.sessions.start(connection, login);
     let cookie = format!(
         "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{}",
         token.as_str(),
@@ -68,16 +76,6 @@ pub async fn login(
         }),
     )
         .into_response()
-}
-
-async fn connect_and_login(
-    relay: &Relay,
-    email: &str,
-    password: &str,
-) -> Result<ImapConnection, ImapError> {
-    let mut connection = ImapConnection::connect(&relay.config.imap, &relay.imap_tls).await?;
-    connection.login(email, password).await?;
-    Ok(connection)
 }
 
 pub async fn logout(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Response {
@@ -128,7 +126,9 @@ pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
     let status = match code {
         ErrorCode::AuthFailed | ErrorCode::NotLoggedIn => StatusCode::UNAUTHORIZED,
         ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorCode::NoSuchFolder => StatusCode::NOT_FOUND,
+        ErrorCode::NoSuchFolder | ErrorCode::NoSuchMessage => StatusCode::NOT_FOUND,
+        ErrorCode::FolderExists => StatusCode::CONFLICT,
+        ErrorCode::OverQuota => StatusCode::INSUFFICIENT_STORAGE,
         ErrorCode::ServerUnreachable
         | ErrorCode::CertificateNotTrusted
         | ErrorCode::ServerProtocol

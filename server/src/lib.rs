@@ -1,6 +1,7 @@
 //! The relay between browsers and the mail server. `main.rs` only reads the config and calls
 //! [`serve`]; the tests call it too, in-process.
 
+mod account;
 pub mod config;
 mod csp;
 mod http;

@@ -1,5 +1,6 @@
-//! Logged-in users. Each session owns one IMAP connection inside an actor task: requests from all
-//! of the user's browser tabs queue into it, and events fan out to every tab.
+//! Logged-in users. Each session has one account actor (see `account`) that owns its mail-server
+//! connection: requests from all of the user's browser tabs queue into it, and its events fan
+//! out to every tab.
 
 use std::{
     collections::HashMap,
@@ -7,10 +8,13 @@ use std::{
     time::Duration,
 };
 
-use protocol::{Event, MessageList};
+use protocol::{Event, Request, Response};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::imap::{ImapConnection, ImapError};
+use crate::{
+    account::{self, Login, Reply},
+    imap::{ImapConnection, ImapError},
+};
 
 /// The cookie value that names a session: 256 random bits, hex.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -34,7 +38,7 @@ impl SessionToken {
 
 pub struct Session {
     pub email: String,
-    commands: mpsc::Sender<Command>,
+    jobs: mpsc::Sender<(Request, Reply)>,
     events: broadcast::Sender<Event>,
     presence: Mutex<Presence>,
 }
@@ -48,31 +52,12 @@ struct Presence {
     generation: u64,
 }
 
-enum Command {
-    ListMessages {
-        folder: String,
-        offset: u32,
-        limit: u32,
-        reply: oneshot::Sender<Result<MessageList, ImapError>>,
-    },
-}
-
 impl Session {
-    pub async fn list_messages(
-        &self,
-        folder: String,
-        offset: u32,
-        limit: u32,
-    ) -> Result<MessageList, ImapError> {
+    /// Queues `request` behind the others of this user and waits for its answer.
+    pub async fn request(&self, request: Request) -> Result<Response, ImapError> {
         let (reply, answer) = oneshot::channel();
-        let command = Command::ListMessages {
-            folder,
-            offset,
-            limit,
-            reply,
-        };
-        self.commands
-            .send(command)
+        self.jobs
+            .send((request, reply))
             .await
             .map_err(|_| ImapError::Closed)?;
         answer.await.map_err(|_| ImapError::Closed)?
@@ -98,16 +83,16 @@ impl Sessions {
     }
 
     /// Registers a logged-in connection and starts its actor.
-    pub fn start(self: &Arc<Self>, email: String, connection: ImapConnection) -> SessionToken {
-        let (commands, queue) = mpsc::channel(64);
-        let (events, _) = broadcast::channel(64);
+    pub fn start(self: &Arc<Self>, connection: ImapConnection, login: Login) -> SessionToken {
+        let (events, _) = broadcast::channel(256);
+        let email = login.user.clone();
+        let jobs = account::spawn(connection, login, events.clone());
         let session = Arc::new(Session {
             email,
-            commands,
+            jobs,
             events,
             presence: Mutex::default(),
         });
-        tokio::spawn(run_actor(connection, queue));
         let token = SessionToken::random();
         self.lock().insert(token.clone(), session);
         // A login whose browser never opens a socket must not keep a connection forever.
@@ -162,21 +147,4 @@ impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionToken, Arc<Session>>> {
         self.by_token.lock().expect("not poisoned")
     }
-}
-
-/// Owns the IMAP connection; runs until every handle to the session is dropped, then logs out.
-async fn run_actor(mut connection: ImapConnection, mut queue: mpsc::Receiver<Command>) {
-    while let Some(command) = queue.recv().await {
-        match command {
-            Command::ListMessages {
-                folder,
-                offset,
-                limit,
-                reply,
-            } => {
-                let _ = reply.send(connection.list_messages(&folder, offset, limit).await);
-            }
-        }
-    }
-    connection.logout().await;
 }

@@ -102,17 +102,11 @@ async fn serve(
 
 async fn answer(frame: ClientFrame, session: Arc<Session>, outgoing: mpsc::Sender<ServerFrame>) {
     let id = frame.id;
-    let result = match frame.request {
-        Request::ListMessages {
-            folder,
-            offset,
-            limit,
-        } => session
-            .list_messages(folder, offset, limit.min(MAX_PAGE))
-            .await
-            .map(protocol::Response::MessageList),
-    };
-    let reply = match result {
+    let mut request = frame.request;
+    if let Request::ListMessages { limit, .. } = &mut request {
+        *limit = (*limit).min(MAX_PAGE);
+    }
+    let reply = match session.request(request).await {
         Ok(body) => ServerFrame::Response { id, body },
         Err(e) => {
             tracing::info!(email = %session.email, error = %e, "request failed");

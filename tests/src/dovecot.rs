@@ -29,6 +29,15 @@ pub struct Dovecot {
 impl Dovecot {
     /// Starts Dovecot with these `(email, password)` accounts and waits until it listens.
     pub async fn start(users: &[(&str, &str)]) -> Self {
+        Self::start_with(users, true).await
+    }
+
+    /// A Dovecot without any TLS: it offers no STARTTLS, and its TLS ports speak plain text.
+    pub async fn start_without_tls(users: &[(&str, &str)]) -> Self {
+        Self::start_with(users, false).await
+    }
+
+    async fn start_with(users: &[(&str, &str)], tls: bool) -> Self {
         // In /tmp whatever TMPDIR says: mail processes run as MAIL_UID and must be able to
         // traverse every parent directory of the homes inside.
         let dir = tempfile::Builder::new()
@@ -55,7 +64,8 @@ impl Dovecot {
         for sub in ["run", "state"] {
             fs::create_dir_all(root.join(sub)).expect("dirs");
         }
-        let config = config(root, &pki, imap_port, imaps_port, pop3_port, pop3s_port);
+        let ports = [imap_port, imaps_port, pop3_port, pop3s_port];
+        let config = config(root, &pki, ports, tls);
         fs::write(root.join("dovecot.conf"), config).expect("config");
 
         let child = Command::new("dovecot")
@@ -135,8 +145,9 @@ impl Drop for Dovecot {
     }
 }
 
-fn config(root: &Path, pki: &TestPki, imap: u16, imaps: u16, pop3: u16, pop3s: u16) -> String {
+fn config(root: &Path, pki: &TestPki, [imap, imaps, pop3, pop3s]: [u16; 4], tls: bool) -> String {
     let root = root.display();
+    let ssl = if tls { "yes" } else { "no" };
     // Dovecot rejects one-line blocks: every block below spans lines.
     let mut config = format!(
         r#"
@@ -145,7 +156,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = yes
+ssl = {ssl}
 ssl_cert = <{cert}
 ssl_key = <{key}
 auth_mechanisms = plain login
@@ -169,7 +180,7 @@ service imap-login {{
   }}
   inet_listener imaps {{
     port = {imaps}
-    ssl = yes
+    ssl = {ssl}
   }}
 }}
 service pop3-login {{
@@ -178,7 +189,31 @@ service pop3-login {{
   }}
   inet_listener pop3s {{
     port = {pop3s}
-    ssl = yes
+    ssl = {ssl}
+  }}
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \Sent
+    auto = subscribe
+  }}
+  mailbox Drafts {{
+    special_use = \Drafts
+    auto = subscribe
+  }}
+  mailbox Trash {{
+    special_use = \Trash
+    auto = subscribe
+  }}
+  mailbox Junk {{
+    special_use = \Junk
+    auto = subscribe
+  }}
+  mailbox Archive {{
+    special_use = \Archive
+    auto = subscribe
   }}
 }}
 "#,
@@ -186,7 +221,7 @@ service pop3-login {{
         key = pki.key_pem.display(),
     );
     let dh = PathBuf::from("/usr/share/dovecot/dh.pem");
-    if dh.exists() {
+    if tls && dh.exists() {
         config.push_str(&format!("ssl_dh = <{}\n", dh.display()));
     }
     config

@@ -3,8 +3,11 @@
 
 pub mod browser;
 pub mod certs;
+pub mod client;
 pub mod dovecot;
 pub mod mail;
+pub mod proxy;
+pub mod raw_imap;
 pub mod relay;
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};

@@ -20,3 +20,25 @@ fn unique() -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// An HTML mail with a plain-text alternative, a remote image, a script, and a PDF attachment
+/// whose name is RFC 2231 encoded: what a newsletter or a family member's phone sends.
+pub fn html_with_attachment(from: &str, to: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Thu, 16 Nov 2023 10:00:00 +0100\r\n\
+Message-ID: <{id}@webmail.test>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+--outer\r\nContent-Type: multipart/alternative; boundary=\"inner\"\r\n\r\n\
+--inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello in plain text\r\n\
+--inner\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+<html><body><h1>Gr=FC=DFe</h1><script>alert(1)</script><p onclick=3D\"x()\">Hello</p>\
+<img src=3D\"https://tracker.example/pixel.gif\"></body></html>\r\n\
+--inner--\r\n\
+--outer\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\n\
+Content-Disposition: attachment; filename*=utf-8''Bericht%20M%C3%A4rz.pdf\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOfCg==\r\n\
+--outer--\r\n",
+        id = unique()
+    )
+    .into_bytes()
+}

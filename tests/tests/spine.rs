@@ -3,10 +3,16 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, Message};
+use serde_json::json;
+use tokio_tungstenite::tungstenite;
 use webmail_server::config::TlsMode;
-use webmail_tests::{browser::Browser, dovecot::Dovecot, mail, relay::RunningRelay};
+use webmail_tests::{
+    browser::Browser,
+    client::{ws_connect, Client},
+    dovecot::Dovecot,
+    mail,
+    relay::RunningRelay,
+};
 
 const ALICE: (&str, &str) = ("alice@example.org", "correct horse");
 
@@ -197,10 +203,8 @@ async fn wrong_password_shows_a_clear_error_on_a_phone() {
 async fn websocket_checks_origin_and_cookie_and_survives_garbage() {
     let dovecot = dovecot_with_mail().await;
     let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
-    let (status, cookie, body) = relay.login(ALICE.0, ALICE.1).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["email"], ALICE.0);
-    let cookie = cookie.expect("a session cookie");
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let cookie = client.cookie.clone();
     let url = format!("ws://{}/ws", relay.addr);
     let own_origin = relay.url();
 
@@ -218,23 +222,20 @@ async fn websocket_checks_origin_and_cookie_and_survives_garbage() {
         401
     );
 
-    let (mut ws, _) = ws_connect(&url, Some(&own_origin), Some(&cookie))
-        .await
-        .unwrap();
-    ws.send(Message::text("this is not json")).await.unwrap();
-    let error = next_json(&mut ws).await;
+    client.send_raw("this is not json").await;
+    let error = client.next_frame().await;
     assert_eq!(error["type"], "error");
     assert_eq!(error["id"], serde_json::Value::Null);
     assert_eq!(error["error"]["code"], "bad_request");
+    client.send_raw(r#"{"id": 3, "op": "format_disk"}"#).await;
+    assert_eq!(client.next_frame().await["error"]["code"], "bad_request");
 
     // The socket still works after the garbage.
-    let request = serde_json::json!({"id": 5, "op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 2});
-    ws.send(Message::text(request.to_string())).await.unwrap();
-    let answer = next_json(&mut ws).await;
-    assert_eq!(answer["type"], "response", "{answer}");
-    assert_eq!(answer["id"], 5);
-    assert_eq!(answer["body"]["total"], 3);
-    let subjects: Vec<_> = answer["body"]["messages"]
+    let page = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 2}))
+        .await;
+    assert_eq!(page["total"], 3);
+    let subjects: Vec<_> = page["messages"]
         .as_array()
         .unwrap()
         .iter()
@@ -243,21 +244,17 @@ async fn websocket_checks_origin_and_cookie_and_survives_garbage() {
     assert_eq!(subjects, ["Photos from the weekend", "Grüße aus München"]);
 
     // A folder that does not exist is a clear error for that request only.
-    let request = serde_json::json!({"id": 6, "op": "list_messages", "folder": "Nope", "offset": 0, "limit": 2});
-    ws.send(Message::text(request.to_string())).await.unwrap();
-    let answer = next_json(&mut ws).await;
-    assert_eq!(
-        (answer["type"].as_str(), answer["id"].as_u64()),
-        (Some("error"), Some(6))
-    );
-    assert_eq!(answer["error"]["code"], "no_such_folder");
+    let code = client
+        .error_code(json!({"op": "list_messages", "folder": "Nope", "offset": 0, "limit": 2}))
+        .await;
+    assert_eq!(code, "no_such_folder");
 
     // Logging out (e.g. in another tab) tells this socket and closes it.
     let logout = relay.post(protocol::LOGOUT_PATH, "", Some(&cookie)).await;
     assert_eq!(logout.status, 204);
-    let event = next_json(&mut ws).await;
-    assert_eq!(event["type"], "event");
-    assert_eq!(event["event"]["kind"], "logged_out");
+    client
+        .event(Duration::from_secs(5), |e| e["kind"] == "logged_out")
+        .await;
     let empty = relay.post(protocol::LOGIN_PATH, "{}", Some(&cookie)).await;
     assert_eq!(empty.status, 400, "a login without fields is a bad request");
 }
@@ -320,26 +317,23 @@ async fn login_errors_name_their_cause() {
     assert_eq!(status, 200, "{body}");
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn ws_connect(
-    url: &str,
-    origin: Option<&str>,
-    cookie: Option<&str>,
-) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
-    let mut request = url.into_client_request().unwrap();
-    if let Some(origin) = origin {
-        request
-            .headers_mut()
-            .insert("Origin", origin.parse().unwrap());
-    }
-    if let Some(cookie) = cookie {
-        request
-            .headers_mut()
-            .insert("Cookie", cookie.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_starttls_is_refused_rather_than_used_in_clear() {
+    let dovecot = Dovecot::start_without_tls(&[ALICE]).await;
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let (status, cookie, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("server_protocol")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("STARTTLS"),
+        "{body}"
+    );
+    assert!(cookie.is_none());
+    // The password never went over the wire: Dovecot saw no login attempt.
+    assert!(!dovecot.log().contains(ALICE.0), "{}", dovecot.log());
 }
 
 fn http_status<T: std::fmt::Debug>(result: Result<T, tungstenite::Error>) -> u16 {
@@ -347,15 +341,6 @@ fn http_status<T: std::fmt::Debug>(result: Result<T, tungstenite::Error>) -> u16
         Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
-}
-
-async fn next_json(ws: &mut Ws) -> serde_json::Value {
-    let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
-        .await
-        .expect("an answer within 10 s")
-        .expect("socket open")
-        .expect("readable frame");
-    serde_json::from_str(message.to_text().expect("text frame")).expect("JSON")
 }
 
 async fn wait_for_log(dovecot: &Dovecot, needle: &str) {

@@ -80,7 +80,10 @@ fn first_id(value: &HeaderValue<'_>) -> Option<String> {
 
 /// Message-IDs with their angle brackets, as they appear in headers.
 fn angle(id: &str) -> String {
-    format!("<{}>", id.trim().trim_start_matches('<').trim_end_matches('>'))
+    format!(
+        "<{}>",
+        id.trim().trim_start_matches('<').trim_end_matches('>')
+    )
 }
 
 #[cfg(test)]

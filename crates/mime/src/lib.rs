@@ -6,6 +6,6 @@ mod decode;
 mod headers;
 mod sanitize;
 
-pub use decode::decode_text_part;
+pub use decode::{attachment_name, decode_text_part};
 pub use headers::{header_summary, headers, HeaderSummary, Headers};
 pub use sanitize::{sanitize_html, SanitizedHtml};

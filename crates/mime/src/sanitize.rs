@@ -15,12 +15,78 @@ pub struct SanitizedHtml {
 }
 
 const TAGS: &[&str] = &[
-    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "big", "blockquote", "br",
-    "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "div",
-    "dl", "dt", "em", "figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hr", "i", "img", "ins", "kbd", "li", "main", "mark", "nav", "ol", "p", "pre", "q",
-    "s", "samp", "section", "small", "span", "strike", "strong", "sub", "summary", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr",
+    "a",
+    "abbr",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "blockquote",
+    "br",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "main",
+    "mark",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "section",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "wbr",
 ];
 
 const GENERIC_ATTRIBUTES: &[&str] = &["style", "dir", "lang", "title", "align", "class"];
@@ -28,9 +94,18 @@ const GENERIC_ATTRIBUTES: &[&str] = &["style", "dir", "lang", "title", "align", 
 const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("a", &["href"]),
     ("img", &["src", "alt", "width", "height"]),
-    ("table", &["width", "border", "cellpadding", "cellspacing", "bgcolor"]),
-    ("td", &["colspan", "rowspan", "valign", "width", "height", "bgcolor"]),
-    ("th", &["colspan", "rowspan", "valign", "width", "height", "bgcolor"]),
+    (
+        "table",
+        &["width", "border", "cellpadding", "cellspacing", "bgcolor"],
+    ),
+    (
+        "td",
+        &["colspan", "rowspan", "valign", "width", "height", "bgcolor"],
+    ),
+    (
+        "th",
+        &["colspan", "rowspan", "valign", "width", "height", "bgcolor"],
+    ),
     ("tr", &["valign", "bgcolor"]),
     ("col", &["span", "width"]),
     ("font", &["color", "face", "size"]),
@@ -39,14 +114,53 @@ const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
 
 /// CSS properties kept in `style` attributes. None of them takes a `url()`.
 const STYLE_PROPERTIES: &[&str] = &[
-    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
-    "font-variant", "text-align", "text-decoration", "text-transform", "text-indent",
-    "line-height", "letter-spacing", "word-spacing", "white-space", "vertical-align", "direction",
-    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left", "padding",
-    "padding-top", "padding-right", "padding-bottom", "padding-left", "border", "border-top",
-    "border-right", "border-bottom", "border-left", "border-color", "border-style", "border-width",
-    "border-collapse", "border-spacing", "border-radius", "width", "height", "max-width",
-    "min-width", "max-height", "display", "list-style-type", "table-layout",
+    "color",
+    "background-color",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-weight",
+    "font-variant",
+    "text-align",
+    "text-decoration",
+    "text-transform",
+    "text-indent",
+    "line-height",
+    "letter-spacing",
+    "word-spacing",
+    "white-space",
+    "vertical-align",
+    "direction",
+    "margin",
+    "margin-top",
+    "margin-right",
+    "margin-bottom",
+    "margin-left",
+    "padding",
+    "padding-top",
+    "padding-right",
+    "padding-bottom",
+    "padding-left",
+    "border",
+    "border-top",
+    "border-right",
+    "border-bottom",
+    "border-left",
+    "border-color",
+    "border-style",
+    "border-width",
+    "border-collapse",
+    "border-spacing",
+    "border-radius",
+    "width",
+    "height",
+    "max-width",
+    "min-width",
+    "max-height",
+    "display",
+    "list-style-type",
+    "table-layout",
 ];
 
 static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
@@ -61,7 +175,11 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
                 .collect(),
         )
         .filter_style_properties(STYLE_PROPERTIES.iter().copied().collect())
-        .url_schemes(["http", "https", "mailto", "cid", "data"].into_iter().collect())
+        .url_schemes(
+            ["http", "https", "mailto", "cid", "data"]
+                .into_iter()
+                .collect(),
+        )
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("noopener noreferrer"))
         .set_tag_attribute_value("a", "target", "_blank")
@@ -71,10 +189,21 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
             let lower = value.to_ascii_lowercase();
             match (element, attribute) {
                 // CSS escapes could spell `url(` past any check; a style with one is dropped.
-                (_, "style") if lower.contains("url(") || lower.contains("expression") || value.contains('\\') => None,
+                (_, "style")
+                    if lower.contains("url(")
+                        || lower.contains("expression")
+                        || value.contains('\\') =>
+                {
+                    None
+                }
                 // `data:` only for images (inline pictures); never as a link target.
                 ("a", "href") if lower.trim_start().starts_with("data:") => None,
-                ("img", "src") if lower.trim_start().starts_with("data:") && !lower.trim_start().starts_with("data:image/") => None,
+                ("img", "src")
+                    if lower.trim_start().starts_with("data:")
+                        && !lower.trim_start().starts_with("data:image/") =>
+                {
+                    None
+                }
                 _ => Some(value.into()),
             }
         });
@@ -145,7 +274,21 @@ mod tests {
 <svg><script>alert(1)</script></svg><math><mi>x</mi></math><a href="javascript:alert(1)">j</a>
 <style>body{background:url(https://t.example/p)}</style><meta http-equiv="refresh" content="0">"#,
         );
-        for bad in ["script", "onclick", "onerror", "iframe", "object", "form", "input", "svg", "math", "javascript", "style>", "meta", "url("] {
+        for bad in [
+            "script",
+            "onclick",
+            "onerror",
+            "iframe",
+            "object",
+            "form",
+            "input",
+            "svg",
+            "math",
+            "javascript",
+            "style>",
+            "meta",
+            "url(",
+        ] {
             assert!(!out.to_lowercase().contains(bad), "{bad} survived: {out}");
         }
         assert!(out.contains("<p>hi</p>"), "{out}");
@@ -153,8 +296,10 @@ mod tests {
 
     #[test]
     fn css_keeps_layout_but_never_loads_anything() {
-        let out = clean(r#"<p style="color: red; background-image: url(https://t.example/p); position: fixed">a</p>
-<p style="color: blue; background: u\72l(https://t.example/q)">b</p><div style="font-weight: bold">c</div>"#);
+        let out = clean(
+            r#"<p style="color: red; background-image: url(https://t.example/p); position: fixed">a</p>
+<p style="color: blue; background: u\72l(https://t.example/q)">b</p><div style="font-weight: bold">c</div>"#,
+        );
         assert!(!out.contains("t.example"), "{out}");
         assert!(!out.contains("position"), "{out}");
         assert!(out.contains("font-weight"), "{out}");
@@ -175,7 +320,9 @@ mod tests {
         );
         assert!(result.remote_content);
         assert!(!result.html.contains(r#" src="https"#), "{}", result.html);
-        assert!(result.html.contains(r#"data-remote-src="https://tracker.example/p.gif""#));
+        assert!(result
+            .html
+            .contains(r#"data-remote-src="https://tracker.example/p.gif""#));
         assert!(result.html.contains(r#"src="cid:logo@x""#));
         assert!(result.html.contains(r#"src="data:image/png"#));
         assert!(!sanitize_html("<p>no images</p>").remote_content);
@@ -192,7 +339,9 @@ mod tests {
 
     #[test]
     fn data_links_and_non_image_data_go() {
-        let out = clean(r#"<a href="data:text/html,<script>alert(1)</script>">d</a><img src="data:text/html,x">"#);
+        let out = clean(
+            r#"<a href="data:text/html,<script>alert(1)</script>">d</a><img src="data:text/html,x">"#,
+        );
         assert!(!out.contains("data:"), "{out}");
     }
 }

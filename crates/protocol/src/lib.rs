@@ -135,10 +135,14 @@ pub enum ServerFrame {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
-    Folders { folders: Vec<Folder> },
+    Folders {
+        folders: Vec<Folder>,
+    },
     MessageList(MessageList),
     Message(Box<MessageView>),
-    SearchResults { hits: Vec<SearchHit> },
+    SearchResults {
+        hits: Vec<SearchHit>,
+    },
     /// The request was carried out; nothing more to say.
     Done,
 }
@@ -472,10 +476,9 @@ mod tests {
                 set: true
             }
         );
-        let search: ClientFrame = serde_json::from_str(
-            r#"{"id":1,"op":"search","folder":null,"query":{"subject":"x"}}"#,
-        )
-        .unwrap();
+        let search: ClientFrame =
+            serde_json::from_str(r#"{"id":1,"op":"search","folder":null,"query":{"subject":"x"}}"#)
+                .unwrap();
         round_trip(search);
     }
 

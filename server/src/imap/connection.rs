@@ -1,9 +1,11 @@
-use std::{io, time::Duration};
+//! The I/O driver: TCP, TLS, STARTTLS, timeouts; commands in, untagged data and completion out.
+//! What the commands mean lives in `folders` and `messages`.
+
+use std::{future::Future, io, time::Duration};
 
 use imap_codec::imap_types::{
     command::{Command, CommandBody},
-    core::{Tag, Vec1},
-    fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Section},
+    core::Tag,
     response::{
         Capability, Code, Data, Greeting, GreetingKind, Status, StatusBody, StatusKind, Tagged,
     },
@@ -12,72 +14,37 @@ use imap_next::{
     client::{Client, Event, Options},
     stream::{self, Stream},
 };
-use protocol::{ErrorCode, MessageList};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::fetch;
+use super::ImapError;
 use crate::{
     config::{ImapServer, TlsMode},
-    tls::{self, HandshakeError},
+    tls,
 };
 
 /// How long a connection attempt, or one command, may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// RFC 2177: servers may drop an IDLE after 30 minutes, so it is renewed before that.
+const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImapError {
-    #[error("cannot reach the mail server: {0}")]
-    Unreachable(io::Error),
-    #[error(transparent)]
-    Tls(#[from] HandshakeError),
-    #[error("the mail server does not offer STARTTLS; refusing to continue without encryption")]
-    StartTlsMissing,
-    #[error("wrong e-mail or password")]
-    AuthFailed,
-    #[error("the mail server refused: {0}")]
-    Refused(String),
-    #[error("no such folder: {0}")]
-    NoSuchFolder(String),
-    #[error("the mail server sent something unreadable: {0}")]
-    Protocol(String),
-    #[error("the mail server closed the connection")]
-    Closed,
-    #[error("the mail server did not answer in time")]
-    Timeout,
-}
-
-impl ImapError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            Self::Unreachable(_) | Self::Closed | Self::Timeout => ErrorCode::ServerUnreachable,
-            Self::Tls(HandshakeError::Untrusted(_)) => ErrorCode::CertificateNotTrusted,
-            Self::Tls(HandshakeError::Failed(_)) => ErrorCode::ServerUnreachable,
-            Self::StartTlsMissing | Self::Protocol(_) => ErrorCode::ServerProtocol,
-            Self::AuthFailed => ErrorCode::AuthFailed,
-            Self::Refused(_) => ErrorCode::ServerRefused,
-            Self::NoSuchFolder(_) => ErrorCode::NoSuchFolder,
-        }
-    }
-}
-
-impl From<stream::Error<imap_next::client::Error>> for ImapError {
-    fn from(error: stream::Error<imap_next::client::Error>) -> Self {
-        match error {
-            stream::Error::Closed => Self::Closed,
-            stream::Error::Io(e) => Self::Unreachable(e),
-            stream::Error::Tls(e) => Self::Protocol(format!("TLS: {e}")),
-            stream::Error::State(e) => Self::Protocol(e.to_string()),
-        }
-    }
-}
-
-/// A logged-in (or about to log in) IMAP connection. Commands run one at a time.
+/// A connection to the IMAP server. Commands run one after another; [`Self::run_pipelined`]
+/// sends several at once where their answers cannot be confused.
 pub struct ImapConnection {
     stream: Stream,
     client: Client,
     tag_counter: u32,
+    capabilities: Vec<Capability<'static>>,
+    /// The selected folder (IMAP name) and how many messages it holds, kept current from every
+    /// untagged EXISTS and EXPUNGE.
+    pub(super) selected: Option<Selected>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Selected {
+    pub name: String,
+    pub exists: u32,
 }
 
 impl ImapConnection {
@@ -100,8 +67,11 @@ impl ImapConnection {
             TlsMode::Plain | TlsMode::Starttls => Self::new(Stream::insecure(tcp), false),
         };
         let greeting = connection.greeting().await?;
+        if let Some(Code::Capability(caps)) = &greeting.code {
+            connection.capabilities = caps.as_ref().to_vec();
+        }
         if server.tls == TlsMode::Starttls {
-            connection = connection.starttls(&greeting, server, tls).await?;
+            connection = connection.starttls(server, tls).await?;
         }
         Ok(connection)
     }
@@ -115,6 +85,8 @@ impl ImapConnection {
             stream,
             client: Client::new(options),
             tag_counter: 0,
+            capabilities: Vec::new(),
+            selected: None,
         }
     }
 
@@ -131,15 +103,13 @@ impl ImapConnection {
 
     async fn starttls(
         mut self,
-        greeting: &Greeting<'static>,
         server: &ImapServer,
         tls: &TlsConnector,
     ) -> Result<Self, ImapError> {
-        let capabilities = match &greeting.code {
-            Some(Code::Capability(caps)) => caps.as_ref().to_vec(),
-            _ => self.capabilities().await?,
-        };
-        if !capabilities.contains(&Capability::StartTls) {
+        if self.capabilities.is_empty() {
+            self.refresh_capabilities().await?;
+        }
+        if !self.has(&Capability::StartTls) {
             return Err(ImapError::StartTlsMissing);
         }
         self.run(CommandBody::StartTLS).await?;
@@ -147,87 +117,45 @@ impl ImapConnection {
         // arrive before the handshake cannot be trusted (CVE-2011-0411 style injection).
         let tcp = TcpStream::from(self.stream);
         let tls = tls::handshake(tls, &server.host, tcp).await?;
+        // Capabilities learnt in clear are forgotten too; they are asked again after login.
         Ok(Self::new(Stream::tls(tls.into()), true))
     }
 
-    async fn capabilities(&mut self) -> Result<Vec<Capability<'static>>, ImapError> {
+    async fn refresh_capabilities(&mut self) -> Result<(), ImapError> {
         let data = self.run(CommandBody::Capability).await?;
-        Ok(data
+        self.capabilities = data
             .into_iter()
             .filter_map(|d| match d {
                 Data::Capability(caps) => Some(caps.into_inner()),
                 _ => None,
             })
             .flatten()
-            .collect())
+            .collect();
+        Ok(())
+    }
+
+    pub(super) fn has(&self, capability: &Capability<'_>) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+
+    pub fn supports_idle(&self) -> bool {
+        self.has(&Capability::Idle)
     }
 
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), ImapError> {
         let body = CommandBody::login(user.to_owned(), password.to_owned())
             .map_err(|_| ImapError::AuthFailed)?;
-        match self.execute(body).await?.1.kind {
-            StatusKind::Ok => Ok(()),
-            StatusKind::No | StatusKind::Bad => Err(ImapError::AuthFailed),
-        }
-    }
-
-    /// One page of `folder`, newest first by arrival (`offset` 0 is the newest message).
-    pub async fn list_messages(
-        &mut self,
-        folder: &str,
-        offset: u32,
-        limit: u32,
-    ) -> Result<MessageList, ImapError> {
-        // EXAMINE, not SELECT: listing must never change \Recent or other state on the server.
-        let examine = CommandBody::examine(folder.to_owned())
-            .map_err(|_| ImapError::NoSuchFolder(folder.to_owned()))?;
-        let (data, status) = self.execute(examine).await?;
+        let (_, status) = self.execute(body).await?;
         match status.kind {
             StatusKind::Ok => {}
-            StatusKind::No => return Err(ImapError::NoSuchFolder(folder.to_owned())),
-            StatusKind::Bad => return Err(ImapError::Refused(status.text.to_string())),
+            StatusKind::No | StatusKind::Bad => return Err(ImapError::AuthFailed),
         }
-        let total = data
-            .iter()
-            .find_map(|d| match d {
-                Data::Exists(n) => Some(*n),
-                _ => None,
-            })
-            .unwrap_or(0);
-        let mut list = MessageList {
-            folder: folder.to_owned(),
-            total,
-            offset,
-            messages: Vec::new(),
-        };
-        let Some(range) = fetch::newest_first_range(total, offset, limit) else {
-            return Ok(list);
-        };
-        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
-            MessageDataItemName::Uid,
-            MessageDataItemName::Flags,
-            MessageDataItemName::InternalDate,
-            MessageDataItemName::Rfc822Size,
-            MessageDataItemName::BodyExt {
-                section: Some(Section::HeaderFields(
-                    None,
-                    Vec1::try_from(
-                        fetch::SUMMARY_HEADERS
-                            .iter()
-                            .map(|h| (*h).try_into().expect("header names are atoms"))
-                            .collect::<Vec<_>>(),
-                    )
-                    .expect("at least one header"),
-                )),
-                partial: None,
-                peek: true,
-            },
-        ]);
-        let body = CommandBody::fetch(range, items, false)
-            .map_err(|e| ImapError::Protocol(format!("sequence set: {e:?}")))?;
-        let data = self.run(body).await?;
-        list.messages = fetch::summaries(data);
-        Ok(list)
+        // Servers announce more after login (MOVE, SORT, IDLE, ...); the OK usually carries them.
+        match status.code {
+            Some(Code::Capability(caps)) => self.capabilities = caps.into_inner(),
+            _ => self.refresh_capabilities().await?,
+        }
+        Ok(())
     }
 
     pub async fn logout(mut self) {
@@ -235,48 +163,140 @@ impl ImapConnection {
         let _ = self.run(CommandBody::Logout).await;
     }
 
-    /// Runs a command that must succeed; a NO or BAD becomes `Refused`.
-    async fn run(&mut self, body: CommandBody<'static>) -> Result<Vec<Data<'static>>, ImapError> {
+    /// Runs a command that must succeed; a NO or BAD becomes an error named by its response code.
+    pub(super) async fn run(
+        &mut self,
+        body: CommandBody<'static>,
+    ) -> Result<Vec<Data<'static>>, ImapError> {
         let (data, status) = self.execute(body).await?;
         match status.kind {
             StatusKind::Ok => Ok(data),
-            StatusKind::No | StatusKind::Bad => Err(ImapError::Refused(status.text.to_string())),
+            StatusKind::No | StatusKind::Bad => Err(ImapError::from_status(&status)),
         }
     }
 
+    /// Sends several commands at once and waits for all of them: one round trip instead of
+    /// many. Only for commands whose untagged answers say what they belong to (e.g. STATUS).
+    pub(super) async fn run_pipelined(
+        &mut self,
+        bodies: Vec<CommandBody<'static>>,
+    ) -> Result<(Vec<Data<'static>>, Vec<StatusBody<'static>>), ImapError> {
+        let tags: Vec<Tag<'static>> = bodies.into_iter().map(|body| self.enqueue(body)).collect();
+        let mut data = Vec::new();
+        let mut statuses: Vec<Option<StatusBody<'static>>> = vec![None; tags.len()];
+        while statuses.iter().any(Option::is_none) {
+            match self.next_event().await? {
+                Event::DataReceived { data: d } => self.collect(d, &mut data),
+                Event::StatusReceived {
+                    status: Status::Tagged(Tagged { tag, body }),
+                } => {
+                    if let Some(i) = tags.iter().position(|t| *t == tag) {
+                        statuses[i] = Some(body);
+                    }
+                }
+                Event::StatusReceived {
+                    status: Status::Bye(_),
+                } => return Err(ImapError::Closed),
+                Event::CommandRejected { status, .. } => return Err(rejected(status)),
+                _ => {}
+            }
+        }
+        Ok((data, statuses.into_iter().flatten().collect()))
+    }
+
     /// Sends one command and collects the untagged data until its tagged completion.
-    async fn execute(
+    pub(super) async fn execute(
         &mut self,
         body: CommandBody<'static>,
     ) -> Result<(Vec<Data<'static>>, StatusBody<'static>), ImapError> {
-        self.tag_counter += 1;
-        let tag = Tag::try_from(format!("W{}", self.tag_counter)).expect("tags are atoms");
-        self.client.enqueue_command(Command {
-            tag: tag.clone(),
-            body,
-        });
+        let tag = self.enqueue(body);
         let mut data = Vec::new();
         loop {
             match self.next_event().await? {
-                Event::DataReceived { data: d } => data.push(d),
+                Event::DataReceived { data: d } => self.collect(d, &mut data),
                 Event::StatusReceived {
                     status: Status::Tagged(Tagged { tag: got, body }),
                 } if got == tag => return Ok((data, body)),
                 Event::StatusReceived {
                     status: Status::Bye(_),
                 } => return Err(ImapError::Closed),
-                Event::CommandRejected { status, .. } => {
-                    let text = match status {
-                        Status::Tagged(Tagged { body, .. }) | Status::Untagged(body) => {
-                            body.text.to_string()
-                        }
-                        Status::Bye(bye) => bye.text.to_string(),
-                    };
-                    return Err(ImapError::Refused(text));
-                }
+                Event::CommandRejected { status, .. } => return Err(rejected(status)),
                 _ => {}
             }
         }
+    }
+
+    /// Waits in IDLE until the server reports a change (returned), `stop` completes (returns what
+    /// arrived so far, usually nothing), or it is time to renew the IDLE.
+    pub async fn idle(
+        &mut self,
+        stop: impl Future<Output = ()>,
+    ) -> Result<Vec<Data<'static>>, ImapError> {
+        let tag = self.enqueue(CommandBody::Idle);
+        tokio::pin!(stop);
+        let renew = tokio::time::sleep(IDLE_RENEW);
+        tokio::pin!(renew);
+        let mut data = Vec::new();
+        let mut accepted = false;
+        let mut done_wanted = false;
+        let mut done_sent = false;
+        loop {
+            if accepted && done_wanted && !done_sent {
+                done_sent = self.client.set_idle_done().is_some();
+            }
+            let step = tokio::select! {
+                event = self.stream.next(&mut self.client) => Some(event?),
+                () = &mut stop, if !done_wanted => None,
+                () = &mut renew, if !done_wanted => None,
+                // After DONE the server must answer promptly; a silent one counts as gone.
+                () = tokio::time::sleep(COMMAND_TIMEOUT), if done_sent => return Err(ImapError::Timeout),
+            };
+            match step {
+                None => done_wanted = true,
+                Some(Event::IdleAccepted { .. }) => accepted = true,
+                Some(Event::IdleRejected { status, .. }) => {
+                    return Err(ImapError::from_status(&status_body(status)))
+                }
+                Some(Event::DataReceived { data: d }) => {
+                    self.collect(d, &mut data);
+                    done_wanted = true;
+                }
+                Some(Event::StatusReceived {
+                    status: Status::Tagged(Tagged { tag: got, body }),
+                }) if got == tag => {
+                    return match body.kind {
+                        StatusKind::Ok => Ok(data),
+                        _ => Err(ImapError::from_status(&body)),
+                    };
+                }
+                Some(Event::StatusReceived {
+                    status: Status::Bye(_),
+                }) => return Err(ImapError::Closed),
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn enqueue(&mut self, body: CommandBody<'static>) -> Tag<'static> {
+        self.tag_counter += 1;
+        let tag = Tag::try_from(format!("W{}", self.tag_counter)).expect("tags are atoms");
+        self.client.enqueue_command(Command {
+            tag: tag.clone(),
+            body,
+        });
+        tag
+    }
+
+    /// Keeps the selected folder's count current, then hands the data on.
+    fn collect(&mut self, data: Data<'static>, into: &mut Vec<Data<'static>>) {
+        if let Some(selected) = &mut self.selected {
+            match &data {
+                Data::Exists(n) => selected.exists = *n,
+                Data::Expunge(_) => selected.exists = selected.exists.saturating_sub(1),
+                _ => {}
+            }
+        }
+        into.push(data);
     }
 
     async fn next_event(&mut self) -> Result<Event, ImapError> {
@@ -284,5 +304,32 @@ impl ImapConnection {
             .await
             .map_err(|_| ImapError::Timeout)?
             .map_err(ImapError::from)
+    }
+}
+
+fn status_body(status: Status<'static>) -> StatusBody<'static> {
+    match status {
+        Status::Tagged(Tagged { body, .. }) | Status::Untagged(body) => body,
+        Status::Bye(bye) => StatusBody {
+            kind: StatusKind::No,
+            code: bye.code,
+            text: bye.text,
+        },
+    }
+}
+
+fn rejected(status: Status<'static>) -> ImapError {
+    ImapError::from_status(&status_body(status))
+}
+
+impl From<stream::Error<imap_next::client::Error>> for ImapError {
+    fn from(error: stream::Error<imap_next::client::Error>) -> Self {
+        match error {
+            stream::Error::Closed => Self::Closed,
+            stream::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => Self::Closed,
+            stream::Error::Io(e) => Self::Unreachable(e),
+            stream::Error::Tls(e) => Self::Protocol(format!("TLS: {e}")),
+            stream::Error::State(e) => Self::Protocol(e.to_string()),
+        }
     }
 }

@@ -3,15 +3,49 @@
 use std::num::NonZeroU32;
 
 use imap_codec::imap_types::{
-    fetch::MessageDataItem,
+    core::Vec1,
+    fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
     flag::{Flag, FlagFetch},
     response::Data,
     sequence::SequenceSet,
 };
 use protocol::MessageSummary;
 
+use super::structure;
+
 /// The header fields a list row needs; fetched with BODY.PEEK so listing never marks mail read.
-pub const SUMMARY_HEADERS: &[&str] = &["From", "Subject", "Date"];
+const SUMMARY_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+];
+
+/// What a FETCH asks for to build list rows.
+pub fn summary_items() -> MacroOrMessageDataItemNames<'static> {
+    let headers = SUMMARY_HEADERS
+        .iter()
+        .map(|h| (*h).try_into().expect("header names are atoms"))
+        .collect::<Vec<_>>();
+    MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+        MessageDataItemName::Uid,
+        MessageDataItemName::Flags,
+        MessageDataItemName::InternalDate,
+        MessageDataItemName::Rfc822Size,
+        MessageDataItemName::BodyStructure,
+        MessageDataItemName::BodyExt {
+            section: Some(Section::HeaderFields(
+                None,
+                Vec1::try_from(headers).expect("at least one header"),
+            )),
+            partial: None,
+            peek: true,
+        },
+    ])
+}
 
 /// Sequence numbers `offset..offset+limit` counted from the newest message (sequence `total`).
 /// `None` when the page is empty.
@@ -37,43 +71,80 @@ pub fn summaries(data: Vec<Data<'static>>) -> Vec<MessageSummary> {
     rows.into_iter().map(|(_, row)| row).collect()
 }
 
-fn summary(items: &[MessageDataItem<'_>]) -> Option<MessageSummary> {
-    let mut uid = None;
-    let mut flags: &[FlagFetch] = &[];
-    let mut received = None;
-    let mut size = 0;
-    let mut headers: &[u8] = &[];
-    for item in items {
-        match item {
-            MessageDataItem::Uid(u) => uid = Some(u.get()),
-            MessageDataItem::Flags(f) => flags = f,
-            MessageDataItem::InternalDate(d) => received = Some(d.as_ref().timestamp()),
-            MessageDataItem::Rfc822Size(s) => size = *s,
-            MessageDataItem::BodyExt { data, .. } => {
-                headers = data.0.as_ref().map_or(&[][..], |s| s.as_ref());
+/// The parts of one FETCH response, by name.
+#[derive(Default)]
+pub struct Fetched<'a> {
+    pub uid: Option<u32>,
+    pub flags: &'a [FlagFetch<'a>],
+    pub received: Option<i64>,
+    pub size: u32,
+    pub structure: Option<&'a imap_codec::imap_types::body::BodyStructure<'a>>,
+    /// The first BODY[...] section in the response.
+    pub section: &'a [u8],
+}
+
+impl<'a> Fetched<'a> {
+    pub fn new(items: &'a [MessageDataItem<'a>]) -> Self {
+        let mut fetched = Self::default();
+        for item in items {
+            match item {
+                MessageDataItem::Uid(u) => fetched.uid = Some(u.get()),
+                MessageDataItem::Flags(f) => fetched.flags = f,
+                MessageDataItem::InternalDate(d) => fetched.received = Some(d.as_ref().timestamp()),
+                MessageDataItem::Rfc822Size(s) => fetched.size = *s,
+                MessageDataItem::BodyStructure(s) => fetched.structure = Some(s),
+                MessageDataItem::BodyExt { data, .. } => {
+                    fetched.section = data.0.as_ref().map_or(&[][..], |s| s.as_ref());
+                }
+                _ => {}
             }
-            _ => {}
         }
+        fetched
     }
-    let has = |flag: Flag| flags.iter().any(|f| *f == FlagFetch::Flag(flag.clone()));
-    let header = mime::header_summary(headers);
+
+    pub fn has(&self, flag: &Flag<'_>) -> bool {
+        self.flags
+            .iter()
+            .any(|f| matches!(f, FlagFetch::Flag(g) if g == flag))
+    }
+
+    /// User keywords (`$Label1`, `Important`), not system flags.
+    pub fn keywords(&self) -> Vec<String> {
+        self.flags
+            .iter()
+            .filter_map(|f| match f {
+                FlagFetch::Flag(Flag::Keyword(atom)) => Some(atom.as_ref().to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn summary(items: &[MessageDataItem<'_>]) -> Option<MessageSummary> {
+    let fetched = Fetched::new(items);
+    let header = mime::header_summary(fetched.section);
     Some(MessageSummary {
-        uid: uid?,
+        uid: fetched.uid?,
         from: header.from,
+        to: header.to,
         subject: header.subject,
-        date: header.date.or(received).unwrap_or(0),
-        unread: !has(Flag::Seen),
-        flagged: has(Flag::Flagged),
-        size,
+        date: header.date.or(fetched.received).unwrap_or(0),
+        unread: !fetched.has(&Flag::Seen),
+        flagged: fetched.has(&Flag::Flagged),
+        answered: fetched.has(&Flag::Answered),
+        size: fetched.size,
+        has_attachments: fetched.structure.is_some_and(structure::has_attachments),
+        thread_id: header.thread_id,
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use imap_codec::{decode::Decoder, imap_types::response::Response, ResponseCodec};
 
-    fn data(line: &[u8]) -> Data<'static> {
+    /// One untagged response line, as the server would send it.
+    pub fn data(line: &[u8]) -> Data<'static> {
         use imap_codec::imap_types::IntoStatic;
         match ResponseCodec::default()
             .decode(line)

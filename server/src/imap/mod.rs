@@ -1,9 +1,92 @@
 //! The relay's IMAP client: one connection, driven by imap-next's sans-I/O state machine.
 //!
-//! `connection` is the thin I/O driver (TCP, TLS, STARTTLS, timeouts, one command at a time);
-//! `fetch` turns what the server answered into the protocol's view types and is tested on bytes.
+//! `connection` is the thin I/O driver (TCP, TLS, STARTTLS, timeouts, IDLE); `folders` and
+//! `messages` say what the protocol's requests mean in IMAP; `fetch`, `structure` and `utf7` are
+//! pure translations between IMAP's types and the protocol's, tested on server bytes.
 
 mod connection;
 mod fetch;
+mod folders;
+mod messages;
+mod structure;
+mod utf7;
 
-pub use connection::{ImapConnection, ImapError};
+use std::io;
+
+pub use connection::ImapConnection;
+use imap_codec::imap_types::response::{Code, StatusBody};
+use protocol::ErrorCode;
+
+use crate::tls::HandshakeError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot reach the mail server: {0}")]
+    Unreachable(io::Error),
+    #[error(transparent)]
+    Tls(#[from] HandshakeError),
+    #[error("the mail server does not offer STARTTLS; refusing to continue without encryption")]
+    StartTlsMissing,
+    #[error("wrong e-mail or password")]
+    AuthFailed,
+    #[error("the mail server refused: {0}")]
+    Refused(String),
+    #[error("no such folder: {0}")]
+    NoSuchFolder(String),
+    #[error("a folder of that name exists already: {0}")]
+    FolderExists(String),
+    #[error("no such message (it may have been moved or deleted)")]
+    NoSuchMessage,
+    #[error("the mailbox is full: {0}")]
+    OverQuota(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("the mail server sent something unreadable: {0}")]
+    Protocol(String),
+    #[error("the mail server closed the connection")]
+    Closed,
+    #[error("the mail server did not answer in time")]
+    Timeout,
+}
+
+impl ImapError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unreachable(_) | Self::Closed | Self::Timeout => ErrorCode::ServerUnreachable,
+            Self::Tls(HandshakeError::Untrusted(_)) => ErrorCode::CertificateNotTrusted,
+            Self::Tls(HandshakeError::Failed(_)) => ErrorCode::ServerUnreachable,
+            Self::StartTlsMissing | Self::Protocol(_) => ErrorCode::ServerProtocol,
+            Self::AuthFailed => ErrorCode::AuthFailed,
+            Self::Refused(_) => ErrorCode::ServerRefused,
+            Self::NoSuchFolder(_) => ErrorCode::NoSuchFolder,
+            Self::FolderExists(_) => ErrorCode::FolderExists,
+            Self::NoSuchMessage => ErrorCode::NoSuchMessage,
+            Self::OverQuota(_) => ErrorCode::OverQuota,
+            Self::BadInput(_) => ErrorCode::BadRequest,
+        }
+    }
+
+    /// True when the connection is gone and a new one may help.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable(_) | Self::Closed | Self::Timeout | Self::Protocol(_)
+        )
+    }
+
+    /// A NO or BAD, named by its response code (RFC 5530) where the server gave one.
+    fn from_status(status: &StatusBody<'_>) -> Self {
+        let text = status.text.to_string();
+        match &status.code {
+            Some(Code::OverQuota) => Self::OverQuota(text),
+            Some(Code::TryCreate) => Self::NoSuchFolder(text),
+            Some(Code::Other(other)) => match other.inner().to_ascii_uppercase().as_slice() {
+                b"ALREADYEXISTS" => Self::FolderExists(text),
+                b"NONEXISTENT" => Self::NoSuchFolder(text),
+                b"AUTHENTICATIONFAILED" | b"AUTHORIZATIONFAILED" => Self::AuthFailed,
+                _ => Self::Refused(text),
+            },
+            _ => Self::Refused(text),
+        }
+    }
+}

@@ -25,25 +25,37 @@ pub fn Inbox(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
     let list = RwSignal::new(ListState::Loading);
     let connection_lost = RwSignal::new(false);
 
+    // Bumped whenever the relay says the inbox changed; the list below reloads.
+    let changes = RwSignal::new(0u32);
     match Socket::open(move |notice| match notice {
         Notice::Event(Event::LoggedOut) => phase.set(Phase::LoggedOut),
+        Notice::Event(Event::FolderChanged { folder, .. }) if folder == "INBOX" => {
+            changes.update(|n| *n += 1)
+        }
+        Notice::Event(Event::Reconnecting) => connection_lost.set(true),
+        Notice::Event(Event::Reconnected) => connection_lost.set(false),
+        Notice::Event(_) => {}
         Notice::Closed => connection_lost.set(true),
     }) {
         Ok(socket) => {
             // The socket lives as long as this view; dropping it closes the connection.
             let socket = StoredValue::new_local(socket);
-            spawn_local(async move {
-                let request = Request::ListMessages {
-                    folder: "INBOX".into(),
-                    offset: 0,
-                    limit: PAGE,
-                };
-                let Some(socket) = socket.try_get_value() else {
-                    return;
-                };
-                list.set(match socket.request(request).await {
-                    Ok(Response::MessageList(page)) => ListState::Loaded(page),
-                    Err(e) => ListState::Failed(t.error(e.code, &e.message).to_owned()),
+            Effect::new(move |_| {
+                changes.track();
+                spawn_local(async move {
+                    let request = Request::ListMessages {
+                        folder: "INBOX".into(),
+                        offset: 0,
+                        limit: PAGE,
+                    };
+                    let Some(socket) = socket.try_get_value() else {
+                        return;
+                    };
+                    list.set(match socket.request(request).await {
+                        Ok(Response::MessageList(page)) => ListState::Loaded(page),
+                        Ok(_) => ListState::Failed("unexpected answer".into()),
+                        Err(e) => ListState::Failed(t.error(e.code, &e.message).to_owned()),
+                    });
                 });
             });
         }

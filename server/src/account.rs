@@ -1,0 +1,407 @@
+//! A logged-in IMAP account: one actor task owning one IMAP connection.
+//!
+//! Requests from all of the user's tabs queue into it and run one after another. Between
+//! requests it waits in IDLE on the folder the user last looked at, so changes made by any other
+//! client reach the browsers at once; other folders' counts are swept every minute. A dropped
+//! connection is re-established with backoff, without the user logging in again.
+
+use std::{collections::HashMap, time::Duration};
+
+use protocol::{Event, FolderRole, Request, Response, SearchHit};
+use tokio::{
+    sync::{broadcast, mpsc, oneshot},
+    time::Instant,
+};
+use tokio_rustls::TlsConnector;
+use zeroize::Zeroizing;
+
+use crate::{
+    config::ImapServer,
+    imap::{ImapConnection, ImapError},
+};
+
+/// How often the counts of folders other than the watched one are refreshed.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Without IDLE, how often the server is asked for news.
+const POLL_EVERY: Duration = Duration::from_secs(30);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// What the actor needs to log in again after a dropped connection. The password lives here, in
+/// memory only, and is wiped when the session ends.
+pub struct Login {
+    pub server: ImapServer,
+    pub tls: TlsConnector,
+    pub user: String,
+    pub password: Zeroizing<String>,
+}
+
+impl Login {
+    pub async fn connect(&self) -> Result<ImapConnection, ImapError> {
+        let mut connection = ImapConnection::connect(&self.server, &self.tls).await?;
+        connection.login(&self.user, &self.password).await?;
+        Ok(connection)
+    }
+}
+
+pub type Reply = oneshot::Sender<Result<Response, ImapError>>;
+
+/// Starts the actor for a freshly logged-in connection; it ends when `jobs` closes.
+pub fn spawn(
+    connection: ImapConnection,
+    login: Login,
+    events: broadcast::Sender<Event>,
+) -> mpsc::Sender<(Request, Reply)> {
+    let (sender, jobs) = mpsc::channel(64);
+    let actor = Actor {
+        login,
+        connection: Some(connection),
+        events,
+        watched: "INBOX".to_owned(),
+        counts: HashMap::new(),
+        next_sweep: Instant::now() + SWEEP_EVERY,
+    };
+    tokio::spawn(actor.run(jobs));
+    sender
+}
+
+struct Actor {
+    login: Login,
+    connection: Option<ImapConnection>,
+    events: broadcast::Sender<Event>,
+    /// The folder to IDLE on: the one the user last listed.
+    watched: String,
+    /// Last known (total, unread) per folder, to tell the browsers only about changes.
+    counts: HashMap<String, (u32, u32)>,
+    next_sweep: Instant,
+}
+
+/// What a request changed, for the events sent after it.
+#[derive(Default)]
+struct Changed {
+    folders: Vec<String>,
+    folder_list: bool,
+}
+
+impl Actor {
+    async fn run(mut self, mut jobs: mpsc::Receiver<(Request, Reply)>) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            if self.connection.is_none() {
+                match self.login.connect().await {
+                    Ok(connection) => {
+                        tracing::info!(user = %self.login.user, "IMAP connection re-established");
+                        self.connection = Some(connection);
+                        backoff = Duration::from_secs(1);
+                        let _ = self.events.send(Event::Reconnected);
+                        // Whatever happened meanwhile: the browsers reload what they show.
+                        let watched = self.watched.clone();
+                        self.report_changes(&[watched], true).await;
+                    }
+                    Err(ImapError::AuthFailed) => {
+                        tracing::info!(user = %self.login.user, "password no longer accepted; ending session");
+                        let _ = self.events.send(Event::LoggedOut);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::info!(user = %self.login.user, error = %e, ?backoff, "IMAP reconnect failed");
+                        // Wait, but serve (with an error) whoever asks meanwhile.
+                        tokio::select! {
+                            job = jobs.recv() => match job {
+                                Some((_, reply)) => { let _ = reply.send(Err(e)); }
+                                None => return,
+                            },
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        continue;
+                    }
+                }
+            }
+            let job = match jobs.try_recv() {
+                Ok(job) => Some(job),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => match self.watch(&mut jobs).await {
+                    Watch::Job(job) => Some(job),
+                    Watch::Closed => break,
+                    Watch::Nothing => None,
+                },
+            };
+            if let Some((request, reply)) = job {
+                let result = self.handle(request).await;
+                let _ = reply.send(result);
+            }
+        }
+        if let Some(connection) = self.connection.take() {
+            connection.logout().await;
+        }
+    }
+
+    /// Waits for the next job while watching the server for changes.
+    async fn watch(&mut self, jobs: &mut mpsc::Receiver<(Request, Reply)>) -> Watch {
+        let sweep_due = self.next_sweep;
+        let watched = self.watched.clone();
+        let Some(connection) = self.connection.as_mut() else {
+            return Watch::Nothing;
+        };
+        match connection.select_for_watching(&watched).await {
+            Ok(()) => {}
+            // Deleted by another client: watch the inbox instead.
+            Err(ImapError::NoSuchFolder(_)) => {
+                self.watched = "INBOX".to_owned();
+                return Watch::Nothing;
+            }
+            Err(e) => return self.lost(e, &watched),
+        }
+        let mut received: Option<Option<(Request, Reply)>> = None;
+        let stop = async {
+            tokio::select! {
+                job = jobs.recv() => received = Some(job),
+                () = tokio::time::sleep_until(sweep_due) => {}
+            }
+        };
+        let outcome = if connection.supports_idle() {
+            connection.idle(stop).await
+        } else {
+            tokio::select! {
+                () = stop => Ok(Vec::new()),
+                () = tokio::time::sleep(POLL_EVERY) => connection.poll().await,
+            }
+        };
+        match outcome {
+            Ok(changes) => {
+                if !changes.is_empty() {
+                    self.report_changes(&[watched], false).await;
+                }
+            }
+            Err(e) => {
+                if let Some(Some(job)) = received {
+                    // The job was taken from the queue; it runs once the connection is back.
+                    self.connection = None;
+                    return Watch::Job(job);
+                }
+                return self.lost(e, &watched);
+            }
+        }
+        if Instant::now() >= self.next_sweep {
+            self.sweep().await;
+        }
+        match received {
+            Some(Some(job)) => Watch::Job(job),
+            Some(None) => Watch::Closed,
+            None => Watch::Nothing,
+        }
+    }
+
+    fn lost(&mut self, error: ImapError, folder: &str) -> Watch {
+        tracing::info!(user = %self.login.user, %folder, %error, "IMAP connection lost");
+        self.connection = None;
+        let _ = self.events.send(Event::Reconnecting);
+        Watch::Nothing
+    }
+
+    /// Runs a request; if the connection turns out to be gone, reconnects once and retries.
+    async fn handle(&mut self, request: Request) -> Result<Response, ImapError> {
+        let first = self.attempt(&request).await;
+        let (response, changed) = match first {
+            Err(e) if e.is_connection_lost() => {
+                tracing::info!(user = %self.login.user, error = %e, "IMAP connection lost; retrying once");
+                let _ = self.events.send(Event::Reconnecting);
+                self.connection = Some(self.login.connect().await?);
+                let _ = self.events.send(Event::Reconnected);
+                self.attempt(&request).await?
+            }
+            other => other?,
+        };
+        if !changed.folders.is_empty() || changed.folder_list {
+            self.report_changes(&changed.folders, changed.folder_list)
+                .await;
+        }
+        Ok(response)
+    }
+
+    async fn attempt(&mut self, request: &Request) -> Result<(Response, Changed), ImapError> {
+        let connection = self.connection.as_mut().ok_or(ImapError::Closed)?;
+        let done = |folders: Vec<String>| {
+            (
+                Response::Done,
+                Changed {
+                    folders,
+                    folder_list: false,
+                },
+            )
+        };
+        let folders_changed = || {
+            (
+                Response::Done,
+                Changed {
+                    folders: Vec::new(),
+                    folder_list: true,
+                },
+            )
+        };
+        Ok(match request {
+            Request::ListFolders => {
+                let folders = connection.list_folders().await?;
+                for f in &folders {
+                    self.counts.insert(f.name.clone(), (f.total, f.unread));
+                }
+                (Response::Folders { folders }, Changed::default())
+            }
+            Request::CreateFolder { name } => {
+                connection.create_folder(name).await?;
+                folders_changed()
+            }
+            Request::RenameFolder { from, to } => {
+                connection.rename_folder(from, to).await?;
+                if self.watched == *from {
+                    self.watched = "INBOX".into();
+                }
+                folders_changed()
+            }
+            Request::DeleteFolder { name } => {
+                connection.delete_folder(name).await?;
+                if self.watched == *name {
+                    self.watched = "INBOX".into();
+                }
+                folders_changed()
+            }
+            Request::SubscribeFolder { name, subscribed } => {
+                connection.subscribe_folder(name, *subscribed).await?;
+                folders_changed()
+            }
+            Request::ListMessages {
+                folder,
+                offset,
+                limit,
+            } => {
+                let list = connection.list_messages(folder, *offset, *limit).await?;
+                self.watched = folder.clone();
+                (Response::MessageList(list), Changed::default())
+            }
+            Request::OpenMessage { folder, uid } => {
+                let message = connection.open_message(folder, *uid).await?;
+                (Response::Message(Box::new(message)), Changed::default())
+            }
+            Request::SetFlags {
+                folder,
+                uids,
+                flags,
+                set,
+            } => {
+                connection.set_flags(folder, uids, flags, *set).await?;
+                done(vec![folder.clone()])
+            }
+            Request::MoveMessages { folder, uids, to } => {
+                connection.move_messages(folder, uids, to).await?;
+                done(vec![folder.clone(), to.clone()])
+            }
+            Request::CopyMessages { folder, uids, to } => {
+                connection.copy_messages(folder, uids, to).await?;
+                done(vec![to.clone()])
+            }
+            Request::DeleteMessages { folder, uids } => {
+                let trash = connection.folder_with_role(FolderRole::Trash).await?;
+                connection
+                    .delete_messages(folder, uids, trash.as_deref())
+                    .await?;
+                done(
+                    [Some(folder.clone()), trash]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                )
+            }
+            Request::ArchiveMessages { folder, uids } => {
+                let (archive, created) =
+                    match connection.folder_with_role(FolderRole::Archive).await? {
+                        Some(archive) => (archive, false),
+                        None => {
+                            connection.create_folder("Archive").await?;
+                            ("Archive".to_owned(), true)
+                        }
+                    };
+                connection.move_messages(folder, uids, &archive).await?;
+                (
+                    Response::Done,
+                    Changed {
+                        folders: vec![folder.clone(), archive],
+                        folder_list: created,
+                    },
+                )
+            }
+            Request::Search { folder, query } => {
+                let folders = match folder {
+                    Some(folder) => vec![folder.clone()],
+                    None => connection
+                        .list_folder_names()
+                        .await?
+                        .into_iter()
+                        .filter(|f| f.selectable)
+                        .map(|f| f.name)
+                        .collect(),
+                };
+                let mut hits = Vec::new();
+                for folder in folders {
+                    let found = connection.search(&folder, query).await?;
+                    hits.extend(found.into_iter().map(|message| SearchHit {
+                        folder: folder.clone(),
+                        message,
+                    }));
+                }
+                (Response::SearchResults { hits }, Changed::default())
+            }
+        })
+    }
+
+    /// Tells every tab the new counts of `folders` (and that the folder list changed).
+    async fn report_changes(&mut self, folders: &[String], folder_list: bool) {
+        if folder_list {
+            let _ = self.events.send(Event::FoldersChanged);
+        }
+        let Some(connection) = self.connection.as_mut() else {
+            return;
+        };
+        match connection.counts(folders).await {
+            Ok(counts) => {
+                for (folder, (total, unread)) in counts {
+                    self.counts.insert(folder.clone(), (total, unread));
+                    let _ = self.events.send(Event::FolderChanged {
+                        folder,
+                        total,
+                        unread,
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::info!(user = %self.login.user, error = %e, "cannot read folder counts")
+            }
+        }
+    }
+
+    /// Refreshes every known folder's counts; tells the tabs about those that changed.
+    async fn sweep(&mut self) {
+        self.next_sweep = Instant::now() + SWEEP_EVERY;
+        let Some(connection) = self.connection.as_mut() else {
+            return;
+        };
+        let known: Vec<String> = self.counts.keys().cloned().collect();
+        let Ok(counts) = connection.counts(&known).await else {
+            return;
+        };
+        for (folder, now) in counts {
+            if self.counts.insert(folder.clone(), now) != Some(now) {
+                let _ = self.events.send(Event::FolderChanged {
+                    folder,
+                    total: now.0,
+                    unread: now.1,
+                });
+            }
+        }
+    }
+}
+
+enum Watch {
+    Job((Request, Reply)),
+    Closed,
+    Nothing,
+}

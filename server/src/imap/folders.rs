@@ -1,0 +1,351 @@
+//! Folders: LIST and LSUB, counts by STATUS, roles by SPECIAL-USE or by name, and changes.
+
+use std::collections::HashSet;
+
+use imap_codec::imap_types::{
+    command::CommandBody,
+    flag::FlagNameAttribute,
+    mailbox::Mailbox,
+    response::Data,
+    search::SearchKey,
+    status::{StatusDataItem, StatusDataItemName},
+};
+use protocol::{Folder, FolderRole};
+
+use super::{connection::Selected, utf7, ImapConnection, ImapError};
+
+impl ImapConnection {
+    /// Every folder with role and counts, INBOX first, the rest by name.
+    pub async fn list_folders(&mut self) -> Result<Vec<Folder>, ImapError> {
+        let mut folders = self.list_folder_names().await?;
+        let selectable: Vec<String> = folders
+            .iter()
+            .filter(|f| f.selectable)
+            .map(|f| f.name.clone())
+            .collect();
+        for (name, (total, unread)) in self.counts(&selectable).await? {
+            if let Some(folder) = folders.iter_mut().find(|f| f.name == name) {
+                folder.total = total;
+                folder.unread = unread;
+            }
+        }
+        Ok(folders)
+    }
+
+    /// Every folder with its role, without counts (one round trip).
+    pub async fn list_folder_names(&mut self) -> Result<Vec<Folder>, ImapError> {
+        let (data, _) = self
+            .run_pipelined(vec![list_all(false)?, list_all(true)?])
+            .await?;
+        let mut subscribed = HashSet::new();
+        let mut listed = Vec::new();
+        for d in data {
+            match d {
+                Data::List {
+                    items,
+                    delimiter,
+                    mailbox,
+                } => listed.push((mailbox_name(&mailbox), delimiter.map(|d| d.inner()), items)),
+                Data::Lsub { mailbox, .. } => {
+                    subscribed.insert(mailbox_name(&mailbox));
+                }
+                _ => {}
+            }
+        }
+        let mut folders: Vec<Folder> = listed
+            .into_iter()
+            .map(|(imap_name, delimiter, items)| {
+                let name = utf7::decode(&imap_name);
+                Folder {
+                    role: role_by_attribute(&items).or_else(|| role_by_name(&name, delimiter)),
+                    selectable: !items.contains(&FlagNameAttribute::Noselect),
+                    subscribed: subscribed.contains(&imap_name) || imap_name == "INBOX",
+                    delimiter,
+                    name,
+                    total: 0,
+                    unread: 0,
+                }
+            })
+            .collect();
+        folders.sort_by(|a, b| {
+            (a.name != "INBOX", a.name.to_lowercase())
+                .cmp(&(b.name != "INBOX", b.name.to_lowercase()))
+        });
+        Ok(folders)
+    }
+
+    /// (total, unread) of each folder: STATUS, pipelined, for the others; the selected folder's
+    /// own view for the selected one (RFC 3501 advises against STATUS on it).
+    pub async fn counts(
+        &mut self,
+        folders: &[String],
+    ) -> Result<Vec<(String, (u32, u32))>, ImapError> {
+        let selected = self.selected.clone();
+        let others: Vec<&String> = folders
+            .iter()
+            .filter(|f| selected.as_ref().is_none_or(|s| &s.name != *f))
+            .collect();
+        let mut counts = Vec::new();
+        if !others.is_empty() {
+            let bodies = others
+                .iter()
+                .map(|name| {
+                    CommandBody::status(
+                        mailbox(name)?,
+                        vec![StatusDataItemName::Messages, StatusDataItemName::Unseen],
+                    )
+                    .map_err(|_| ImapError::NoSuchFolder((*name).clone()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let (data, _) = self.run_pipelined(bodies).await?;
+            for d in data {
+                if let Data::Status { mailbox, items } = d {
+                    let (mut total, mut unread) = (0, 0);
+                    for item in items.iter() {
+                        match item {
+                            StatusDataItem::Messages(n) => total = *n,
+                            StatusDataItem::Unseen(n) => unread = *n,
+                            _ => {}
+                        }
+                    }
+                    counts.push((utf7::decode(&mailbox_name(&mailbox)), (total, unread)));
+                }
+            }
+        }
+        if let Some(Selected { name, .. }) = selected.filter(|s| folders.contains(&s.name)) {
+            counts.push((name.clone(), self.selected_counts().await?));
+        }
+        Ok(counts)
+    }
+
+    /// (total, unread) of the selected folder, fresh from the server.
+    pub(super) async fn selected_counts(&mut self) -> Result<(u32, u32), ImapError> {
+        let data = self
+            .run(CommandBody::search(None, SearchKey::Unseen.into(), true))
+            .await?;
+        let unread = data
+            .iter()
+            .map(|d| match d {
+                Data::Search(uids, ..) => uids.len() as u32,
+                _ => 0,
+            })
+            .sum();
+        let total = self.selected.as_ref().map_or(0, |s| s.exists);
+        Ok((total, unread))
+    }
+
+    pub async fn create_folder(&mut self, name: &str) -> Result<(), ImapError> {
+        let body = CommandBody::create(mailbox(name)?).map_err(|_| bad_name(name))?;
+        self.run(body).await?;
+        // Where subscriptions matter, a new folder should show up in other clients too.
+        let _ = self.subscribe_folder(name, true).await;
+        Ok(())
+    }
+
+    pub async fn rename_folder(&mut self, from: &str, to: &str) -> Result<(), ImapError> {
+        if from.eq_ignore_ascii_case("INBOX") {
+            return Err(ImapError::BadInput("INBOX cannot be renamed".into()));
+        }
+        self.leave_if_selected(from).await?;
+        let body = CommandBody::rename(mailbox(from)?, mailbox(to)?).map_err(|_| bad_name(to))?;
+        self.run(body).await?;
+        let _ = self.subscribe_folder(from, false).await;
+        let _ = self.subscribe_folder(to, true).await;
+        Ok(())
+    }
+
+    pub async fn delete_folder(&mut self, name: &str) -> Result<(), ImapError> {
+        if name.eq_ignore_ascii_case("INBOX") {
+            return Err(ImapError::BadInput("INBOX cannot be deleted".into()));
+        }
+        self.leave_if_selected(name).await?;
+        let body = CommandBody::delete(mailbox(name)?).map_err(|_| bad_name(name))?;
+        self.run(body).await?;
+        let _ = self.subscribe_folder(name, false).await;
+        Ok(())
+    }
+
+    pub async fn subscribe_folder(
+        &mut self,
+        name: &str,
+        subscribed: bool,
+    ) -> Result<(), ImapError> {
+        let mailbox = mailbox(name)?;
+        let body = if subscribed {
+            CommandBody::subscribe(mailbox)
+        } else {
+            CommandBody::unsubscribe(mailbox)
+        }
+        .map_err(|_| bad_name(name))?;
+        self.run(body).await.map(drop)
+    }
+
+    /// A folder cannot be renamed or deleted while selected on some servers: select INBOX.
+    async fn leave_if_selected(&mut self, name: &str) -> Result<(), ImapError> {
+        if self.selected.as_ref().is_some_and(|s| s.name == name) {
+            self.select("INBOX").await?;
+        }
+        Ok(())
+    }
+
+    /// Selects `folder` to wait for changes in it, unless it is selected already.
+    pub async fn select_for_watching(&mut self, folder: &str) -> Result<(), ImapError> {
+        if self.selected.as_ref().is_some_and(|s| s.name == folder) {
+            return Ok(());
+        }
+        self.select(folder).await.map(drop)
+    }
+
+    /// Asks for news without IDLE: whatever changed arrives as untagged data.
+    pub async fn poll(&mut self) -> Result<Vec<Data<'static>>, ImapError> {
+        let data = self.run(CommandBody::Noop).await?;
+        Ok(data
+            .into_iter()
+            .filter(|d| matches!(d, Data::Exists(_) | Data::Expunge(_) | Data::Fetch { .. }))
+            .collect())
+    }
+
+    /// Selects `folder` unless it is selected already; then its count is current.
+    pub(super) async fn select(&mut self, folder: &str) -> Result<u32, ImapError> {
+        if let Some(selected) = &self.selected {
+            if selected.name == folder {
+                // Picks up changes the server has not told us about yet.
+                self.run(CommandBody::Noop).await?;
+                return Ok(self.selected.as_ref().map_or(0, |s| s.exists));
+            }
+        }
+        self.selected = None;
+        let body = CommandBody::select(mailbox(folder)?).map_err(|_| bad_name(folder))?;
+        let data = match self.run(body).await {
+            Ok(data) => data,
+            Err(ImapError::Refused(_)) => return Err(ImapError::NoSuchFolder(folder.to_owned())),
+            Err(e) => return Err(e),
+        };
+        let exists = data
+            .iter()
+            .rev()
+            .find_map(|d| match d {
+                Data::Exists(n) => Some(*n),
+                _ => None,
+            })
+            .unwrap_or(0);
+        self.selected = Some(Selected {
+            name: folder.to_owned(),
+            exists,
+        });
+        Ok(exists)
+    }
+}
+
+fn list_all(subscribed_only: bool) -> Result<CommandBody<'static>, ImapError> {
+    let result = if subscribed_only {
+        CommandBody::lsub("", "*")
+    } else {
+        CommandBody::list("", "*")
+    };
+    result.map_err(|_| ImapError::Protocol("LIST arguments".into()))
+}
+
+/// A folder name from the app, as IMAP wants it.
+pub(super) fn mailbox(name: &str) -> Result<Mailbox<'static>, ImapError> {
+    if name.is_empty() || name.chars().any(|c| c.is_control()) {
+        return Err(bad_name(name));
+    }
+    Mailbox::try_from(utf7::encode(name)).map_err(|_| bad_name(name))
+}
+
+fn bad_name(name: &str) -> ImapError {
+    ImapError::BadInput(format!("not a valid folder name: {name:?}"))
+}
+
+/// The IMAP (modified UTF-7) name of a mailbox.
+fn mailbox_name(mailbox: &Mailbox<'_>) -> String {
+    match mailbox {
+        Mailbox::Inbox => "INBOX".to_owned(),
+        Mailbox::Other(other) => String::from_utf8_lossy(other.inner().as_ref()).into_owned(),
+    }
+}
+
+/// RFC 6154 SPECIAL-USE attributes.
+fn role_by_attribute(items: &[FlagNameAttribute<'_>]) -> Option<FolderRole> {
+    items.iter().find_map(
+        |item| match item.to_string().to_ascii_lowercase().as_str() {
+            "\\sent" => Some(FolderRole::Sent),
+            "\\drafts" => Some(FolderRole::Drafts),
+            "\\trash" => Some(FolderRole::Trash),
+            "\\junk" => Some(FolderRole::Junk),
+            "\\archive" => Some(FolderRole::Archive),
+            _ => None,
+        },
+    )
+}
+
+/// The names clients commonly give these folders, in English and German, at the top level or
+/// under INBOX.
+fn role_by_name(name: &str, delimiter: Option<char>) -> Option<FolderRole> {
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Some(FolderRole::Inbox);
+    }
+    let leaf = match delimiter {
+        Some(d) => {
+            let mut parts = name.split(d);
+            let first = parts.next()?;
+            match (
+                first.eq_ignore_ascii_case("INBOX"),
+                parts.next(),
+                parts.next(),
+            ) {
+                (true, Some(leaf), None) => leaf,
+                (_, None, _) => first,
+                _ => return None,
+            }
+        }
+        None => name,
+    };
+    let role = match leaf.to_lowercase().as_str() {
+        "sent" | "sent messages" | "sent items" | "sent mail" | "gesendet"
+        | "gesendete objekte" | "gesendete elemente" => FolderRole::Sent,
+        "drafts" | "draft" | "entwürfe" => FolderRole::Drafts,
+        "trash"
+        | "deleted messages"
+        | "deleted items"
+        | "bin"
+        | "papierkorb"
+        | "gelöschte elemente"
+        | "gelöschte objekte" => FolderRole::Trash,
+        "junk" | "spam" | "junk e-mail" | "junk-e-mail" => FolderRole::Junk,
+        "archive" | "archives" | "archiv" => FolderRole::Archive,
+        _ => return None,
+    };
+    Some(role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_common_names() {
+        assert_eq!(role_by_name("INBOX", Some('/')), Some(FolderRole::Inbox));
+        assert_eq!(
+            role_by_name("Sent Items", Some('/')),
+            Some(FolderRole::Sent)
+        );
+        assert_eq!(
+            role_by_name("INBOX.Papierkorb", Some('.')),
+            Some(FolderRole::Trash)
+        );
+        assert_eq!(role_by_name("Entwürfe", None), Some(FolderRole::Drafts));
+        assert_eq!(role_by_name("Projects/Sent", Some('/')), None);
+        assert_eq!(role_by_name("Holidays", Some('/')), None);
+    }
+
+    #[test]
+    fn folder_names_are_checked_and_encoded() {
+        assert!(mailbox("Work\r\nA1 DELETE INBOX").is_err());
+        assert!(mailbox("").is_err());
+        let name = mailbox("Entwürfe").unwrap();
+        assert_eq!(mailbox_name(&name), "Entw&APw-rfe");
+        assert_eq!(mailbox_name(&mailbox("inbox").unwrap()), "INBOX");
+    }
+}

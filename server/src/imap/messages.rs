@@ -1,0 +1,381 @@
+//! Messages: pages of a folder, opening one (only the part to show), flags, moves, deletion and
+//! search. Everything addresses messages by UID, which other clients' changes do not shift.
+
+use std::num::NonZeroU32;
+
+use imap_codec::imap_types::{
+    command::CommandBody,
+    core::{AString, Charset, Vec1},
+    fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section},
+    flag::{Flag as ImapFlag, StoreResponse, StoreType},
+    response::{Capability, Data},
+    search::SearchKey,
+    sequence::SequenceSet,
+    IntoStatic,
+};
+use protocol::{Body, Flag, FolderRole, MessageList, MessageSummary, MessageView, SearchQuery};
+
+use super::{
+    fetch::{self, Fetched},
+    folders::mailbox,
+    structure, ImapConnection, ImapError,
+};
+
+/// A body larger than this is shown cut off; nobody reads 4 MB of text in a browser.
+const MAX_BODY: u32 = 4 * 1024 * 1024;
+/// At most this many search hits per folder, newest first.
+const MAX_HITS: usize = 200;
+
+impl ImapConnection {
+    /// One page of `folder`, newest first by arrival (`offset` 0 is the newest message).
+    pub async fn list_messages(
+        &mut self,
+        folder: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<MessageList, ImapError> {
+        let total = self.select(folder).await?;
+        let mut list = MessageList {
+            folder: folder.to_owned(),
+            total,
+            offset,
+            messages: Vec::new(),
+        };
+        if let Some(range) = fetch::newest_first_range(total, offset, limit) {
+            let data = self
+                .run(CommandBody::fetch(range, fetch::summary_items(), false).expect("valid set"))
+                .await?;
+            list.messages = fetch::summaries(data);
+        }
+        Ok(list)
+    }
+
+    pub async fn open_message(&mut self, folder: &str, uid: u32) -> Result<MessageView, ImapError> {
+        self.select(folder).await?;
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::Flags,
+            MessageDataItemName::InternalDate,
+            MessageDataItemName::BodyStructure,
+            MessageDataItemName::BodyExt {
+                section: Some(Section::Header(None)),
+                partial: None,
+                peek: true,
+            },
+        ]);
+        let data = self
+            .run(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+            .await?;
+        let items = fetched_items(&data, uid).ok_or(ImapError::NoSuchMessage)?;
+        let fetched = Fetched::new(items);
+        let plan = fetched.structure.map(structure::plan);
+        let headers = mime::headers(fetched.section);
+        let body = match plan.as_ref().and_then(|p| p.body.as_ref()) {
+            Some(part) => self.fetch_body(uid, part).await?,
+            None => Body::Empty,
+        };
+        let summary = headers.summary;
+        Ok(MessageView {
+            folder: folder.to_owned(),
+            uid,
+            from: summary.from,
+            to: summary.to,
+            cc: headers.cc,
+            reply_to: headers.reply_to,
+            subject: summary.subject,
+            date: summary.date.or(fetched.received).unwrap_or(0),
+            message_id: headers.message_id,
+            body,
+            attachments: plan.map(|p| p.attachments).unwrap_or_default(),
+            unread: !fetched.has(&ImapFlag::Seen),
+            flagged: fetched.has(&ImapFlag::Flagged),
+            answered: fetched.has(&ImapFlag::Answered),
+            keywords: fetched.keywords(),
+        })
+    }
+
+    async fn fetch_body(
+        &mut self,
+        uid: u32,
+        part: &structure::TextPart,
+    ) -> Result<Body, ImapError> {
+        let section = Section::Part(Part(part_path(&part.part)?));
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::BodyExt {
+                section: Some(section),
+                partial: Some((0, NonZeroU32::new(MAX_BODY).expect("not zero"))),
+                peek: true,
+            },
+        ]);
+        let data = self
+            .run(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+            .await?;
+        let raw = fetched_items(&data, uid)
+            .map(|items| Fetched::new(items).section)
+            .ok_or(ImapError::NoSuchMessage)?;
+        let subtype = if part.html { "html" } else { "plain" };
+        let text = mime::decode_text_part(subtype, part.charset.as_deref(), &part.encoding, raw);
+        Ok(if part.html {
+            let clean = mime::sanitize_html(&text);
+            Body::Html {
+                html: clean.html,
+                remote_content: clean.remote_content,
+            }
+        } else {
+            Body::Text { text }
+        })
+    }
+
+    pub async fn set_flags(
+        &mut self,
+        folder: &str,
+        uids: &[u32],
+        flags: &[Flag],
+        set: bool,
+    ) -> Result<(), ImapError> {
+        let flags = flags.iter().map(imap_flag).collect::<Result<Vec<_>, _>>()?;
+        self.select(folder).await?;
+        let kind = if set {
+            StoreType::Add
+        } else {
+            StoreType::Remove
+        };
+        let body = CommandBody::store(uid_set(uids)?, kind, StoreResponse::Silent, flags, true)
+            .expect("valid set");
+        self.run(body).await.map(drop)
+    }
+
+    pub async fn copy_messages(
+        &mut self,
+        folder: &str,
+        uids: &[u32],
+        to: &str,
+    ) -> Result<(), ImapError> {
+        self.select(folder).await?;
+        let body = CommandBody::copy(uid_set(uids)?, mailbox(to)?, true).expect("valid arguments");
+        self.run(body).await.map(drop)
+    }
+
+    /// MOVE where the server has it; else COPY, flag \Deleted, and expunge just those messages
+    /// (UID EXPUNGE, UIDPLUS) or, lacking that, every \Deleted message of the folder.
+    pub async fn move_messages(
+        &mut self,
+        folder: &str,
+        uids: &[u32],
+        to: &str,
+    ) -> Result<(), ImapError> {
+        if folder == to {
+            return Ok(());
+        }
+        self.select(folder).await?;
+        let set = uid_set(uids)?;
+        if self.has(&Capability::Move) {
+            let body = CommandBody::Move {
+                sequence_set: set,
+                mailbox: mailbox(to)?,
+                uid: true,
+            };
+            return self.run(body).await.map(drop);
+        }
+        self.copy_messages(folder, uids, to).await?;
+        self.expunge(set).await
+    }
+
+    async fn expunge(&mut self, set: SequenceSet) -> Result<(), ImapError> {
+        let store = CommandBody::store(
+            set.clone(),
+            StoreType::Add,
+            StoreResponse::Silent,
+            vec![ImapFlag::Deleted],
+            true,
+        )
+        .expect("valid set");
+        self.run(store).await?;
+        let expunge = if self.has(&Capability::UidPlus) {
+            CommandBody::ExpungeUid { sequence_set: set }
+        } else {
+            CommandBody::Expunge
+        };
+        self.run(expunge).await.map(drop)
+    }
+
+    /// Into `trash`; removed for good when already there or when there is no Trash.
+    pub async fn delete_messages(
+        &mut self,
+        folder: &str,
+        uids: &[u32],
+        trash: Option<&str>,
+    ) -> Result<(), ImapError> {
+        match trash {
+            Some(trash) if trash != folder => self.move_messages(folder, uids, trash).await,
+            _ => {
+                self.select(folder).await?;
+                self.expunge(uid_set(uids)?).await
+            }
+        }
+    }
+
+    /// The folder with `role`, if the server has one.
+    pub async fn folder_with_role(
+        &mut self,
+        role: FolderRole,
+    ) -> Result<Option<String>, ImapError> {
+        Ok(self
+            .list_folder_names()
+            .await?
+            .into_iter()
+            .find(|f| f.role == Some(role) && f.selectable)
+            .map(|f| f.name))
+    }
+
+    /// UIDs matching `query` in `folder`, newest first, with their list rows.
+    pub async fn search(
+        &mut self,
+        folder: &str,
+        query: &SearchQuery,
+    ) -> Result<Vec<MessageSummary>, ImapError> {
+        let criteria = search_keys(query)?;
+        self.select(folder).await?;
+        let charset = Charset::try_from("UTF-8").expect("valid charset");
+        let data = self
+            .run(CommandBody::search(Some(charset), criteria, true))
+            .await?;
+        let mut uids: Vec<NonZeroU32> = data
+            .into_iter()
+            .flat_map(|d| match d {
+                Data::Search(uids, ..) => uids,
+                _ => Vec::new(),
+            })
+            .collect();
+        uids.sort_unstable_by(|a, b| b.cmp(a));
+        uids.truncate(MAX_HITS);
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = SequenceSet::try_from(uids).expect("not empty");
+        let data = self
+            .run(CommandBody::fetch(set, fetch::summary_items(), true).expect("valid set"))
+            .await?;
+        Ok(fetch::summaries(data))
+    }
+}
+
+/// The items of the FETCH response for `uid`.
+fn fetched_items<'a>(
+    data: &'a [Data<'static>],
+    uid: u32,
+) -> Option<&'a [imap_codec::imap_types::fetch::MessageDataItem<'static>]> {
+    data.iter().find_map(|d| match d {
+        Data::Fetch { items, .. } if Fetched::new(items.as_ref()).uid == Some(uid) => {
+            Some(items.as_ref())
+        }
+        _ => None,
+    })
+}
+
+/// UIDs from the app: at least one, none zero.
+fn uid_set(uids: &[u32]) -> Result<SequenceSet, ImapError> {
+    let uids = uids
+        .iter()
+        .map(|u| NonZeroU32::new(*u))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| ImapError::BadInput("UID 0 does not exist".into()))?;
+    SequenceSet::try_from(uids).map_err(|_| ImapError::BadInput("no messages given".into()))
+}
+
+/// `1.2.3` → [1, 2, 3].
+fn part_path(part: &str) -> Result<Vec1<NonZeroU32>, ImapError> {
+    let numbers = part
+        .split('.')
+        .map(|n| n.parse::<u32>().ok().and_then(NonZeroU32::new))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| ImapError::BadInput(format!("not a part number: {part:?}")))?;
+    Vec1::try_from(numbers).map_err(|_| ImapError::BadInput("empty part number".into()))
+}
+
+fn imap_flag(flag: &Flag) -> Result<ImapFlag<'static>, ImapError> {
+    Ok(match flag {
+        Flag::Seen => ImapFlag::Seen,
+        Flag::Flagged => ImapFlag::Flagged,
+        Flag::Answered => ImapFlag::Answered,
+        Flag::Keyword(name) => match ImapFlag::try_from(name.as_str()) {
+            Ok(keyword @ ImapFlag::Keyword(_)) => keyword.into_static(),
+            _ => return Err(ImapError::BadInput(format!("not a keyword: {name:?}"))),
+        },
+    })
+}
+
+fn search_keys(query: &SearchQuery) -> Result<Vec1<SearchKey<'static>>, ImapError> {
+    let text = |value: &Option<String>| -> Result<Option<AString<'static>>, ImapError> {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                AString::try_from(v.to_owned())
+                    .map_err(|_| ImapError::BadInput(format!("cannot search for {v:?}")))
+            })
+            .transpose()
+    };
+    let date = |seconds: Option<i64>| -> Result<Option<imap_codec::imap_types::datetime::NaiveDate>, ImapError> {
+        seconds
+            .map(|s| {
+                chrono::DateTime::from_timestamp(s, 0)
+                    .and_then(|d| d.date_naive().try_into().ok())
+                    .ok_or_else(|| ImapError::BadInput(format!("not a date: {s}")))
+            })
+            .transpose()
+    };
+    let mut keys = Vec::new();
+    keys.extend(text(&query.text)?.map(SearchKey::Text));
+    keys.extend(text(&query.from)?.map(SearchKey::From));
+    keys.extend(text(&query.to)?.map(SearchKey::To));
+    keys.extend(text(&query.subject)?.map(SearchKey::Subject));
+    keys.extend(text(&query.body)?.map(SearchKey::Body));
+    keys.extend(date(query.since)?.map(SearchKey::Since));
+    keys.extend(date(query.before)?.map(SearchKey::Before));
+    if keys.is_empty() {
+        return Err(ImapError::BadInput("say what to search for".into()));
+    }
+    Ok(Vec1::try_from(keys).expect("not empty"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_reject_zero_and_empty() {
+        assert!(uid_set(&[]).is_err());
+        assert!(uid_set(&[0]).is_err());
+        assert!(uid_set(&[3, 1, 2]).is_ok());
+    }
+
+    #[test]
+    fn keywords_must_be_atoms_not_system_flags() {
+        assert!(imap_flag(&Flag::Keyword("$Label1".into())).is_ok());
+        assert!(imap_flag(&Flag::Keyword("\\\\Deleted".into())).is_err());
+        assert!(imap_flag(&Flag::Keyword("two words".into())).is_err());
+        assert!(imap_flag(&Flag::Keyword("x)\\r\\nA1 EXPUNGE".into())).is_err());
+    }
+
+    #[test]
+    fn part_numbers() {
+        assert_eq!(part_path("1.2").unwrap().as_ref().len(), 2);
+        assert!(part_path("1..2").is_err());
+        assert!(part_path("0").is_err());
+        assert!(part_path("1 HEADER").is_err());
+    }
+
+    #[test]
+    fn empty_search_is_refused() {
+        assert!(search_keys(&SearchQuery::default()).is_err());
+        let query = SearchQuery {
+            subject: Some("Grüße".into()),
+            since: Some(1_700_000_000),
+            ..SearchQuery::default()
+        };
+        assert_eq!(search_keys(&query).unwrap().as_ref().len(), 2);
+    }
+}

@@ -1,0 +1,463 @@
+//! IMAP through the relay's protocol, against a real Dovecot: folders, reading, flags, moves,
+//! search, live push from other clients, and recovery from a dropped connection.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use webmail_server::config::TlsMode;
+use webmail_tests::{
+    client::{folder_changed, Client},
+    dovecot::Dovecot,
+    mail,
+    proxy::CuttingProxy,
+    raw_imap::RawImap,
+    relay::RunningRelay,
+};
+
+const ALICE: (&str, &str) = ("alice@example.org", "correct horse");
+/// Live changes must reach the browser this fast.
+const PUSH: Duration = Duration::from_secs(1);
+
+async fn setup() -> (Dovecot, RunningRelay) {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    for (i, subject) in ["Erste Nachricht", "Zweite Nachricht", "Grüße aus Köln"]
+        .iter()
+        .enumerate()
+    {
+        let date = format!("Mon, {} Nov 2023 12:00:00 +0000", 13 + i);
+        let raw = mail::message(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            subject,
+            &date,
+            "Hallo Alice",
+        );
+        dovecot.deliver(ALICE.0, &raw, i == 0);
+    }
+    dovecot.deliver(
+        ALICE.0,
+        &mail::html_with_attachment("News <news@example.org>", ALICE.0, "Newsletter"),
+        false,
+    );
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    (dovecot, relay)
+}
+
+fn folder<'a>(folders: &'a Value, name: &str) -> Option<&'a Value> {
+    folders["folders"]
+        .as_array()?
+        .iter()
+        .find(|f| f["name"] == name)
+}
+
+async fn uids(client: &mut Client, folder: &str) -> Vec<u64> {
+    let page = client
+        .ok(json!({"op": "list_messages", "folder": folder, "offset": 0, "limit": 100}))
+        .await;
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["uid"].as_u64().unwrap())
+        .collect()
+}
+
+async fn message(client: &mut Client, folder: &str, subject: &str) -> Value {
+    let page = client
+        .ok(json!({"op": "list_messages", "folder": folder, "offset": 0, "limit": 100}))
+        .await;
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["subject"] == subject)
+        .unwrap_or_else(|| panic!("{subject} not in {folder}: {page}"))
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn folders_have_roles_counts_and_can_be_managed() {
+    let (_dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+
+    let folders = client.ok(json!({"op": "list_folders"})).await;
+    let names: Vec<_> = folders["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "INBOX", "{names:?}");
+    for (name, role) in [
+        ("INBOX", "inbox"),
+        ("Sent", "sent"),
+        ("Drafts", "drafts"),
+        ("Trash", "trash"),
+        ("Junk", "junk"),
+        ("Archive", "archive"),
+    ] {
+        assert_eq!(folder(&folders, name).unwrap()["role"], role, "{name}");
+    }
+    let inbox = folder(&folders, "INBOX").unwrap();
+    assert_eq!(
+        (inbox["total"].as_u64(), inbox["unread"].as_u64()),
+        (Some(4), Some(3))
+    );
+
+    // A nested folder with a non-ASCII name (modified UTF-7 on the wire).
+    client
+        .ok(json!({"op": "create_folder", "name": "Familie"}))
+        .await;
+    client
+        .ok(json!({"op": "create_folder", "name": "Familie/Grüße 🎻"}))
+        .await;
+    client.event(PUSH, |e| e["kind"] == "folders_changed").await;
+    let folders = client.ok(json!({"op": "list_folders"})).await;
+    let nested = folder(&folders, "Familie/Grüße 🎻").expect("created");
+    assert_eq!(
+        (nested["delimiter"].as_str(), nested["subscribed"].as_bool()),
+        (Some("/"), Some(true))
+    );
+
+    assert_eq!(
+        client
+            .error_code(json!({"op": "create_folder", "name": "Familie"}))
+            .await,
+        "folder_exists"
+    );
+    client
+        .ok(json!({"op": "rename_folder", "from": "Familie/Grüße 🎻", "to": "Familie/Urlaub"}))
+        .await;
+    let folders = client.ok(json!({"op": "list_folders"})).await;
+    assert!(folder(&folders, "Familie/Grüße 🎻").is_none());
+    assert!(folder(&folders, "Familie/Urlaub").is_some());
+
+    client
+        .ok(json!({"op": "subscribe_folder", "name": "Familie/Urlaub", "subscribed": false}))
+        .await;
+    let folders = client.ok(json!({"op": "list_folders"})).await;
+    assert_eq!(
+        folder(&folders, "Familie/Urlaub").unwrap()["subscribed"],
+        false
+    );
+
+    client
+        .ok(json!({"op": "delete_folder", "name": "Familie/Urlaub"}))
+        .await;
+    let folders = client.ok(json!({"op": "list_folders"})).await;
+    assert!(folder(&folders, "Familie/Urlaub").is_none());
+    assert_eq!(
+        client
+            .error_code(json!({"op": "delete_folder", "name": "Gibt es nicht"}))
+            .await,
+        "no_such_folder"
+    );
+    assert_eq!(
+        client
+            .error_code(json!({"op": "delete_folder", "name": "INBOX"}))
+            .await,
+        "bad_request"
+    );
+    assert_eq!(
+        client
+            .error_code(json!({"op": "create_folder", "name": "a\r\nT1 DELETE INBOX"}))
+            .await,
+        "bad_request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opening_shows_sanitized_html_and_lists_attachments_without_marking_read() {
+    let (_dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let row = message(&mut client, "INBOX", "Newsletter").await;
+    assert_eq!(row["has_attachments"], true);
+    assert_eq!(row["unread"], true);
+
+    let view = client
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": row["uid"]}))
+        .await;
+    assert_eq!(view["kind"], "message");
+    let body = &view["body"];
+    assert_eq!(body["kind"], "html", "{view}");
+    let html = body["html"].as_str().unwrap();
+    assert!(
+        html.contains("Grüße"),
+        "ISO-8859-1 quoted-printable decoded: {html}"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("onclick"),
+        "{html}"
+    );
+    assert!(
+        html.contains("data-remote-src=\"https://tracker.example/pixel.gif\""),
+        "{html}"
+    );
+    assert!(!html.contains(" src=\"https://tracker"), "{html}");
+    assert_eq!(body["remote_content"], true);
+    let attachments = view["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0]["name"], "Bericht März.pdf");
+    assert_eq!(attachments[0]["mime_type"], "application/pdf");
+    assert_eq!(attachments[0]["part"], "2");
+    assert_eq!(view["from"]["email"], "news@example.org");
+
+    // Opening is not reading: the app decides when to mark it read.
+    assert_eq!(
+        message(&mut client, "INBOX", "Newsletter").await["unread"],
+        true
+    );
+
+    // A plain-text message comes as text.
+    let plain = message(&mut client, "INBOX", "Grüße aus Köln").await;
+    let view = client
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": plain["uid"]}))
+        .await;
+    assert_eq!(
+        view["body"],
+        json!({"kind": "text", "text": "Hallo Alice\r\n"})
+    );
+
+    assert_eq!(
+        client
+            .error_code(json!({"op": "open_message", "folder": "INBOX", "uid": 999}))
+            .await,
+        "no_such_message"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flags_moves_deletion_and_archive() {
+    let (_dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let all = uids(&mut client, "INBOX").await;
+    assert_eq!(all.len(), 4);
+    let newest = all[0];
+
+    client.ok(json!({"op": "set_flags", "folder": "INBOX", "uids": [newest], "flags": [{"flag": "seen"}, {"flag": "flagged"}, {"flag": "keyword", "name": "$Label1"}], "set": true})).await;
+    let event = client.event(PUSH, folder_changed("INBOX")).await;
+    assert_eq!(event["unread"], 2);
+    let view = client
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": newest}))
+        .await;
+    assert_eq!(
+        (view["unread"].as_bool(), view["flagged"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(view["keywords"], json!(["$Label1"]));
+    client.ok(json!({"op": "set_flags", "folder": "INBOX", "uids": [newest], "flags": [{"flag": "seen"}], "set": false})).await;
+    assert_eq!(
+        client.event(PUSH, folder_changed("INBOX")).await["unread"],
+        3
+    );
+    assert_eq!(client.error_code(json!({"op": "set_flags", "folder": "INBOX", "uids": [newest], "flags": [{"flag": "keyword", "name": "\\Deleted"}], "set": true})).await, "bad_request");
+
+    // Move two, copy one, delete (to Trash, then for good), archive.
+    client
+        .ok(json!({"op": "create_folder", "name": "Work"}))
+        .await;
+    client.ok(json!({"op": "move_messages", "folder": "INBOX", "uids": [all[2], all[3]], "to": "Work"})).await;
+    assert_eq!(uids(&mut client, "INBOX").await, vec![all[0], all[1]]);
+    assert_eq!(uids(&mut client, "Work").await.len(), 2);
+    client
+        .ok(json!({"op": "copy_messages", "folder": "INBOX", "uids": [all[1]], "to": "Work"}))
+        .await;
+    assert_eq!(uids(&mut client, "Work").await.len(), 3);
+    assert_eq!(uids(&mut client, "INBOX").await.len(), 2);
+
+    client
+        .ok(json!({"op": "delete_messages", "folder": "INBOX", "uids": [all[1]]}))
+        .await;
+    assert_eq!(uids(&mut client, "INBOX").await, vec![all[0]]);
+    let trash = uids(&mut client, "Trash").await;
+    assert_eq!(trash.len(), 1);
+    client
+        .ok(json!({"op": "delete_messages", "folder": "Trash", "uids": trash}))
+        .await;
+    assert!(
+        uids(&mut client, "Trash").await.is_empty(),
+        "deleting in Trash removes for good"
+    );
+
+    client
+        .ok(json!({"op": "archive_messages", "folder": "INBOX", "uids": [all[0]]}))
+        .await;
+    assert!(uids(&mut client, "INBOX").await.is_empty());
+    assert_eq!(
+        message(&mut client, "Archive", "Newsletter").await["has_attachments"],
+        true
+    );
+
+    assert_eq!(
+        client
+            .error_code(
+                json!({"op": "move_messages", "folder": "Work", "uids": [1], "to": "Nirgendwo"})
+            )
+            .await,
+        "no_such_folder"
+    );
+    assert_eq!(client.error_code(json!({"op": "set_flags", "folder": "INBOX", "uids": [], "flags": [{"flag": "seen"}], "set": true})).await, "bad_request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_in_one_folder_and_in_all() {
+    let (_dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    client
+        .ok(json!({"op": "create_folder", "name": "Work"}))
+        .await;
+    let koeln = message(&mut client, "INBOX", "Grüße aus Köln").await;
+    client
+        .ok(json!({"op": "copy_messages", "folder": "INBOX", "uids": [koeln["uid"]], "to": "Work"}))
+        .await;
+
+    let hits = client
+        .ok(json!({"op": "search", "folder": "INBOX", "query": {"subject": "grüße"}}))
+        .await;
+    let hits = hits["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["message"]["subject"], "Grüße aus Köln");
+
+    let hits = client
+        .ok(json!({"op": "search", "folder": null, "query": {"subject": "Köln"}}))
+        .await;
+    let mut folders: Vec<_> = hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["folder"].as_str().unwrap().to_owned())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["INBOX", "Work"]);
+
+    let hits = client
+        .ok(json!({"op": "search", "folder": "INBOX", "query": {"from": "news@example.org"}}))
+        .await;
+    assert_eq!(hits["hits"][0]["message"]["subject"], "Newsletter");
+    let hits = client
+        .ok(json!({"op": "search", "folder": "INBOX", "query": {"body": "Hallo Alice"}}))
+        .await;
+    assert_eq!(hits["hits"].as_array().unwrap().len(), 3);
+    let hits = client
+        .ok(json!({"op": "search", "folder": "INBOX", "query": {"text": "nothing like this"}}))
+        .await;
+    assert!(hits["hits"].as_array().unwrap().is_empty());
+    assert_eq!(
+        client
+            .error_code(json!({"op": "search", "folder": "INBOX", "query": {}}))
+            .await,
+        "bad_request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_by_other_clients_arrive_within_a_second() {
+    let (dovecot, relay) = setup().await;
+    let mut browser = Client::login(&relay, ALICE.0, ALICE.1).await;
+    // A second browser (its own session and IMAP connection).
+    let mut other_browser = Client::login(&relay, ALICE.0, ALICE.1).await;
+    for client in [&mut browser, &mut other_browser] {
+        client
+            .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 50}))
+            .await;
+    }
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    phone.ok("SELECT INBOX").await;
+
+    // New mail.
+    let raw = mail::message(
+        "Carol <carol@example.org>",
+        ALICE.0,
+        "Pushed",
+        "Fri, 17 Nov 2023 08:00:00 +0000",
+        "Hi",
+    );
+    phone.append("INBOX", &raw, "").await;
+    let event = browser.event(PUSH, folder_changed("INBOX")).await;
+    assert_eq!(
+        (event["total"].as_u64(), event["unread"].as_u64()),
+        (Some(5), Some(4))
+    );
+    assert_eq!(
+        message(&mut browser, "INBOX", "Pushed").await["unread"],
+        true
+    );
+
+    // A flag set elsewhere.
+    phone.ok("STORE 5 +FLAGS (\\Seen)").await;
+    let event = browser.event(PUSH, folder_changed("INBOX")).await;
+    assert_eq!(event["unread"], 3);
+
+    // An expunge elsewhere.
+    phone.ok("STORE 5 +FLAGS (\\Deleted)").await;
+    phone.ok("EXPUNGE").await;
+    let event = browser
+        .event(PUSH, |e| e["kind"] == "folder_changed" && e["total"] == 4)
+        .await;
+    assert_eq!(event["folder"], "INBOX");
+
+    // A change in one browser reaches the other one.
+    let first = uids(&mut browser, "INBOX").await[0];
+    browser.ok(json!({"op": "set_flags", "folder": "INBOX", "uids": [first], "flags": [{"flag": "seen"}], "set": true})).await;
+    let event = other_browser
+        .event(PUSH, |e| e["kind"] == "folder_changed" && e["unread"] == 2)
+        .await;
+    assert_eq!(event["folder"], "INBOX");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_connection_is_restored_without_logging_in_again() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    let raw = mail::message(
+        "Bob <bob@example.org>",
+        ALICE.0,
+        "Before the cut",
+        "Mon, 13 Nov 2023 12:00:00 +0000",
+        "x",
+    );
+    dovecot.deliver(ALICE.0, &raw, false);
+    let proxy = CuttingProxy::start(dovecot.imap_port).await;
+    let mut server = dovecot.imap_server(TlsMode::Starttls);
+    server.port = proxy.port;
+    let relay = RunningRelay::start(server).await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    assert_eq!(uids(&mut client, "INBOX").await.len(), 1);
+
+    // Cut while idle: the relay notices, says so, and comes back by itself.
+    assert_eq!(proxy.cut_all(), 1);
+    client
+        .event(Duration::from_secs(5), |e| e["kind"] == "reconnecting")
+        .await;
+    client
+        .event(Duration::from_secs(10), |e| e["kind"] == "reconnected")
+        .await;
+    // Mail that arrived meanwhile shows, and the pushes work on the new connection.
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    let raw = mail::message(
+        "Bob <bob@example.org>",
+        ALICE.0,
+        "After the cut",
+        "Mon, 13 Nov 2023 13:00:00 +0000",
+        "y",
+    );
+    phone.append("INBOX", &raw, "").await;
+    client
+        .event(Duration::from_secs(2), |e| {
+            e["kind"] == "folder_changed" && e["total"] == 2
+        })
+        .await;
+
+    // Cut again, and ask at once: the request is answered over a new connection.
+    assert_eq!(proxy.cut_all(), 1);
+    let page = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    assert_eq!(page["total"], 2);
+    let subjects: Vec<_> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["After the cut", "Before the cut"]);
+}

@@ -5,7 +5,7 @@
 //! client reach the browsers at once; other folders' counts are swept every minute. A dropped
 //! connection is re-established with backoff, without the user logging in again.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use protocol::{Event, FolderRole, Request, Response, SearchHit};
 use tokio::{
@@ -48,7 +48,7 @@ pub type Reply = oneshot::Sender<Result<Response, ImapError>>;
 /// Starts the actor for a freshly logged-in connection; it ends when `jobs` closes.
 pub fn spawn(
     connection: ImapConnection,
-    login: Login,
+    login: Arc<Login>,
     events: broadcast::Sender<Event>,
 ) -> mpsc::Sender<(Request, Reply)> {
     let (sender, jobs) = mpsc::channel(64);
@@ -65,7 +65,7 @@ pub fn spawn(
 }
 
 struct Actor {
-    login: Login,
+    login: Arc<Login>,
     connection: Option<ImapConnection>,
     events: broadcast::Sender<Event>,
     /// The folder to IDLE on: the one the user last listed.

@@ -4,6 +4,7 @@
 mod account;
 pub mod config;
 mod csp;
+mod download;
 mod http;
 pub mod imap;
 mod origin;
@@ -64,8 +65,10 @@ pub fn router(relay: Arc<Relay>) -> Router {
         .route(protocol::LOGOUT_PATH, post(http::logout))
         .route(protocol::SESSION_PATH, get(http::session))
         .route(protocol::WS_PATH, get(ws::upgrade))
+        .route(protocol::DOWNLOAD_PATH, get(download::download))
         .fallback_service(app)
-        .layer(SetResponseHeaderLayer::overriding(
+        // Downloads set a stricter policy of their own.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             csp,
         ))

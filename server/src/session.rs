@@ -38,6 +38,8 @@ impl SessionToken {
 
 pub struct Session {
     pub email: String,
+    /// For connections of their own (downloads); the actor holds the same.
+    pub login: Arc<Login>,
     jobs: mpsc::Sender<(Request, Reply)>,
     events: broadcast::Sender<Event>,
     presence: Mutex<Presence>,
@@ -85,10 +87,11 @@ impl Sessions {
     /// Registers a logged-in connection and starts its actor.
     pub fn start(self: &Arc<Self>, connection: ImapConnection, login: Login) -> SessionToken {
         let (events, _) = broadcast::channel(256);
-        let email = login.user.clone();
-        let jobs = account::spawn(connection, login, events.clone());
+        let login = Arc::new(login);
+        let jobs = account::spawn(connection, Arc::clone(&login), events.clone());
         let session = Arc::new(Session {
-            email,
+            email: login.user.clone(),
+            login,
             jobs,
             events,
             presence: Mutex::default(),

@@ -42,3 +42,31 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOfCg==\r\n\
     )
     .into_bytes()
 }
+
+/// A short text and one attachment of arbitrary bytes, base64 in 76-character lines.
+pub fn with_attachment(
+    from: &str,
+    to: &str,
+    subject: &str,
+    name: &str,
+    mime_type: &str,
+    content: &[u8],
+) -> Vec<u8> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(content);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|l| std::str::from_utf8(l).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Fri, 17 Nov 2023 10:00:00 +0100\r\n\
+Message-ID: <{id}@webmail.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee attached.\r\n\
+--b\r\nContent-Type: {mime_type}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n",
+        id = unique(),
+        body = lines.join("\r\n"),
+    )
+    .into_bytes()
+}

@@ -76,14 +76,30 @@ impl RunningRelay {
         (response.status, cookie, response.json())
     }
 
-    /// A raw HTTP/1.1 POST, so tests see exactly what the relay answers.
+    /// A raw POST, so tests see exactly what the relay answers.
     pub async fn post(&self, path: &str, body: &str, cookie: Option<&str>) -> HttpResponse {
+        self.send("POST", path, body, cookie).await
+    }
+
+    /// A raw GET.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> HttpResponse {
+        self.send("GET", path, "", cookie).await
+    }
+
+    /// HTTP/1.0, so the body arrives as it is (no chunked encoding) and ends with the connection.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        cookie: Option<&str>,
+    ) -> HttpResponse {
         let mut stream = TcpStream::connect(self.addr).await.expect("relay listens");
         let cookie = cookie
             .map(|c| format!("Cookie: {c}\r\n"))
             .unwrap_or_default();
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{cookie}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/json\r\n{cookie}Content-Length: {}\r\n\r\n{body}",
             self.addr,
             body.len()
         );
@@ -103,13 +119,17 @@ impl Drop for RunningRelay {
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
 impl HttpResponse {
     fn parse(raw: &[u8]) -> Self {
-        let text = String::from_utf8_lossy(raw);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(raw.len());
+        let head = String::from_utf8_lossy(&raw[..split]);
+        let body = raw.get(split + 4..).unwrap_or_default().to_vec();
         let mut lines = head.lines();
         let status = lines
             .next()
@@ -123,11 +143,18 @@ impl HttpResponse {
         Self {
             status,
             headers,
-            body: body.to_owned(),
+            body,
         }
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }

@@ -461,3 +461,117 @@ async fn a_dropped_connection_is_restored_without_logging_in_again() {
         .collect();
     assert_eq!(subjects, ["After the cut", "Before the cut"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attachments_and_whole_messages_download_exactly() {
+    let (dovecot, relay) = setup().await;
+    // 1.5 MB that is not text: crosses many fetch chunks and base64 line ends.
+    let content: Vec<u8> = (0..1_500_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let raw = mail::with_attachment(
+        "Bob <bob@example.org>",
+        ALICE.0,
+        "Big file",
+        "Fotos März.zip",
+        "application/zip",
+        &content,
+    );
+    dovecot.deliver(ALICE.0, &raw, true);
+    let svg = mail::with_attachment(
+        "Eve <eve@example.org>",
+        ALICE.0,
+        "Picture",
+        "x.svg",
+        "image/svg+xml",
+        b"<svg onload=alert(1)></svg>",
+    );
+    dovecot.deliver(ALICE.0, &svg, true);
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let big = message(&mut client, "INBOX", "Big file").await;
+    let view = client
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": big["uid"]}))
+        .await;
+    assert_eq!(view["attachments"][0]["part"], "2");
+    let cookie = client.cookie.clone();
+    let cookie = Some(cookie.as_str());
+    let uid = big["uid"].as_u64().unwrap();
+
+    let download = relay
+        .get(
+            &format!("/api/download?folder=INBOX&uid={uid}&part=2"),
+            cookie,
+        )
+        .await;
+    assert_eq!(download.status, 200);
+    assert_eq!(download.body.len(), content.len());
+    assert!(
+        download.body == content,
+        "the download differs from the attachment"
+    );
+    assert_eq!(
+        download.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(download.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        download.header("content-disposition"),
+        Some("attachment; filename=\"Fotos M_rz.zip\"; filename*=UTF-8''Fotos%20M%C3%A4rz.zip")
+    );
+
+    // The whole message, byte for byte as the server holds it.
+    let eml = relay
+        .get(&format!("/api/download?folder=INBOX&uid={uid}"), cookie)
+        .await;
+    assert_eq!(eml.status, 200);
+    assert!(
+        eml.body == raw,
+        "the .eml differs from the delivered message"
+    );
+    assert_eq!(eml.header("content-type"), Some("message/rfc822"));
+
+    // An SVG is never shown inline, even when asked.
+    let picture = message(&mut client, "INBOX", "Picture").await;
+    let path = format!(
+        "/api/download?folder=INBOX&uid={}&part=2&inline=true",
+        picture["uid"]
+    );
+    let svg = relay.get(&path, cookie).await;
+    assert_eq!(svg.header("content-type"), Some("application/octet-stream"));
+    assert!(svg
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("attachment;"));
+    assert!(svg
+        .header("content-security-policy")
+        .unwrap()
+        .contains("sandbox"));
+
+    // Downloading does not mark the message read.
+    assert_eq!(
+        message(&mut client, "INBOX", "Newsletter").await["unread"],
+        true
+    );
+
+    let missing = relay
+        .get(
+            &format!("/api/download?folder=INBOX&uid={uid}&part=9"),
+            cookie,
+        )
+        .await;
+    assert_eq!(
+        (missing.status, missing.json()["code"].as_str()),
+        (400, Some("bad_request"))
+    );
+    let gone = relay
+        .get("/api/download?folder=INBOX&uid=999", cookie)
+        .await;
+    assert_eq!(gone.status, 404);
+    let anonymous = relay
+        .get(
+            &format!("/api/download?folder=INBOX&uid={uid}&part=2"),
+            None,
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+}

@@ -5,7 +5,9 @@
 mod decode;
 mod headers;
 mod sanitize;
+mod stream;
 
 pub use decode::{attachment_name, decode_text_part};
 pub use headers::{header_summary, headers, HeaderSummary, Headers};
 pub use sanitize::{sanitize_html, SanitizedHtml};
+pub use stream::StreamDecoder;

@@ -14,6 +14,9 @@ pub const LOGIN_PATH: &str = "/api/login";
 pub const LOGOUT_PATH: &str = "/api/logout";
 /// `GET` with the session cookie: [`SessionInfo`] if the cookie names a live session, else 401.
 pub const SESSION_PATH: &str = "/api/session";
+/// `GET ?folder=&uid=[&part=][&inline=true]` with the session cookie: an attachment (decoded),
+/// or without `part` the whole message as .eml; streamed.
+pub const DOWNLOAD_PATH: &str = "/api/download";
 
 /// Body of `POST /api/login`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]

@@ -127,6 +127,62 @@ impl ImapConnection {
         })
     }
 
+    /// What a download of `part` (or, without one, the whole message) will deliver.
+    pub async fn prepare_download(
+        &mut self,
+        folder: &str,
+        uid: u32,
+        part: Option<&str>,
+    ) -> Result<Option<structure::PartInfo>, ImapError> {
+        self.select(folder).await?;
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::BodyStructure,
+        ]);
+        let data = self
+            .run(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+            .await?;
+        let items = fetched_items(&data, uid).ok_or(ImapError::NoSuchMessage)?;
+        let Some(part) = part else {
+            return Ok(None);
+        };
+        part_path(part)?;
+        let structure = Fetched::new(items)
+            .structure
+            .ok_or_else(|| ImapError::Protocol("no BODYSTRUCTURE in the answer".into()))?;
+        structure::find_part(structure, part)
+            .map(Some)
+            .ok_or_else(|| ImapError::BadInput(format!("message has no part {part}")))
+    }
+
+    /// `len` bytes from `offset` of a part (still transfer-encoded) or of the whole message.
+    /// Fewer bytes than asked means the end.
+    pub async fn fetch_chunk(
+        &mut self,
+        uid: u32,
+        part: Option<&str>,
+        offset: u32,
+        len: NonZeroU32,
+    ) -> Result<Vec<u8>, ImapError> {
+        let section = part
+            .map(|p| part_path(p).map(|path| Section::Part(Part(path))))
+            .transpose()?;
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::BodyExt {
+                section,
+                partial: Some((offset, len)),
+                peek: true,
+            },
+        ]);
+        let data = self
+            .run(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+            .await?;
+        fetched_items(&data, uid)
+            .map(|items| Fetched::new(items).section.to_vec())
+            .ok_or(ImapError::NoSuchMessage)
+    }
+
     pub async fn set_flags(
         &mut self,
         folder: &str,

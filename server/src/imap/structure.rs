@@ -68,62 +68,115 @@ fn walk(structure: &BodyStructure<'_>, path: &str, in_related: bool, plan: &mut 
                 walk(child, part, related || in_related, plan);
             }
         }
-        BodyStructure::Single {
-            body,
-            extension_data,
-        } => {
-            let part = if path.is_empty() {
-                "1".to_owned()
-            } else {
-                path.to_owned()
+        BodyStructure::Single { .. } => {
+            let Some(info) = describe(structure, path) else {
+                return;
             };
-            let params = &body.basic.parameter_list;
-            let disposition = extension_data
-                .as_ref()
-                .and_then(|e| e.tail.as_ref())
-                .and_then(|d| d.disposition.as_ref());
-            let is_attachment =
-                disposition.is_some_and(|(kind, _)| text(kind).eq_ignore_ascii_case("attachment"));
-            let (mime_type, html) = match &body.specific {
-                SpecificFields::Text { subtype, .. } => {
-                    let subtype = text(subtype).to_ascii_lowercase();
-                    let html = subtype == "html";
-                    (
-                        format!("text/{subtype}"),
-                        (html || subtype == "plain").then_some(html),
-                    )
-                }
-                SpecificFields::Basic { r#type, subtype } => (
-                    format!("{}/{}", text(r#type), text(subtype)).to_ascii_lowercase(),
-                    None,
-                ),
-                SpecificFields::Message { .. } => ("message/rfc822".to_owned(), None),
-            };
-            if let (Some(html), false, None) = (html, is_attachment, &plan.body) {
+            if let (Some(html), false, None) = (info.text_kind, info.is_attachment, &plan.body) {
                 plan.body = Some(TextPart {
-                    part,
+                    part: info.part,
                     html,
-                    charset: param(params, "charset"),
-                    encoding: text(&body.basic.content_transfer_encoding).to_ascii_lowercase(),
-                    size: body.basic.size,
+                    charset: info.charset,
+                    encoding: info.encoding,
+                    size: info.size,
                 });
                 return;
             }
-            let mut all_params: Vec<(String, String)> =
-                params.iter().map(|(k, v)| (text(k), text(v))).collect();
-            if let Some((_, disposition_params)) = disposition {
-                all_params.extend(disposition_params.iter().map(|(k, v)| (text(k), text(v))));
-            }
-            let name = mime::attachment_name(&all_params).unwrap_or_else(|| format!("part-{part}"));
             plan.attachments.push(Attachment {
-                part,
-                name,
-                inline: in_related && !is_attachment && mime_type.starts_with("image/"),
-                mime_type,
-                size: body.basic.size,
+                name: info.name.unwrap_or_else(|| format!("part-{}", info.part)),
+                inline: in_related && !info.is_attachment && info.mime_type.starts_with("image/"),
+                part: info.part,
+                mime_type: info.mime_type,
+                size: info.size,
             });
         }
     }
+}
+
+/// One leaf part, as far as showing or downloading it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartInfo {
+    pub part: String,
+    pub mime_type: String,
+    pub name: Option<String>,
+    pub charset: Option<String>,
+    pub encoding: String,
+    pub size: u32,
+    /// `Content-Disposition: attachment`.
+    pub is_attachment: bool,
+    /// `Some(true)` for HTML, `Some(false)` for plain text, `None` for anything else.
+    text_kind: Option<bool>,
+}
+
+/// The leaf part at IMAP section `part` (`1`, `2.1`).
+pub fn find_part(structure: &BodyStructure<'_>, part: &str) -> Option<PartInfo> {
+    fn find(structure: &BodyStructure<'_>, path: &str, wanted: &str) -> Option<PartInfo> {
+        match structure {
+            BodyStructure::Multi { bodies, .. } => {
+                bodies.as_ref().iter().enumerate().find_map(|(i, child)| {
+                    let child_path = section(path, i + 1);
+                    (wanted == child_path || wanted.starts_with(&format!("{child_path}.")))
+                        .then(|| find(child, &child_path, wanted))
+                        .flatten()
+                })
+            }
+            BodyStructure::Single { .. } => {
+                describe(structure, path).filter(|info| info.part == wanted)
+            }
+        }
+    }
+    find(structure, "", part)
+}
+
+fn describe(structure: &BodyStructure<'_>, path: &str) -> Option<PartInfo> {
+    let BodyStructure::Single {
+        body,
+        extension_data,
+    } = structure
+    else {
+        return None;
+    };
+    let part = if path.is_empty() {
+        "1".to_owned()
+    } else {
+        path.to_owned()
+    };
+    let params = &body.basic.parameter_list;
+    let disposition = extension_data
+        .as_ref()
+        .and_then(|e| e.tail.as_ref())
+        .and_then(|d| d.disposition.as_ref());
+    let (mime_type, text_kind) = match &body.specific {
+        SpecificFields::Text { subtype, .. } => {
+            let subtype = text(subtype).to_ascii_lowercase();
+            let html = subtype == "html";
+            (
+                format!("text/{subtype}"),
+                (html || subtype == "plain").then_some(html),
+            )
+        }
+        SpecificFields::Basic { r#type, subtype } => (
+            format!("{}/{}", text(r#type), text(subtype)).to_ascii_lowercase(),
+            None,
+        ),
+        SpecificFields::Message { .. } => ("message/rfc822".to_owned(), None),
+    };
+    let mut all_params: Vec<(String, String)> =
+        params.iter().map(|(k, v)| (text(k), text(v))).collect();
+    if let Some((_, disposition_params)) = disposition {
+        all_params.extend(disposition_params.iter().map(|(k, v)| (text(k), text(v))));
+    }
+    Some(PartInfo {
+        name: mime::attachment_name(&all_params),
+        charset: param(params, "charset"),
+        encoding: text(&body.basic.content_transfer_encoding).to_ascii_lowercase(),
+        size: body.basic.size,
+        is_attachment: disposition
+            .is_some_and(|(kind, _)| text(kind).eq_ignore_ascii_case("attachment")),
+        part,
+        mime_type,
+        text_kind,
+    })
 }
 
 /// `Some(true)` for HTML, `Some(false)` for plain text, `None` for what cannot be shown as text.
@@ -213,6 +266,15 @@ mod tests {
         assert_eq!(pdf.name, "Grüße.pdf");
         assert!(!pdf.inline);
         assert!(has_attachments(&s));
+        let found = find_part(&s, "2").unwrap();
+        assert_eq!(
+            (found.encoding.as_str(), found.name.as_deref()),
+            ("base64", Some("Grüße.pdf"))
+        );
+        assert_eq!(find_part(&s, "1.2").unwrap().mime_type, "text/html");
+        assert!(find_part(&s, "1").is_none(), "a multipart is no leaf");
+        assert!(find_part(&s, "3").is_none());
+        assert!(find_part(&s, "12").is_none());
     }
 
     #[test]

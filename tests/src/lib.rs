@@ -7,6 +7,7 @@ pub mod client;
 pub mod dovecot;
 pub mod mail;
 pub mod proxy;
+pub mod pymap;
 pub mod raw_imap;
 pub mod relay;
 

@@ -52,6 +52,10 @@ pub struct ImapServer {
     pub tls: TlsMode,
     /// A PEM file with CA certificates trusted in addition to the system's.
     pub ca_file: Option<PathBuf>,
+    /// The SHA-256 fingerprint of the server's own certificate (hex, colons optional), for a
+    /// self-signed family server: then exactly that certificate is accepted, and no other.
+    #[serde(default)]
+    pub pinned_sha256: Option<String>,
 }
 
 /// How the connection to a mail server is secured.
@@ -96,6 +100,12 @@ mod tests {
         assert_eq!(config.imap.tls, TlsMode::Implicit);
         assert_eq!(config.session_idle(), Duration::from_secs(600));
         assert!(config.extra_origins.is_empty());
+    }
+
+    #[test]
+    fn reads_a_pinned_certificate() {
+        let config = Config::from_toml(&format!("{EXAMPLE}pinned_sha256 = \"AB:cd\"\n")).unwrap();
+        assert_eq!(config.imap.pinned_sha256.as_deref(), Some("AB:cd"));
     }
 
     #[test]

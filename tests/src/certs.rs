@@ -8,6 +8,8 @@ pub struct TestPki {
     pub ca_pem: PathBuf,
     pub cert_pem: PathBuf,
     pub key_pem: PathBuf,
+    /// SHA-256 of the server certificate, hex with colons (as `openssl x509 -fingerprint` shows).
+    pub server_sha256: String,
 }
 
 impl TestPki {
@@ -29,10 +31,17 @@ impl TestPki {
             .signed_by(&server_key, &ca, &ca_key)
             .expect("server certificate");
 
+        let digest = ring::digest::digest(&ring::digest::SHA256, server.der());
         let pki = Self {
             ca_pem: dir.join("ca.pem"),
             cert_pem: dir.join("server.pem"),
             key_pem: dir.join("server.key"),
+            server_sha256: digest
+                .as_ref()
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":"),
         };
         std::fs::write(&pki.ca_pem, ca.pem()).expect("write");
         std::fs::write(&pki.cert_pem, server.pem()).expect("write");

@@ -104,6 +104,7 @@ impl Dovecot {
             },
             tls,
             ca_file: Some(self.pki.ca_pem.clone()),
+            pinned_sha256: None,
         }
     }
 

@@ -62,6 +62,7 @@ impl Pymap {
             port: self.port,
             tls: TlsMode::Starttls,
             ca_file: Some(self.pki.ca_pem.clone()),
+            pinned_sha256: None,
         }
     }
 }

@@ -300,6 +300,20 @@ async fn login_errors_name_their_cause() {
     let (_, _, body) = relay.login(ALICE.0, ALICE.1).await;
     assert_eq!(body["code"], "certificate_not_trusted", "{body}");
 
+    // A self-signed family server, trusted by its pinned fingerprint alone (no CA given).
+    let mut pinned = dovecot.imap_server(TlsMode::Implicit);
+    pinned.ca_file = None;
+    pinned.pinned_sha256 = Some(dovecot.pki.server_sha256.clone());
+    let relay = RunningRelay::start(pinned.clone()).await;
+    let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(status, 200, "{body}");
+    // Another certificate than the pinned one is refused, even one a trusted CA signed.
+    let mut wrong_pin = dovecot.imap_server(TlsMode::Starttls);
+    wrong_pin.pinned_sha256 = Some("00".repeat(32));
+    let relay = RunningRelay::start(wrong_pin).await;
+    let (_, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(body["code"], "certificate_not_trusted", "{body}");
+
     // Nothing listening.
     let mut nowhere = dovecot.imap_server(TlsMode::Implicit);
     nowhere.port = webmail_tests::free_port();

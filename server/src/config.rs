@@ -15,9 +15,14 @@ pub struct Config {
     /// when a reverse proxy serves the relay under another name.
     #[serde(default)]
     pub extra_origins: Vec<String>,
-    /// How long a session outlives its user's last open browser tab.
-    #[serde(default = "default_idle_minutes")]
-    pub session_idle_minutes: u64,
+    /// How long a session (and its IMAP connection) outlives its user's last open browser tab.
+    /// Given in minutes in the file.
+    #[serde(
+        rename = "session_idle_minutes",
+        default = "default_idle",
+        deserialize_with = "minutes"
+    )]
+    pub session_idle: Duration,
     /// The one IMAP server this relay may connect to. It connects to no other host.
     pub imap: ImapServer,
 }
@@ -34,14 +39,15 @@ impl Config {
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         Ok(toml::from_str(text)?)
     }
-
-    pub fn session_idle(&self) -> Duration {
-        Duration::from_secs(self.session_idle_minutes * 60)
-    }
 }
 
-fn default_idle_minutes() -> u64 {
-    10
+fn default_idle() -> Duration {
+    Duration::from_secs(10 * 60)
+}
+
+fn minutes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let minutes = u64::deserialize(deserializer)?;
+    Ok(Duration::from_secs(minutes.saturating_mul(60)))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,7 +104,9 @@ mod tests {
     fn reads_a_minimal_config_with_defaults() {
         let config = Config::from_toml(EXAMPLE).unwrap();
         assert_eq!(config.imap.tls, TlsMode::Implicit);
-        assert_eq!(config.session_idle(), Duration::from_secs(600));
+        assert_eq!(config.session_idle, Duration::from_secs(600));
+        let config = Config::from_toml(&format!("session_idle_minutes = 2\n{EXAMPLE}")).unwrap();
+        assert_eq!(config.session_idle, Duration::from_secs(120));
         assert!(config.extra_origins.is_empty());
     }
 

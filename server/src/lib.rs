@@ -40,7 +40,7 @@ pub struct Relay {
 impl Relay {
     pub fn new(config: Config) -> Result<Self, tls::TlsSetupError> {
         let imap_tls = tls::connector(&config.imap)?;
-        let sessions = Sessions::new(config.session_idle());
+        let sessions = Sessions::new(config.session_idle);
         let index = std::fs::read_to_string(config.web_root.join("index.html")).ok();
         if index.is_none() {
             tracing::warn!(web_root = %config.web_root.display(), "no built app (index.html) to serve");

@@ -26,7 +26,12 @@ impl Client {
     pub async fn login(relay: &RunningRelay, email: &str, password: &str) -> Self {
         let (status, cookie, body) = relay.login(email, password).await;
         assert_eq!(status, 200, "login failed: {body}");
-        let cookie = cookie.expect("a session cookie");
+        Self::resume(relay, &cookie.expect("a session cookie")).await
+    }
+
+    /// Opens a socket for an existing session, as a reloaded tab does.
+    pub async fn resume(relay: &RunningRelay, cookie: &str) -> Self {
+        let cookie = cookie.to_owned();
         let url = format!("ws://{}/ws", relay.addr);
         let (ws, _) = ws_connect(&url, Some(&relay.url()), Some(&cookie))
             .await

@@ -60,8 +60,24 @@ impl RawImap {
 
     /// Appends a message to `folder` (LITERAL+, one round trip).
     pub async fn append(&mut self, folder: &str, message: &[u8], flags: &str) {
-        let mut command =
-            format!("APPEND \"{folder}\" ({flags}) {{{}+}}\r\n", message.len()).into_bytes();
+        self.append_received(folder, message, flags, None).await;
+    }
+
+    /// Appends with an explicit INTERNALDATE (`"01-Jan-2020 00:00:00 +0000"`), as a message
+    /// moved in from elsewhere keeps its first arrival time.
+    pub async fn append_received(
+        &mut self,
+        folder: &str,
+        message: &[u8],
+        flags: &str,
+        received: Option<&str>,
+    ) {
+        let date = received.map(|d| format!(" \"{d}\"")).unwrap_or_default();
+        let mut command = format!(
+            "APPEND \"{folder}\" ({flags}){date} {{{}+}}\r\n",
+            message.len()
+        )
+        .into_bytes();
         command.extend_from_slice(message);
         self.ok(&String::from_utf8(command).expect("test mail is UTF-8"))
             .await;

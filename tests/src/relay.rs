@@ -1,6 +1,6 @@
 //! The relay, in-process, pointed at a test mail server, plus the few raw HTTP calls tests make.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -26,6 +26,11 @@ impl RunningRelay {
 
     /// Starts a relay on loopback `port` (0: any free one); if that port is taken, on a free one.
     pub async fn start_on(port: u16, imap: ImapServer) -> Self {
+        Self::start_with(port, imap, Duration::from_secs(600)).await
+    }
+
+    /// A relay whose sessions end `session_idle` after their last socket closes.
+    pub async fn start_with(port: u16, imap: ImapServer, session_idle: Duration) -> Self {
         let web_root = workspace_root().join("dist");
         assert!(
             web_root.join("index.html").exists(),
@@ -43,7 +48,7 @@ impl RunningRelay {
             listen: addr,
             web_root,
             extra_origins: Vec::new(),
-            session_idle_minutes: 10,
+            session_idle,
             imap,
         };
         let relay = Relay::new(config).expect("relay config is valid");

@@ -575,3 +575,102 @@ async fn attachments_and_whole_messages_download_exactly() {
         .await;
     assert_eq!(anonymous.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_are_newest_first_by_date_and_page_independently() {
+    let (dovecot, relay) = setup().await;
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    // Written long ago, moved in now: it belongs at the end, not the top.
+    let old = mail::message(
+        "Old <old@example.org>",
+        ALICE.0,
+        "From the archive",
+        "Wed, 1 Jan 2020 00:00:00 +0000",
+        "x",
+    );
+    phone
+        .append_received("INBOX", &old, "\\Seen", Some("01-Jan-2020 00:00:00 +0000"))
+        .await;
+    let new = mail::message(
+        "New <new@example.org>",
+        ALICE.0,
+        "Just now",
+        "Sat, 18 Nov 2023 12:00:00 +0000",
+        "y",
+    );
+    phone.append("INBOX", &new, "").await;
+
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let page = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 100}))
+        .await;
+    let subjects: Vec<_> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        subjects.first().map(String::as_str),
+        Some("Just now"),
+        "{subjects:?}"
+    );
+    assert_eq!(
+        subjects.last().map(String::as_str),
+        Some("From the archive"),
+        "{subjects:?}"
+    );
+
+    // Pages are independent slices of the same order.
+    let mut paged = Vec::new();
+    for offset in (0..6).step_by(2) {
+        let page = client
+            .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": offset, "limit": 2}))
+            .await;
+        assert_eq!(page["total"], 6);
+        paged.extend(
+            page["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["subject"].as_str().unwrap().to_owned()),
+        );
+    }
+    assert_eq!(paged, subjects);
+    let beyond = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 10, "limit": 2}))
+        .await;
+    assert!(beyond["messages"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_tab_can_come_back_and_the_session_ends_after_the_idle_time() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    let relay = RunningRelay::start_with(
+        0,
+        dovecot.imap_server(TlsMode::Starttls),
+        Duration::from_secs(2),
+    )
+    .await;
+    let client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let cookie = client.cookie.clone();
+    drop(client);
+
+    // The tab reloads within the idle time: same session, same IMAP connection.
+    let mut again = Client::resume(&relay, &cookie).await;
+    again.ok(json!({"op": "list_folders"})).await;
+    assert!(!dovecot.log().contains("Logged out"), "{}", dovecot.log());
+    drop(again);
+
+    // Then nobody comes back: the session and its IMAP connection end.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let session = relay.get(protocol::SESSION_PATH, Some(&cookie)).await;
+    assert_eq!(session.status, 401);
+    for _ in 0..100 {
+        if dovecot.log().contains("Logged out") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the IMAP connection stayed open:\n{}", dovecot.log());
+}

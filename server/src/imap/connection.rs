@@ -39,6 +39,8 @@ pub struct ImapConnection {
     /// The selected folder (IMAP name) and how many messages it holds, kept current from every
     /// untagged EXISTS and EXPUNGE.
     pub(super) selected: Option<Selected>,
+    /// The selected folder's UIDs in SORT order, newest first, until the folder changes.
+    pub(super) sorted: Option<Vec<std::num::NonZeroU32>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +89,7 @@ impl ImapConnection {
             tag_counter: 0,
             capabilities: Vec::new(),
             selected: None,
+            sorted: None,
         }
     }
 
@@ -135,7 +138,11 @@ impl ImapConnection {
     }
 
     pub(super) fn has(&self, capability: &Capability<'_>) -> bool {
-        self.capabilities.iter().any(|c| c == capability)
+        self.capabilities_match(|c| c == capability)
+    }
+
+    pub(super) fn capabilities_match(&self, test: impl Fn(&Capability<'_>) -> bool) -> bool {
+        self.capabilities.iter().any(test)
     }
 
     pub fn supports_idle(&self) -> bool {
@@ -287,12 +294,18 @@ impl ImapConnection {
         tag
     }
 
-    /// Keeps the selected folder's count current, then hands the data on.
+    /// Keeps the selected folder's count (and sort order) current, then hands the data on.
     fn collect(&mut self, data: Data<'static>, into: &mut Vec<Data<'static>>) {
         if let Some(selected) = &mut self.selected {
             match &data {
-                Data::Exists(n) => selected.exists = *n,
-                Data::Expunge(_) => selected.exists = selected.exists.saturating_sub(1),
+                Data::Exists(n) => {
+                    selected.exists = *n;
+                    self.sorted = None;
+                }
+                Data::Expunge(_) => {
+                    selected.exists = selected.exists.saturating_sub(1);
+                    self.sorted = None;
+                }
                 _ => {}
             }
         }

@@ -6,6 +6,7 @@ use std::num::NonZeroU32;
 use imap_codec::imap_types::{
     command::CommandBody,
     core::{AString, Charset, Vec1},
+    extensions::sort::{SortCriterion, SortKey},
     fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section},
     flag::{Flag as ImapFlag, StoreResponse, StoreType},
     response::{Capability, Data},
@@ -27,7 +28,10 @@ const MAX_BODY: u32 = 4 * 1024 * 1024;
 const MAX_HITS: usize = 200;
 
 impl ImapConnection {
-    /// One page of `folder`, newest first by arrival (`offset` 0 is the newest message).
+    /// One page of `folder`, newest first (`offset` 0 is the newest message): by the messages'
+    /// dates (`SORT (REVERSE DATE)`) where the server has SORT, so a message moved in from an
+    /// old folder takes its place by date, as in every mail client; else by sequence number
+    /// (the order messages entered the folder).
     pub async fn list_messages(
         &mut self,
         folder: &str,
@@ -41,13 +45,61 @@ impl ImapConnection {
             offset,
             messages: Vec::new(),
         };
-        if let Some(range) = fetch::newest_first_range(total, offset, limit) {
+        if self.has_sort() {
+            let sorted = self.sorted_uids().await?;
+            let page: Vec<NonZeroU32> = sorted
+                .iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .copied()
+                .collect();
+            if page.is_empty() {
+                return Ok(list);
+            }
+            let set = SequenceSet::try_from(page.clone()).expect("not empty");
+            let data = self
+                .run(CommandBody::fetch(set, fetch::summary_items(), true).expect("valid set"))
+                .await?;
+            let mut rows = fetch::summaries(data);
+            rows.sort_by_key(|row| page.iter().position(|uid| uid.get() == row.uid));
+            list.messages = rows;
+        } else if let Some(range) = fetch::newest_first_range(total, offset, limit) {
             let data = self
                 .run(CommandBody::fetch(range, fetch::summary_items(), false).expect("valid set"))
                 .await?;
             list.messages = fetch::summaries(data);
         }
         Ok(list)
+    }
+
+    fn has_sort(&self) -> bool {
+        self.capabilities_match(|c| matches!(c, Capability::Sort(_)))
+    }
+
+    /// The selected folder's UIDs, newest first; asked once, then kept until the folder changes.
+    async fn sorted_uids(&mut self) -> Result<Vec<NonZeroU32>, ImapError> {
+        if let Some(sorted) = &self.sorted {
+            return Ok(sorted.clone());
+        }
+        let body = CommandBody::Sort {
+            sort_criteria: Vec1::from(SortCriterion {
+                reverse: true,
+                key: SortKey::Date,
+            }),
+            charset: Charset::try_from("UTF-8").expect("valid charset"),
+            search_criteria: Vec1::from(SearchKey::All),
+            uid: true,
+        };
+        let data = self.run(body).await?;
+        let uids: Vec<NonZeroU32> = data
+            .into_iter()
+            .flat_map(|d| match d {
+                Data::Sort(uids, ..) => uids,
+                _ => Vec::new(),
+            })
+            .collect();
+        self.sorted = Some(uids.clone());
+        Ok(uids)
     }
 
     pub async fn open_message(&mut self, folder: &str, uid: u32) -> Result<MessageView, ImapError> {

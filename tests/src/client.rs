@@ -154,3 +154,16 @@ async fn next_frame(ws: &mut Ws, within: Duration) -> Value {
 fn parse(message: Message) -> Value {
     serde_json::from_str(message.to_text().expect("text frame")).expect("JSON")
 }
+
+/// The subjects of a `message_list` answer, in order.
+pub fn subjects(list: &Value) -> Vec<String> {
+    list["messages"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .map(|m| m["subject"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

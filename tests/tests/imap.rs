@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use webmail_server::config::TlsMode;
 use webmail_tests::{
-    client::{folder_changed, Client},
+    client::{folder_changed, subjects, Client},
     dovecot::Dovecot,
     mail,
     proxy::CuttingProxy,
@@ -453,13 +453,7 @@ async fn a_dropped_connection_is_restored_without_logging_in_again() {
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
         .await;
     assert_eq!(page["total"], 2);
-    let subjects: Vec<_> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap())
-        .collect();
-    assert_eq!(subjects, ["After the cut", "Before the cut"]);
+    assert_eq!(subjects(&page), ["After the cut", "Before the cut"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -604,21 +598,12 @@ async fn lists_are_newest_first_by_date_and_page_independently() {
     let page = client
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 100}))
         .await;
-    let subjects: Vec<_> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap().to_owned())
-        .collect();
+    let all = subjects(&page);
+    assert_eq!(all.first().map(String::as_str), Some("Just now"), "{all:?}");
     assert_eq!(
-        subjects.first().map(String::as_str),
-        Some("Just now"),
-        "{subjects:?}"
-    );
-    assert_eq!(
-        subjects.last().map(String::as_str),
+        all.last().map(String::as_str),
         Some("From the archive"),
-        "{subjects:?}"
+        "{all:?}"
     );
 
     // Pages are independent slices of the same order.
@@ -628,15 +613,9 @@ async fn lists_are_newest_first_by_date_and_page_independently() {
             .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": offset, "limit": 2}))
             .await;
         assert_eq!(page["total"], 6);
-        paged.extend(
-            page["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["subject"].as_str().unwrap().to_owned()),
-        );
+        paged.extend(subjects(&page));
     }
-    assert_eq!(paged, subjects);
+    assert_eq!(paged, all);
     let beyond = client
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 10, "limit": 2}))
         .await;

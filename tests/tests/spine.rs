@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite;
 use webmail_server::config::TlsMode;
 use webmail_tests::{
     browser::Browser,
-    client::{ws_connect, Client},
+    client::{subjects, ws_connect, Client},
     dovecot::Dovecot,
     mail,
     relay::RunningRelay,
@@ -235,13 +235,10 @@ async fn websocket_checks_origin_and_cookie_and_survives_garbage() {
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 2}))
         .await;
     assert_eq!(page["total"], 3);
-    let subjects: Vec<_> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(subjects, ["Photos from the weekend", "Grüße aus München"]);
+    assert_eq!(
+        subjects(&page),
+        ["Photos from the weekend", "Grüße aus München"]
+    );
 
     // A folder that does not exist is a clear error for that request only.
     let code = client

@@ -1,34 +1,44 @@
-//! A TCP proxy in front of a real server that can cut every connection through it, to test what
-//! the relay does when its mail-server connection drops. It forwards bytes unchanged.
+//! A TCP proxy in front of a real server that can cut every connection through it, or slip
+//! bytes into what the server sends, to test what the relay does when its mail-server connection
+//! drops or turns to garbage. Otherwise it forwards bytes unchanged.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
+    sync::mpsc,
     task::JoinHandle,
 };
 
-pub struct CuttingProxy {
-    pub port: u16,
-    accept: JoinHandle<()>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+struct Connection {
+    pipe: JoinHandle<()>,
+    inject: mpsc::UnboundedSender<Vec<u8>>,
 }
 
-impl CuttingProxy {
+pub struct FaultProxy {
+    pub port: u16,
+    accept: JoinHandle<()>,
+    connections: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl FaultProxy {
     pub async fn start(target_port: u16) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("bound").port();
-        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let connections: Arc<Mutex<Vec<Connection>>> = Arc::default();
         let tracked = Arc::clone(&connections);
         let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let Ok(mut server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
                     continue;
                 };
-                let pipe = tokio::spawn(async move {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                });
-                tracked.lock().expect("not poisoned").push(pipe);
+                let (inject, injected) = mpsc::unbounded_channel();
+                let pipe = tokio::spawn(forward(client, server, injected));
+                tracked
+                    .lock()
+                    .expect("not poisoned")
+                    .push(Connection { pipe, inject });
             }
         });
         Self {
@@ -39,18 +49,49 @@ impl CuttingProxy {
     }
 
     /// Drops every open connection through the proxy, as a network failure or a server restart
-    /// would. New connections are accepted as before.
+    /// would; returns how many were open. New connections are accepted as before.
     pub fn cut_all(&self) -> usize {
         let mut connections = self.connections.lock().expect("not poisoned");
-        let live = connections.iter().filter(|c| !c.is_finished()).count();
+        let live = connections.iter().filter(|c| !c.pipe.is_finished()).count();
         for connection in connections.drain(..) {
-            connection.abort();
+            connection.pipe.abort();
         }
         live
     }
+
+    /// Sends `bytes` to every connected client as if the server had sent them.
+    pub fn inject_to_clients(&self, bytes: &[u8]) {
+        for connection in self.connections.lock().expect("not poisoned").iter() {
+            let _ = connection.inject.send(bytes.to_vec());
+        }
+    }
 }
 
-impl Drop for CuttingProxy {
+async fn forward(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    let (mut from_client, mut to_client) = client.split();
+    let (mut from_server, mut to_server) = server.split();
+    let mut up = [0u8; 16 * 1024];
+    let mut down = [0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            n = from_client.read(&mut up) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => if to_server.write_all(&up[..n]).await.is_err() { break },
+            },
+            n = from_server.read(&mut down) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => if to_client.write_all(&down[..n]).await.is_err() { break },
+            },
+            Some(bytes) = injected.recv() => if to_client.write_all(&bytes).await.is_err() { break },
+        }
+    }
+}
+
+impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.accept.abort();
         self.cut_all();

@@ -9,7 +9,7 @@ use webmail_tests::{
     client::{folder_changed, subjects, Client},
     dovecot::Dovecot,
     mail,
-    proxy::CuttingProxy,
+    proxy::FaultProxy,
     raw_imap::RawImap,
     relay::RunningRelay,
 };
@@ -416,7 +416,7 @@ async fn a_dropped_connection_is_restored_without_logging_in_again() {
         "x",
     );
     dovecot.deliver(ALICE.0, &raw, false);
-    let proxy = CuttingProxy::start(dovecot.imap_port).await;
+    let proxy = FaultProxy::start(dovecot.imap_port).await;
     let mut server = dovecot.imap_server(TlsMode::Starttls);
     server.port = proxy.port;
     let relay = RunningRelay::start(server).await;
@@ -652,4 +652,40 @@ async fn a_closed_tab_can_come_back_and_the_session_ends_after_the_idle_time() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the IMAP connection stayed open:\n{}", dovecot.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_from_the_server_is_an_error_not_a_crash() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    let raw = mail::message(
+        "Bob <bob@example.org>",
+        ALICE.0,
+        "Still here",
+        "Mon, 13 Nov 2023 12:00:00 +0000",
+        "x",
+    );
+    dovecot.deliver(ALICE.0, &raw, false);
+    let proxy = FaultProxy::start(dovecot.imap_port).await;
+    // Plain IMAP (allowed on loopback) so the garbage reaches the IMAP parser, and STARTTLS so it
+    // hits the TLS layer instead: both must be survived.
+    for tls in [TlsMode::Plain, TlsMode::Starttls] {
+        let mut server = dovecot.imap_server(tls);
+        server.port = proxy.port;
+        let relay = RunningRelay::start(server).await;
+        let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+        assert_eq!(uids(&mut client, "INBOX").await.len(), 1);
+
+        proxy.inject_to_clients(b"* 1 FETCH (((\x00\xff garbage\r\n");
+        client
+            .event(Duration::from_secs(5), |e| e["kind"] == "reconnecting")
+            .await;
+        client
+            .event(Duration::from_secs(10), |e| e["kind"] == "reconnected")
+            .await;
+        let page = client
+            .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+            .await;
+        assert_eq!(subjects(&page), ["Still here"], "{tls:?}");
+        proxy.cut_all();
+    }
 }

@@ -17,9 +17,13 @@ pub fn app_policy(index_html: Option<&str>) -> String {
             format!(" 'sha256-{b64}'")
         })
         .collect();
+    // A mail body is shown in a sandboxed srcdoc iframe, which inherits this policy on top of
+    // its own stricter one: so inline styles and remote images (once the user allows them for
+    // a message) must pass here. Scripts never do: only the app's own, by hash.
     format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
-img-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data: https: http:; font-src data:; \
+connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -62,7 +66,11 @@ import init from '/app.js';
         );
         let policy = app_policy(Some(html));
         assert_eq!(policy.matches("'sha256-").count(), 1);
-        assert!(!policy.contains("unsafe-inline"));
+        let scripts = policy
+            .split(';')
+            .find(|d| d.contains("script-src"))
+            .unwrap();
+        assert!(!scripts.contains("unsafe-inline"), "{policy}");
     }
 
     #[test]

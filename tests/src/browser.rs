@@ -122,6 +122,65 @@ impl Browser {
         panic!("{css} never showed the expected text; last seen: {last:?}");
     }
 
+    /// Waits up to 10 s until the JavaScript expression `condition` is true in the page.
+    pub async fn wait_for(&self, condition: &str) {
+        let script = format!("return !!({condition});");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(serde_json::Value::Bool(true)) = self.client.execute(&script, vec![]).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never true in the page: {condition}");
+    }
+
+    /// Runs JavaScript in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    /// Types into the page as a keyboard would (to the focused element).
+    pub async fn keys(&self, keys: &str) {
+        let body = self.find("body").await;
+        body.send_keys(keys).await.expect("typing");
+    }
+
+    /// Runs axe-core (from npm, in tools/) on the page; returns the serious and critical
+    /// violations as `rule: description (n places)` lines.
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(
+            crate::workspace_root().join("tools/node_modules/axe-core/axe.min.js"),
+        )
+        .expect("axe-core is installed (scripts/setup installs it)");
+        self.client.execute(&axe, vec![]).await.expect("axe loads");
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' places: ' + v.nodes.map(n => n.target.join(' ')).join(' | ') + ')')))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe runs");
+        serde_json::from_value(result).unwrap_or_default()
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(crate::artifacts_dir().join(name), png).expect("write screenshot");

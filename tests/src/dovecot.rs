@@ -134,6 +134,24 @@ impl Dovecot {
         chown_tree(&home);
     }
 
+    /// Delivers `count` messages made by `make(i)` (already read), quickly: for big folders.
+    pub fn deliver_many(&self, email: &str, count: u32, make: impl Fn(u32) -> Vec<u8>) {
+        let cur = self.dir.path().join("home").join(email).join("Maildir/cur");
+        fs::create_dir_all(&cur).expect("maildir");
+        for sub in ["new", "tmp"] {
+            fs::create_dir_all(cur.with_file_name(sub)).expect("maildir");
+        }
+        for i in 0..count {
+            // Names sort in delivery order, so sequence numbers follow `i`.
+            fs::write(
+                cur.join(format!("{:010}.M{i}P0.bulk:2,S", 1_700_000_000 + i)),
+                make(i),
+            )
+            .expect("write mail");
+        }
+        chown_tree(&self.dir.path().join("home").join(email));
+    }
+
     /// Dovecot's log so far, for failure messages.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()

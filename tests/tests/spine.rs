@@ -89,9 +89,12 @@ async fn login_shows_the_inbox_and_logout_returns_to_the_form() {
         .unwrap();
 
     browser
-        .text_of(".messages", |t| t.contains("Lunch on Friday?"))
+        .text_of(".rows", |t| t.contains("Lunch on Friday?"))
         .await;
-    let rows = c.find_all(Locator::Css(".messages li")).await.unwrap();
+    let rows = c
+        .find_all(Locator::Css(".rows .row:not(.placeholder)"))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 3);
     let mut texts = Vec::new();
     for row in &rows {
@@ -123,7 +126,7 @@ async fn login_shows_the_inbox_and_logout_returns_to_the_form() {
     );
     browser.screenshot("inbox-desktop.png").await;
 
-    // The page runs under the relay's strict policy: nothing inline but the hashed loader.
+    // The page runs under the relay's strict policy: no script but its own and the hashed loader.
     let csp = c
         .execute(
             "return fetch('/').then(r => r.headers.get('content-security-policy'))",
@@ -132,13 +135,20 @@ async fn login_shows_the_inbox_and_logout_returns_to_the_form() {
         .await
         .unwrap();
     let csp = csp.as_str().unwrap_or_default().to_owned();
+    let scripts = csp
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap_or_default();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(
-        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        scripts.contains("'sha256-")
+            && !scripts.contains("'unsafe-inline'")
+            && !scripts.contains("'unsafe-eval'"),
         "{csp}"
     );
 
     // Logging out ends the IMAP session and shows the form again, also after a reload.
-    c.find(Locator::Css(".topbar button"))
+    c.find(Locator::Css("#sign-out"))
         .await
         .unwrap()
         .click()

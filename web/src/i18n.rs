@@ -1,6 +1,6 @@
 //! Every string the app shows, in English and German. A missing translation is a compile error.
 
-use protocol::ErrorCode;
+use protocol::{ErrorCode, FolderRole};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -9,15 +9,25 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The browser's preferred language, English when it is neither English nor German.
-    pub fn detect() -> Self {
+    /// The saved choice, else the browser's preferred language, else English.
+    pub fn initial() -> Self {
+        if let Some(saved) = crate::prefs::get("lang").and_then(|tag| Self::from_tag(&tag)) {
+            return saved;
+        }
         let preferred = web_sys::window()
             .and_then(|w| w.navigator().language())
             .unwrap_or_default();
-        if preferred.to_ascii_lowercase().starts_with("de") {
-            Lang::De
+        Self::from_tag(&preferred).unwrap_or(Lang::En)
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        let tag = tag.to_ascii_lowercase();
+        if tag.starts_with("de") {
+            Some(Lang::De)
+        } else if tag.starts_with("en") {
+            Some(Lang::En)
         } else {
-            Lang::En
+            None
         }
     }
 
@@ -43,16 +53,66 @@ pub struct Strings {
     pub sign_in: &'static str,
     pub signing_in: &'static str,
     pub sign_out: &'static str,
-    pub inbox: &'static str,
+    pub folders: &'static str,
+    pub messages: &'static str,
     pub loading: &'static str,
     pub empty_folder: &'static str,
     pub no_subject: &'static str,
+    pub unknown_sender: &'static str,
     pub unread: &'static str,
+    pub flagged: &'static str,
+    pub has_attachments: &'static str,
     pub connection_lost: &'static str,
+    pub connection_back: &'static str,
+    pub back: &'static str,
+    pub select_all: &'static str,
+    pub select_message: &'static str,
+    pub selected: &'static str,
+    pub mark_read: &'static str,
+    pub mark_unread: &'static str,
+    pub flag: &'static str,
+    pub unflag: &'static str,
+    pub delete: &'static str,
+    pub archive: &'static str,
+    pub move_to: &'static str,
+    pub refresh: &'static str,
+    pub search: &'static str,
+    pub search_placeholder: &'static str,
+    pub search_all_folders: &'static str,
+    pub search_results: &'static str,
+    pub clear_search: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub cc: &'static str,
+    pub date: &'static str,
+    pub attachments: &'static str,
+    pub preview: &'static str,
+    pub download_eml: &'static str,
+    pub remote_blocked: &'static str,
+    pub show_images: &'static str,
+    pub always_show_images: &'static str,
+    pub no_message: &'static str,
+    pub show_quoted: &'static str,
+    pub settings: &'static str,
+    pub language: &'static str,
+    pub theme: &'static str,
+    pub theme_system: &'static str,
+    pub theme_light: &'static str,
+    pub theme_dark: &'static str,
+    pub close: &'static str,
+    pub shortcuts: &'static str,
+    pub shortcut_list: &'static [(&'static str, &'static str)],
+    pub inbox: &'static str,
+    pub sent: &'static str,
+    pub drafts: &'static str,
+    pub trash: &'static str,
+    pub junk: &'static str,
+    pub archive_folder: &'static str,
     pub wrong_credentials: &'static str,
     pub server_unreachable: &'static str,
     pub certificate_not_trusted: &'static str,
     pub not_logged_in: &'static str,
+    pub message_gone: &'static str,
 }
 
 impl Strings {
@@ -64,7 +124,21 @@ impl Strings {
             ErrorCode::ServerUnreachable => self.server_unreachable,
             ErrorCode::CertificateNotTrusted => self.certificate_not_trusted,
             ErrorCode::NotLoggedIn => self.not_logged_in,
+            ErrorCode::NoSuchMessage => self.message_gone,
             _ => detail,
+        }
+    }
+
+    /// The shown name of a folder: its role's name in this language, else its last segment.
+    pub fn folder_name<'a>(&'static self, role: Option<FolderRole>, leaf: &'a str) -> &'a str {
+        match role {
+            Some(FolderRole::Inbox) => self.inbox,
+            Some(FolderRole::Sent) => self.sent,
+            Some(FolderRole::Drafts) => self.drafts,
+            Some(FolderRole::Trash) => self.trash,
+            Some(FolderRole::Junk) => self.junk,
+            Some(FolderRole::Archive) => self.archive_folder,
+            None => leaf,
         }
     }
 }
@@ -76,17 +150,77 @@ const EN: Strings = Strings {
     sign_in: "Sign in",
     signing_in: "Signing in…",
     sign_out: "Sign out",
-    inbox: "Inbox",
+    folders: "Folders",
+    messages: "Messages",
     loading: "Loading…",
     empty_folder: "No messages here.",
     no_subject: "(no subject)",
+    unknown_sender: "(unknown sender)",
     unread: "unread",
-    connection_lost: "Connection to the server lost.",
+    flagged: "flagged",
+    has_attachments: "has attachments",
+    connection_lost: "Connection lost. Reconnecting…",
+    connection_back: "Connected again.",
+    back: "Back",
+    select_all: "Select all",
+    select_message: "Select message",
+    selected: "selected",
+    mark_read: "Mark read",
+    mark_unread: "Mark unread",
+    flag: "Flag",
+    unflag: "Remove flag",
+    delete: "Delete",
+    archive: "Archive",
+    move_to: "Move to…",
+    refresh: "Refresh",
+    search: "Search",
+    search_placeholder: "Search mail",
+    search_all_folders: "All folders",
+    search_results: "Search results",
+    clear_search: "Clear search",
+    from: "From",
+    to: "To",
+    cc: "Cc",
+    date: "Date",
+    attachments: "Attachments",
+    preview: "Preview",
+    download_eml: "Download message (.eml)",
+    remote_blocked: "Remote images are blocked to protect your privacy.",
+    show_images: "Show images",
+    always_show_images: "Always for this sender",
+    no_message: "Select a message to read it.",
+    show_quoted: "Show quoted text",
+    settings: "Settings",
+    language: "Language",
+    theme: "Theme",
+    theme_system: "Like the system",
+    theme_light: "Light",
+    theme_dark: "Dark",
+    close: "Close",
+    shortcuts: "Keyboard shortcuts",
+    shortcut_list: &[
+        ("j / ↓", "Next message"),
+        ("k / ↑", "Previous message"),
+        ("Enter / o", "Open message"),
+        ("u", "Back to the list"),
+        ("#", "Delete"),
+        ("e", "Archive"),
+        ("s", "Flag or unflag"),
+        ("/", "Search"),
+        ("?", "This list"),
+    ],
+    inbox: "Inbox",
+    sent: "Sent",
+    drafts: "Drafts",
+    trash: "Trash",
+    junk: "Junk",
+    archive_folder: "Archive",
     wrong_credentials: "Wrong e-mail or password.",
     server_unreachable: "The mail server cannot be reached. Please try again later.",
     certificate_not_trusted:
         "The mail server's certificate is not trusted. Please tell your administrator.",
     not_logged_in: "Your session has ended. Please sign in again.",
+    message_gone: "This message is no longer there. It may have been moved or deleted.",
 };
 
 const DE: Strings = Strings {
@@ -96,14 +230,81 @@ const DE: Strings = Strings {
     sign_in: "Anmelden",
     signing_in: "Anmeldung läuft…",
     sign_out: "Abmelden",
-    inbox: "Posteingang",
+    folders: "Ordner",
+    messages: "Nachrichten",
     loading: "Wird geladen…",
     empty_folder: "Keine Nachrichten.",
     no_subject: "(kein Betreff)",
+    unknown_sender: "(unbekannter Absender)",
     unread: "ungelesen",
-    connection_lost: "Verbindung zum Server unterbrochen.",
+    flagged: "markiert",
+    has_attachments: "mit Anhang",
+    connection_lost: "Verbindung unterbrochen. Verbinde neu…",
+    connection_back: "Wieder verbunden.",
+    back: "Zurück",
+    select_all: "Alle auswählen",
+    select_message: "Nachricht auswählen",
+    selected: "ausgewählt",
+    mark_read: "Als gelesen markieren",
+    mark_unread: "Als ungelesen markieren",
+    flag: "Markieren",
+    unflag: "Markierung entfernen",
+    delete: "Löschen",
+    archive: "Archivieren",
+    move_to: "Verschieben nach…",
+    refresh: "Aktualisieren",
+    search: "Suchen",
+    search_placeholder: "E-Mails durchsuchen",
+    search_all_folders: "Alle Ordner",
+    search_results: "Suchergebnisse",
+    clear_search: "Suche beenden",
+    from: "Von",
+    to: "An",
+    cc: "Kopie",
+    date: "Datum",
+    attachments: "Anhänge",
+    preview: "Vorschau",
+    download_eml: "Nachricht herunterladen (.eml)",
+    remote_blocked: "Externe Bilder sind zum Schutz Ihrer Privatsphäre blockiert.",
+    show_images: "Bilder anzeigen",
+    always_show_images: "Immer für diesen Absender",
+    no_message: "Wählen Sie eine Nachricht zum Lesen aus.",
+    show_quoted: "Zitierten Text anzeigen",
+    settings: "Einstellungen",
+    language: "Sprache",
+    theme: "Darstellung",
+    theme_system: "Wie das System",
+    theme_light: "Hell",
+    theme_dark: "Dunkel",
+    close: "Schließen",
+    shortcuts: "Tastenkürzel",
+    shortcut_list: &[
+        ("j / ↓", "Nächste Nachricht"),
+        ("k / ↑", "Vorherige Nachricht"),
+        ("Enter / o", "Nachricht öffnen"),
+        ("u", "Zurück zur Liste"),
+        ("#", "Löschen"),
+        ("e", "Archivieren"),
+        ("s", "Markieren oder Markierung entfernen"),
+        ("/", "Suchen"),
+        ("?", "Diese Liste"),
+    ],
+    inbox: "Posteingang",
+    sent: "Gesendet",
+    drafts: "Entwürfe",
+    trash: "Papierkorb",
+    junk: "Spam",
+    archive_folder: "Archiv",
     wrong_credentials: "E-Mail-Adresse oder Passwort falsch.",
     server_unreachable: "Der Mailserver ist nicht erreichbar. Bitte später erneut versuchen.",
     certificate_not_trusted: "Dem Zertifikat des Mailservers wird nicht vertraut. Bitte wenden Sie sich an Ihren Administrator.",
     not_logged_in: "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
+    message_gone: "Diese Nachricht ist nicht mehr vorhanden. Sie wurde vielleicht verschoben oder gelöscht.",
 };
+
+/// The language the views are rendered in (they are rebuilt when it changes).
+pub fn current() -> Lang {
+    leptos::prelude::use_context::<leptos::prelude::RwSignal<Lang>>()
+        .map(|lang| leptos::prelude::GetUntracked::get_untracked(&lang))
+        .unwrap_or(Lang::En)
+}

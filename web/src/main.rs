@@ -1,8 +1,15 @@
 //! The browser app: logs in over HTTP, then talks to the relay over one WebSocket.
 
 mod api;
+mod dates;
 mod i18n;
+mod icons;
+mod prefs;
+mod pwa;
 mod socket;
+mod state;
+mod text;
+mod theme;
 mod views;
 
 fn main() {

@@ -1,10 +1,10 @@
-//! The WebSocket half of the protocol: requests with ids, answers matched back to them, and
-//! events handed to a callback.
+//! The WebSocket half of the protocol: requests with ids, answers matched back to them, events
+//! handed to a callback, and reconnection with backoff when the connection drops.
 
 use std::{
     cell::{Cell, RefCell},
     collections::HashMap,
-    rc::Rc,
+    rc::{Rc, Weak},
 };
 
 use futures_channel::oneshot;
@@ -19,99 +19,61 @@ type Answer = Result<Response, ErrorInfo>;
 /// What the socket reports besides answers.
 pub enum Notice {
     Event(Event),
-    /// The connection is gone; pending requests have failed.
-    Closed,
+    /// The connection dropped; pending requests have failed; reconnecting.
+    Lost,
+    /// Connected again after `Lost`.
+    Back,
 }
 
 pub struct Socket {
-    ws: WebSocket,
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    ws: RefCell<Option<WebSocket>>,
     next_id: Cell<RequestId>,
-    pending: Rc<RefCell<HashMap<RequestId, oneshot::Sender<Answer>>>>,
-    /// Frames written before the socket opened.
-    queued: Rc<RefCell<Vec<String>>>,
-    _handlers: [Closure<dyn FnMut(web_sys::Event)>; 3],
+    pending: RefCell<HashMap<RequestId, oneshot::Sender<Answer>>>,
+    /// Frames written while not connected.
+    queued: RefCell<Vec<String>>,
+    on_notice: Box<dyn Fn(Notice)>,
+    handlers: RefCell<Vec<Closure<dyn FnMut(web_sys::Event)>>>,
+    /// Reconnect attempts since the last successful open.
+    attempts: Cell<u32>,
+    lost: Cell<bool>,
 }
 
 impl Socket {
-    pub fn open(on_notice: impl Fn(Notice) + 'static) -> Result<Rc<Self>, ErrorInfo> {
-        let location = web_sys::window().expect("browser window").location();
-        let scheme = match location.protocol().as_deref() {
-            Ok("https:") => "wss",
-            _ => "ws",
-        };
-        let host = location.host().unwrap_or_default();
-        let ws = WebSocket::new(&format!("{scheme}://{host}{}", protocol::WS_PATH))
-            .map_err(|_| ErrorInfo::new(ErrorCode::ServerUnreachable, "cannot open WebSocket"))?;
-
-        let pending: Rc<RefCell<HashMap<RequestId, oneshot::Sender<Answer>>>> = Rc::default();
-        let queued: Rc<RefCell<Vec<String>>> = Rc::default();
-        let on_notice = Rc::new(on_notice);
-
-        let on_open = {
-            let (ws, queued) = (ws.clone(), Rc::clone(&queued));
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-                for frame in queued.borrow_mut().drain(..) {
-                    let _ = ws.send_with_str(&frame);
-                }
-            })
-        };
-        let on_message = {
-            let (pending, on_notice) = (Rc::clone(&pending), Rc::clone(&on_notice));
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-                let Some(text) = event
-                    .dyn_ref::<MessageEvent>()
-                    .and_then(|m| m.data().as_string())
-                else {
-                    return;
-                };
-                match serde_json::from_str::<ServerFrame>(&text) {
-                    Ok(ServerFrame::Response { id, body }) => answer(&pending, id, Ok(body)),
-                    Ok(ServerFrame::Error {
-                        id: Some(id),
-                        error,
-                    }) => answer(&pending, id, Err(error)),
-                    Ok(ServerFrame::Error { id: None, error }) => {
-                        web_sys::console::warn_1(&error.message.into());
-                    }
-                    Ok(ServerFrame::Event { event }) => on_notice(Notice::Event(event)),
-                    Err(e) => web_sys::console::warn_1(&format!("unreadable frame: {e}").into()),
-                }
-            })
-        };
-        let on_close = {
-            let (pending, on_notice) = (Rc::clone(&pending), Rc::clone(&on_notice));
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-                for (_, waiting) in pending.borrow_mut().drain() {
-                    let _ = waiting.send(Err(lost()));
-                }
-                on_notice(Notice::Closed);
-            })
-        };
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-
-        Ok(Rc::new(Self {
-            ws,
+    pub fn open(on_notice: impl Fn(Notice) + 'static) -> Self {
+        let inner = Rc::new(Inner {
+            ws: RefCell::new(None),
             next_id: Cell::new(1),
-            pending,
-            queued,
-            _handlers: [on_open, on_message, on_close],
-        }))
+            pending: RefCell::default(),
+            queued: RefCell::default(),
+            on_notice: Box::new(on_notice),
+            handlers: RefCell::default(),
+            attempts: Cell::new(0),
+            lost: Cell::new(false),
+        });
+        connect(&inner);
+        Self { inner }
     }
 
     pub async fn request(&self, request: Request) -> Answer {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
+        let inner = &self.inner;
+        let id = inner.next_id.get();
+        inner.next_id.set(id + 1);
         let frame = serde_json::to_string(&ClientFrame { id, request }).expect("serializes");
         let (reply, answer) = oneshot::channel();
-        self.pending.borrow_mut().insert(id, reply);
-        match self.ws.ready_state() {
-            WebSocket::CONNECTING => self.queued.borrow_mut().push(frame),
-            WebSocket::OPEN => {
-                let _ = self.ws.send_with_str(&frame);
-            }
-            _ => return Err(lost()),
+        inner.pending.borrow_mut().insert(id, reply);
+        let open = inner
+            .ws
+            .borrow()
+            .as_ref()
+            .filter(|ws| ws.ready_state() == WebSocket::OPEN)
+            .map(|ws| ws.send_with_str(&frame).is_ok())
+            .unwrap_or(false);
+        if !open {
+            inner.queued.borrow_mut().push(frame);
         }
         answer.await.unwrap_or_else(|_| Err(lost()))
     }
@@ -119,17 +81,106 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.ws.set_onclose(None);
-        let _ = self.ws.close();
+        if let Some(ws) = self.inner.ws.borrow_mut().take() {
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
     }
 }
 
-fn answer(
-    pending: &RefCell<HashMap<RequestId, oneshot::Sender<Answer>>>,
-    id: RequestId,
-    result: Answer,
-) {
-    if let Some(waiting) = pending.borrow_mut().remove(&id) {
+fn connect(inner: &Rc<Inner>) {
+    let location = web_sys::window().expect("browser window").location();
+    let scheme = match location.protocol().as_deref() {
+        Ok("https:") => "wss",
+        _ => "ws",
+    };
+    let host = location.host().unwrap_or_default();
+    let Ok(ws) = WebSocket::new(&format!("{scheme}://{host}{}", protocol::WS_PATH)) else {
+        schedule_reconnect(inner);
+        return;
+    };
+    let weak = Rc::downgrade(inner);
+    let on_open = handler(&weak, |inner, _| {
+        inner.attempts.set(0);
+        if let Some(ws) = inner.ws.borrow().as_ref() {
+            for frame in inner.queued.borrow_mut().drain(..) {
+                let _ = ws.send_with_str(&frame);
+            }
+        }
+        if inner.lost.replace(false) {
+            (inner.on_notice)(Notice::Back);
+        }
+    });
+    let on_message = handler(&weak, |inner, event| {
+        let Some(text) = event
+            .dyn_ref::<MessageEvent>()
+            .and_then(|m| m.data().as_string())
+        else {
+            return;
+        };
+        match serde_json::from_str::<ServerFrame>(&text) {
+            Ok(ServerFrame::Response { id, body }) => answer(inner, id, Ok(body)),
+            Ok(ServerFrame::Error {
+                id: Some(id),
+                error,
+            }) => answer(inner, id, Err(error)),
+            Ok(ServerFrame::Error { id: None, error }) => {
+                web_sys::console::warn_1(&error.message.into());
+            }
+            Ok(ServerFrame::Event { event }) => (inner.on_notice)(Notice::Event(event)),
+            Err(e) => web_sys::console::warn_1(&format!("unreadable frame: {e}").into()),
+        }
+    });
+    let on_close = handler(&weak, |inner, _| {
+        for (_, waiting) in inner.pending.borrow_mut().drain() {
+            let _ = waiting.send(Err(lost()));
+        }
+        if !inner.lost.replace(true) {
+            (inner.on_notice)(Notice::Lost);
+        }
+        schedule_reconnect(inner);
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    *inner.handlers.borrow_mut() = vec![on_open, on_message, on_close];
+    *inner.ws.borrow_mut() = Some(ws);
+}
+
+/// A handler that does nothing once the socket is gone.
+fn handler(
+    weak: &Weak<Inner>,
+    act: impl Fn(&Rc<Inner>, web_sys::Event) + 'static,
+) -> Closure<dyn FnMut(web_sys::Event)> {
+    let weak = weak.clone();
+    Closure::new(move |event| {
+        if let Some(inner) = weak.upgrade() {
+            act(&inner, event);
+        }
+    })
+}
+
+/// Tries again after 1, 2, 4, … up to 30 seconds.
+fn schedule_reconnect(inner: &Rc<Inner>) {
+    let attempts = inner.attempts.get();
+    inner.attempts.set(attempts + 1);
+    let delay = (1000 * 2u32.saturating_pow(attempts)).min(30_000);
+    let weak = Rc::downgrade(inner);
+    let retry = Closure::once_into_js(move || {
+        if let Some(inner) = weak.upgrade() {
+            connect(&inner);
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            retry.unchecked_ref(),
+            delay as i32,
+        );
+    }
+}
+
+fn answer(inner: &Rc<Inner>, id: RequestId, result: Answer) {
+    if let Some(waiting) = inner.pending.borrow_mut().remove(&id) {
         let _ = waiting.send(result);
     }
 }

@@ -5,7 +5,8 @@ use crate::{api, i18n::Lang};
 
 #[component]
 pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
-    let t = expect_context::<Lang>().strings();
+    let lang = expect_context::<RwSignal<Lang>>();
+    let t = move || lang.get().strings();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -23,6 +24,7 @@ pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
                 Ok(info) => phase.set(Phase::LoggedIn(info)),
                 Err(e) => {
                     password.set(String::new());
+                    let t = lang.get_untracked().strings();
                     error.set(Some(t.error(e.code, &e.message).to_owned()));
                     busy.set(false);
                 }
@@ -32,17 +34,17 @@ pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
 
     view! {
         <main class="login">
-            <h1>{t.sign_in_title}</h1>
+            <h1>{move || t().sign_in_title}</h1>
             <form on:submit=submit>
-                <label for="email">{t.email}</label>
+                <label for="email">{move || t().email}</label>
                 <input id="email" name="email" type="email" autocomplete="username" required
                     bind:value=email />
-                <label for="password">{t.password}</label>
+                <label for="password">{move || t().password}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"
                     required bind:value=password />
                 <p class="error" role="alert">{move || error.get()}</p>
                 <button type="submit" disabled=move || busy.get()>
-                    {move || if busy.get() { t.signing_in } else { t.sign_in }}
+                    {move || if busy.get() { t().signing_in } else { t().sign_in }}
                 </button>
             </form>
         </main>

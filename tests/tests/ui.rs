@@ -1,0 +1,401 @@
+//! The mail app as a person uses it, in headless Chromium on a desktop and a phone screen,
+//! against a real Dovecot: reading, organising, searching, live updates, languages and themes,
+//! keyboard use, accessibility, and a big folder. Screenshots land in target/test-artifacts/.
+
+use std::time::Duration;
+
+use webmail_server::config::TlsMode;
+use webmail_tests::{
+    browser::Browser, dovecot::Dovecot, mail, raw_imap::RawImap, relay::RunningRelay,
+};
+
+const ALICE: (&str, &str) = ("alice@example.org", "correct horse");
+
+async fn setup() -> (Dovecot, RunningRelay) {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            "Lunch on Friday?",
+            "Mon, 13 Nov 2023 12:00:00 +0000",
+            "Shall we? See https://example.org/menu.\r\n\r\n> Earlier you wrote:\r\n> something quoted",
+        ),
+        true,
+    );
+    dovecot.deliver(
+        ALICE.0,
+        &mail::html_with_attachment("News <news@example.org>", ALICE.0, "Newsletter"),
+        false,
+    );
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    (dovecot, relay)
+}
+
+async fn log_in(browser: &Browser, relay: &RunningRelay) {
+    browser.client.goto(&relay.url()).await.unwrap();
+    browser
+        .find("input[name=email]")
+        .await
+        .send_keys(ALICE.0)
+        .await
+        .unwrap();
+    browser
+        .find("input[name=password]")
+        .await
+        .send_keys(ALICE.1)
+        .await
+        .unwrap();
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
+        .await;
+}
+
+/// The row whose text contains `text`, as a CSS selector.
+async fn row_uid(browser: &Browser, text: &str) -> String {
+    browser
+        .wait_for(&format!(
+            "[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes({text:?}))"
+        ))
+        .await;
+    let script = format!(
+        "return [...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes({text:?}))?.dataset.uid"
+    );
+    browser
+        .eval(&script)
+        .await
+        .as_str()
+        .unwrap_or_else(|| panic!("no row with {text}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_and_organising_on_a_desktop() {
+    let (_dovecot, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+    browser
+        .wait_for("document.querySelector('.folders').textContent.includes('Trash')")
+        .await;
+
+    // Open the HTML newsletter: sandboxed, no scripts, remote images held back.
+    let uid = row_uid(&browser, "Newsletter").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    let frame = browser.find("iframe.mail-body").await;
+    let sandbox = frame.attr("sandbox").await.unwrap().unwrap_or_default();
+    assert!(
+        !sandbox.contains("allow-scripts") && !sandbox.contains("allow-same-origin"),
+        "{sandbox}"
+    );
+    let srcdoc = frame.attr("srcdoc").await.unwrap().unwrap_or_default();
+    assert!(
+        srcdoc.contains("Content-Security-Policy") && srcdoc.contains("default-src 'none'"),
+        "{srcdoc}"
+    );
+    assert!(
+        !srcdoc.contains("<script") && !srcdoc.contains(" src=\"https://tracker"),
+        "{srcdoc}"
+    );
+    assert!(srcdoc.contains("Grüße"));
+    browser.find(".remote-bar").await;
+    browser.find(".attachments").await;
+    assert!(browser
+        .find(".attachments")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Bericht März.pdf"));
+    browser.screenshot("message-desktop.png").await;
+    // Opening marks it read, in the list too.
+    browser
+        .wait_for(&format!(
+            "!document.querySelector(\".row[data-uid='{uid}']\").classList.contains('unread')"
+        ))
+        .await;
+
+    // Show images for this message.
+    browser.click(".remote-bar button").await;
+    browser.wait_for("document.querySelector('iframe.mail-body').srcdoc.includes(' src=\"https://tracker.example/pixel.gif\"')").await;
+    assert!(
+        browser
+            .eval("return !!document.querySelector('.remote-bar')")
+            .await
+            == false
+    );
+
+    // Mark unread again from the message.
+    browser.click(".reader .toolbar button.secondary").await;
+    browser
+        .wait_for(&format!(
+            "document.querySelector(\".row[data-uid='{uid}']\").classList.contains('unread')"
+        ))
+        .await;
+
+    // Flag and move it by checking its row: it leaves the inbox and shows in Archive.
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .check"))
+        .await;
+    browser.find(".bulk .count").await;
+    browser.eval("const s = document.querySelector('.bulk select.move'); s.value = 'Archive'; s.dispatchEvent(new Event('change')); return true").await;
+    browser.wait_for("![...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Newsletter'))").await;
+    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Archive')).click(); return true").await;
+    browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Newsletter'))").await;
+
+    // Delete it from there: it goes to Trash.
+    let uid = row_uid(&browser, "Newsletter").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    browser.find(".reader").await;
+    browser.eval("[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Delete').click(); return true").await;
+    browser.wait_for("!document.querySelector('.reader')").await;
+    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Trash')).click(); return true").await;
+    browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Newsletter'))").await;
+
+    // Search all folders.
+    browser
+        .find("#search")
+        .await
+        .send_keys("Lunch")
+        .await
+        .unwrap();
+    browser.click(".search .scope input").await;
+    browser.click(".search button[type=submit]").await;
+    browser.wait_for("document.querySelector('.results') && document.querySelector('.results').textContent.includes('Lunch on Friday?')").await;
+    browser.screenshot("search-desktop.png").await;
+    browser.click(".list-head button.secondary").await;
+    browser
+        .wait_for("!document.querySelector('.results')")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_text_keyboard_languages_and_themes() {
+    let (_dovecot, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+
+    // j moves to the first row, Enter opens it; the plain text is escaped, linked and folded.
+    browser.keys("j").await;
+    browser
+        .wait_for("document.querySelector('.row.cursor')")
+        .await;
+    browser.keys("j").await;
+    browser.keys("\u{E007}").await; // Enter
+    browser.find(".mail-text").await;
+    let link = browser.find(".mail-text a").await;
+    assert_eq!(
+        link.attr("href").await.unwrap().as_deref(),
+        Some("https://example.org/menu")
+    );
+    assert_eq!(
+        link.attr("rel").await.unwrap().as_deref(),
+        Some("noopener noreferrer")
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('.mail-text details.quoted').open")
+            .await,
+        false
+    );
+    // u goes back; ? shows the shortcuts.
+    browser.keys("u").await;
+    browser.wait_for("!document.querySelector('.reader')").await;
+    browser.keys("?").await;
+    browser.find(".dialog .shortcuts").await;
+    browser.keys("\u{E00C}").await; // Escape
+    browser.wait_for("!document.querySelector('.dialog')").await;
+
+    // German, then dark; both stick after a reload.
+    browser.click("button[aria-label=Settings]").await;
+    browser.eval("const s = document.querySelector('#language'); s.value = 'de'; s.dispatchEvent(new Event('change')); return true").await;
+    browser.wait_for("document.documentElement.lang === 'de' && document.body.textContent.includes('Posteingang')").await;
+    browser.eval("const s = document.querySelector('#theme'); s.value = 'dark'; s.dispatchEvent(new Event('change')); return true").await;
+    browser
+        .wait_for("document.documentElement.dataset.theme === 'dark'")
+        .await;
+    let background = browser
+        .eval("return getComputedStyle(document.body).backgroundColor")
+        .await;
+    assert_eq!(background, "rgb(15, 17, 21)");
+    browser.screenshot("settings-dark-german.png").await;
+    browser.client.refresh().await.unwrap();
+    browser
+        .wait_for("document.body.textContent.includes('Abmelden')")
+        .await;
+    browser
+        .wait_for("document.documentElement.dataset.theme === 'dark'")
+        .await;
+    // The mail body stays light and readable in dark mode.
+    let uid = row_uid(&browser, "Newsletter").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    let frame = browser.find("iframe.mail-body").await;
+    assert!(frame
+        .attr("srcdoc")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .contains("background:#fff"));
+    browser.screenshot("message-dark.png").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_pane_at_a_time_on_a_phone_with_live_mail() {
+    let (dovecot, relay) = setup().await;
+    let browser = Browser::phone().await;
+    log_in(&browser, &relay).await;
+    let no_sideways_scroll =
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth";
+    browser.wait_for(no_sideways_scroll).await;
+    assert_eq!(
+        browser
+            .eval("return getComputedStyle(document.querySelector('.message-pane')).display")
+            .await,
+        "none"
+    );
+    browser.screenshot("inbox-phone.png").await;
+
+    // Touch targets are at least 44 px.
+    let small = browser
+        .eval("return [...document.querySelectorAll('button, a, select, input[type=search]')].filter(e => e.offsetParent && e.getBoundingClientRect().height < 44).map(e => e.outerHTML.slice(0, 80))")
+        .await;
+    assert_eq!(small, serde_json::json!([]), "too small to touch");
+
+    let uid = row_uid(&browser, "Lunch").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    browser.find(".mail-text").await;
+    assert_eq!(
+        browser
+            .eval("return getComputedStyle(document.querySelector('.list-pane')).display")
+            .await,
+        "none"
+    );
+    browser.wait_for(no_sideways_scroll).await;
+    browser.screenshot("message-phone.png").await;
+    browser.click(".reader .toolbar .back").await;
+    browser
+        .wait_for("getComputedStyle(document.querySelector('.list-pane')).display !== 'none'")
+        .await;
+
+    // Folders behind the menu button.
+    browser.click(".topbar .menu").await;
+    browser
+        .wait_for("getComputedStyle(document.querySelector('.folders-pane')).display !== 'none'")
+        .await;
+    browser.screenshot("folders-phone.png").await;
+    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Inbox')).click(); return true").await;
+
+    // Mail from elsewhere shows up without a reload.
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    let raw = mail::message(
+        "Carol <carol@example.org>",
+        ALICE.0,
+        "Arrived live",
+        "Sat, 18 Nov 2023 10:00:00 +0000",
+        "hi",
+    );
+    phone.append("INBOX", &raw, "").await;
+    browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Arrived live'))").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_serious_accessibility_problems() {
+    let (_dovecot, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    browser.client.goto(&relay.url()).await.unwrap();
+    browser.find("input[name=email]").await;
+    let login = browser.accessibility_problems().await;
+    log_in(&browser, &relay).await;
+    browser
+        .wait_for("document.querySelector('.folders').textContent.includes('Trash')")
+        .await;
+    let inbox = browser.accessibility_problems().await;
+    let uid = row_uid(&browser, "Newsletter").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    browser.find(".attachments").await;
+    let message = browser.accessibility_problems().await;
+    browser.click("button[aria-label=Settings]").await;
+    browser.find(".dialog").await;
+    let settings = browser.accessibility_problems().await;
+    assert!(
+        login.is_empty() && inbox.is_empty() && message.is_empty() && settings.is_empty(),
+        "login: {login:#?}\ninbox: {inbox:#?}\nmessage: {message:#?}\nsettings: {settings:#?}"
+    );
+    browser.close().await;
+}
+
+/// 100,000 messages would be 1.5 GB of Maildir and minutes of indexing on this machine; 20,000
+/// take the same code path (paged loads while scrolling, a fixed number of DOM rows) at a
+/// fraction of the cost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_big_folder_scrolls_with_a_bounded_dom() {
+    const MESSAGES: u32 = 20_000;
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    dovecot.deliver_many(ALICE.0, MESSAGES, |i| {
+        mail::message(
+            "Robot <robot@example.org>",
+            ALICE.0,
+            &format!("Message {i:05}"),
+            &format!(
+                "Mon, 13 Nov 2023 12:{:02}:{:02} +0000",
+                (i / 60) % 60,
+                i % 60
+            ),
+            "x",
+        )
+    });
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let browser = Browser::desktop().await;
+    browser.client.goto(&relay.url()).await.unwrap();
+    browser
+        .find("input[name=email]")
+        .await
+        .send_keys(ALICE.0)
+        .await
+        .unwrap();
+    browser
+        .find("input[name=password]")
+        .await
+        .send_keys(ALICE.1)
+        .await
+        .unwrap();
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
+        .await;
+
+    let mut most_rows = 0;
+    for step in 0..=20 {
+        let script = format!(
+            "const l = document.querySelector('.list'); l.scrollTop = (l.scrollHeight - l.clientHeight) * {step} / 20; l.dispatchEvent(new Event('scroll')); return true"
+        );
+        browser.eval(&script).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let rows = browser
+            .eval("return document.querySelectorAll('.rows li').length")
+            .await;
+        most_rows = most_rows.max(rows.as_u64().unwrap());
+    }
+    // At the bottom: the oldest message, loaded on demand.
+    browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Message 00000'))").await;
+    assert!(most_rows <= 100, "the DOM held {most_rows} rows");
+    let height = browser
+        .eval("return document.querySelector('.rows').getBoundingClientRect().height")
+        .await;
+    assert_eq!(height.as_f64(), Some(f64::from(MESSAGES * 72)));
+    browser.close().await;
+}

@@ -1,0 +1,141 @@
+//! What the logged-in views share, passed down as context: the socket, the folders, where the
+//! user is, and what the list has loaded. Signals are `Copy`, so this is too.
+
+use std::{collections::HashMap, rc::Rc};
+
+use leptos::prelude::*;
+use protocol::{ErrorInfo, Folder, MessageSummary, Request, Response, SearchQuery};
+
+use crate::{i18n::Strings, socket::Socket};
+
+/// Which pane a phone shows (a desktop shows all three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Folders,
+    List,
+    Message,
+}
+
+/// The connection to the relay as the user sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    Up,
+    Lost,
+    /// Reconnected a moment ago (shown briefly).
+    Back,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Search {
+    pub query: SearchQuery,
+    pub all_folders: bool,
+}
+
+/// The list's loaded rows, by position (0 = newest), and its size.
+#[derive(Clone, Copy)]
+pub struct ListData {
+    pub total: RwSignal<Option<u32>>,
+    pub rows: RwSignal<HashMap<u32, MessageSummary>>,
+    /// The row the keyboard is on.
+    pub cursor: RwSignal<Option<u32>>,
+    /// Checked rows, by UID.
+    pub checked: RwSignal<Vec<u32>>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Mail {
+    socket: StoredValue<Option<Rc<Socket>>, LocalStorage>,
+    pub folders: RwSignal<Vec<Folder>>,
+    pub folder: RwSignal<String>,
+    /// The open message: its folder and UID.
+    pub open: RwSignal<Option<(String, u32)>>,
+    pub pane: RwSignal<Pane>,
+    pub link: RwSignal<Link>,
+    /// Bumped when the current folder changed on the server: the list reloads.
+    pub version: RwSignal<u32>,
+    pub search: RwSignal<Option<Search>>,
+    pub list: ListData,
+    pub help_open: RwSignal<bool>,
+    pub settings_open: RwSignal<bool>,
+}
+
+impl Mail {
+    pub fn new() -> Self {
+        Self {
+            socket: StoredValue::new_local(None),
+            folders: RwSignal::new(Vec::new()),
+            folder: RwSignal::new("INBOX".to_owned()),
+            open: RwSignal::new(None),
+            pane: RwSignal::new(Pane::List),
+            link: RwSignal::new(Link::Up),
+            version: RwSignal::new(0),
+            search: RwSignal::new(None),
+            list: ListData {
+                total: RwSignal::new(None),
+                rows: RwSignal::new(HashMap::new()),
+                cursor: RwSignal::new(None),
+                checked: RwSignal::new(Vec::new()),
+            },
+            help_open: RwSignal::new(false),
+            settings_open: RwSignal::new(false),
+        }
+    }
+
+    pub fn set_socket(self, socket: Socket) {
+        self.socket.set_value(Some(Rc::new(socket)));
+    }
+
+    pub async fn request(self, request: Request) -> Result<Response, ErrorInfo> {
+        let socket = self.socket.with_value(|s| s.clone());
+        match socket {
+            Some(socket) => socket.request(request).await,
+            None => Err(ErrorInfo::new(
+                protocol::ErrorCode::ServerUnreachable,
+                "not connected",
+            )),
+        }
+    }
+
+    /// Sends a request whose answer is only "done"; failures are logged (the next event or
+    /// reload shows the true state anyway).
+    pub fn act(self, request: Request) {
+        leptos::task::spawn_local(async move {
+            if let Err(e) = self.request(request).await {
+                web_sys::console::warn_1(&e.message.into());
+            }
+        });
+    }
+
+    pub fn folder_named(self, name: &str) -> Option<Folder> {
+        self.folders
+            .with(|f| f.iter().find(|f| f.name == name).cloned())
+    }
+
+    pub fn open_message(self, folder: String, uid: u32) {
+        self.open.set(Some((folder, uid)));
+        self.pane.set(Pane::Message);
+    }
+
+    pub fn close_message(self) {
+        self.open.set(None);
+        self.pane.set(Pane::List);
+    }
+
+    /// Goes to a folder (leaving any search).
+    pub fn go_to(self, folder: String) {
+        self.search.set(None);
+        self.open.set(None);
+        self.list.checked.set(Vec::new());
+        self.list.cursor.set(None);
+        self.folder.set(folder);
+        self.pane.set(Pane::List);
+    }
+}
+
+/// The texts in the current language (provided per render of the logged-in views).
+#[derive(Clone, Copy)]
+pub struct Texts(pub &'static Strings);
+
+pub fn texts() -> &'static Strings {
+    expect_context::<Texts>().0
+}

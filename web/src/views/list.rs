@@ -1,0 +1,362 @@
+//! The message list: a virtualized list (fixed row height; only the rows in view, plus a few,
+//! are in the DOM) that loads pages of rows as they scroll into view, so a folder of 100,000
+//! messages scrolls like one of ten. Search results show in the same place.
+
+use std::collections::HashSet;
+
+use leptos::{html, prelude::*, task::spawn_local};
+use protocol::{Flag, MessageSummary, Request, Response, SearchHit};
+
+use super::message::BulkActions;
+use crate::{
+    dates,
+    icons::{icon, Icon},
+    state::{texts, Mail, Search},
+};
+
+/// Must match `.row` height in style.css.
+pub const ROW_HEIGHT: f64 = 72.0;
+const PAGE: u32 = 50;
+/// Rows rendered beyond the visible ones on each side.
+const OVERSCAN: u32 = 8;
+
+#[component]
+pub fn MessageList() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    move || match mail.search.get() {
+        Some(search) => view! { <SearchResults search /> }.into_any(),
+        None => view! { <FolderList /> }.into_any(),
+    }
+}
+
+#[component]
+fn FolderList() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let list = mail.list;
+    let container = NodeRef::<html::Div>::new();
+    let scroll_top = RwSignal::new(0.0);
+    let viewport = RwSignal::new(800.0);
+    // Pages asked for in this generation; a new generation (folder change, reload) asks again.
+    let requested = StoredValue::new(HashSet::<u32>::new());
+    let generation = StoredValue::new(0u32);
+
+    let load = move |page: u32| {
+        let folder = mail.folder.get_untracked();
+        let asked_in = generation.get_value();
+        spawn_local(async move {
+            let request = Request::ListMessages {
+                folder,
+                offset: page * PAGE,
+                limit: PAGE,
+            };
+            let Ok(Response::MessageList(answer)) = mail.request(request).await else {
+                requested.update_value(|r| {
+                    r.remove(&page);
+                });
+                return;
+            };
+            if generation.get_value() != asked_in {
+                return; // the folder changed meanwhile
+            }
+            list.total.set(Some(answer.total));
+            list.rows.update(|rows| {
+                for (i, message) in answer.messages.into_iter().enumerate() {
+                    rows.insert(answer.offset + i as u32, message);
+                }
+            });
+        });
+    };
+
+    // A new folder, or news about this one: start over (rows stay until replaced: no flicker).
+    Effect::new(move |previous: Option<String>| {
+        let folder = mail.folder.get();
+        mail.version.get();
+        generation.update_value(|g| *g += 1);
+        requested.set_value(HashSet::new());
+        if previous.as_ref() != Some(&folder) {
+            list.rows.set(Default::default());
+            list.total.set(None);
+            if let Some(el) = container.get_untracked() {
+                el.set_scroll_top(0);
+            }
+            scroll_top.set(0.0);
+        } else {
+            // Positions shift when mail arrives or goes: drop what is not in view.
+            list.rows.set(Default::default());
+        }
+        folder
+    });
+
+    let visible = move || {
+        let total = list.total.get().unwrap_or(PAGE);
+        let first = (scroll_top.get() / ROW_HEIGHT).floor() as u32;
+        let count = (viewport.get() / ROW_HEIGHT).ceil() as u32 + 1;
+        let start = first.saturating_sub(OVERSCAN);
+        let end = (first + count + OVERSCAN).min(total);
+        start..end
+    };
+
+    // Ask for the pages that are in view and not loaded.
+    Effect::new(move |_| {
+        mail.version.get();
+        mail.folder.get();
+        let range = visible();
+        let pages = (range.start / PAGE)..=(range.end.saturating_sub(1) / PAGE);
+        for page in pages {
+            let fresh = requested
+                .try_update_value(|r| r.insert(page))
+                .unwrap_or(false);
+            if fresh {
+                load(page);
+            }
+        }
+    });
+
+    // Keep the keyboard cursor in view.
+    Effect::new(move |_| {
+        let (Some(cursor), Some(el)) = (list.cursor.get(), container.get()) else {
+            return;
+        };
+        let top = f64::from(cursor) * ROW_HEIGHT;
+        let height = f64::from(el.client_height());
+        let scroll = f64::from(el.scroll_top());
+        if top < scroll {
+            el.set_scroll_top(top as i32);
+        } else if top + ROW_HEIGHT > scroll + height {
+            el.set_scroll_top((top + ROW_HEIGHT - height) as i32);
+        }
+    });
+
+    let measure = move || {
+        if let Some(el) = container.get_untracked() {
+            viewport.set(f64::from(el.client_height()).max(ROW_HEIGHT));
+            scroll_top.set(f64::from(el.scroll_top()));
+        }
+    };
+    Effect::new(move |_| {
+        if container.get().is_some() {
+            measure();
+        }
+    });
+    let resize = window_event_listener(leptos::ev::resize, move |_| measure());
+    on_cleanup(move || resize.remove());
+
+    // Pull to refresh: a downward swipe that starts at the top.
+    let touch_start = StoredValue::new(None::<i32>);
+    let on_touch_start = move |ev: leptos::ev::TouchEvent| {
+        let at_top = container
+            .get_untracked()
+            .is_some_and(|el| el.scroll_top() <= 0);
+        let y = ev.touches().get(0).map(|t| t.client_y());
+        touch_start.set_value(if at_top { y } else { None });
+    };
+    let on_touch_end = move |ev: leptos::ev::TouchEvent| {
+        let end = ev.changed_touches().get(0).map(|t| t.client_y());
+        if let (Some(start), Some(end)) = (touch_start.get_value(), end) {
+            if end - start > 80 {
+                mail.version.update(|v| *v += 1);
+            }
+        }
+        touch_start.set_value(None);
+    };
+
+    let folder_label = move || {
+        let name = mail.folder.get();
+        let role = mail.folder_named(&name).and_then(|f| f.role);
+        t.folder_name(role, &name).to_owned()
+    };
+    let empty = move || list.total.get() == Some(0);
+
+    view! {
+        <div class="list-head">
+            <h2 class="pane-title">{folder_label}</h2>
+            <button class="icon" aria-label=t.refresh title=t.refresh
+                on:click=move |_| mail.version.update(|v| *v += 1)>{icon(Icon::Refresh)}</button>
+        </div>
+        <BulkActions />
+        <Show when=empty>
+            <p class="status">{t.empty_folder}</p>
+        </Show>
+        <div class="list" node_ref=container on:scroll=move |_| measure()
+            on:touchstart=on_touch_start on:touchend=on_touch_end>
+            <ul class="rows" role="list" aria-label=folder_label
+                style:height=move || format!("{}px", f64::from(list.total.get().unwrap_or(0)) * ROW_HEIGHT)>
+                <For each=visible key=|i| *i let:index>
+                    <Row index />
+                </For>
+            </ul>
+        </div>
+    }
+}
+
+/// One row of the folder list, at position `index`; its content arrives when its page does.
+#[component]
+fn Row(index: u32) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let message = move || mail.list.rows.with(|rows| rows.get(&index).cloned());
+    let top = format!("{}px", f64::from(index) * ROW_HEIGHT);
+    view! {
+        <li class="row-slot" style:top=top>
+            {move || match message() {
+                Some(message) => view! { <MessageRow message folder=None index /> }.into_any(),
+                None => view! { <div class="row placeholder" aria-hidden="true"></div> }.into_any(),
+            }}
+        </li>
+    }
+}
+
+/// A message's row: checkbox, sender, date, subject, marks. `folder` is set for search hits
+/// from other folders.
+#[component]
+fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let uid = message.uid;
+    let row_folder = folder
+        .clone()
+        .unwrap_or_else(|| mail.folder.get_untracked());
+    let open_folder = row_folder.clone();
+    let is_open = move || {
+        mail.open.with(|open| {
+            open.as_ref()
+                .is_some_and(|(f, u)| *f == open_folder && *u == uid)
+        })
+    };
+    let is_open_now = is_open.clone();
+    let checked = move || mail.list.checked.with(|c| c.contains(&uid));
+    let toggle = move |ev: leptos::ev::MouseEvent| {
+        let shift = ev.shift_key();
+        mail.list.checked.update(|c| {
+            let anchor = c.last().copied();
+            if let Some(pos) = c.iter().position(|u| *u == uid) {
+                c.remove(pos);
+                return;
+            }
+            if let (true, Some(anchor)) = (shift, anchor) {
+                // Everything loaded between the last checked row and this one.
+                let rows = mail.list.rows.get_untracked();
+                let anchor_index = rows.iter().find(|(_, m)| m.uid == anchor).map(|(i, _)| *i);
+                if let Some(a) = anchor_index {
+                    for i in a.min(index)..=a.max(index) {
+                        if let Some(m) = rows.get(&i) {
+                            if !c.contains(&m.uid) {
+                                c.push(m.uid);
+                            }
+                        }
+                    }
+                }
+            }
+            if !c.contains(&uid) {
+                c.push(uid);
+            }
+        });
+    };
+    let sender = message
+        .from
+        .as_ref()
+        .map(|a| a.display().to_owned())
+        .unwrap_or_else(|| t.unknown_sender.to_owned());
+    let subject = if message.subject.is_empty() {
+        t.no_subject.to_owned()
+    } else {
+        message.subject.clone()
+    };
+    let cursor = move || mail.list.cursor.get() == Some(index) && folder_is_list(&mail);
+    let marks = [
+        (message.unread, t.unread),
+        (message.flagged, t.flagged),
+        (message.has_attachments, t.has_attachments),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, label)| label)
+    .collect::<Vec<_>>()
+    .join(", ");
+    let open = move |_| {
+        mail.list.cursor.set(Some(index));
+        mail.open_message(row_folder.clone(), uid);
+    };
+    view! {
+        <div class="row" class:unread=message.unread class:open=is_open class:cursor=cursor
+            data-uid=uid>
+            <input type="checkbox" class="check" aria-label=t.select_message
+                prop:checked=checked on:click=toggle />
+            <button class="open" on:click=open aria-current=move || is_open_now().then_some("true")>
+                <span class="from">{sender}</span>
+                <time class="date">{dates::short(message.date)}</time>
+                <span class="subject">
+                    {subject}
+                    {(!marks.is_empty()).then(|| view! { <span class="sr-only">" · "{marks}</span> })}
+                </span>
+                <span class="marks" aria-hidden="true">
+                    {message.flagged.then(|| icon(Icon::Flag))}
+                    {message.has_attachments.then(|| icon(Icon::Attachment))}
+                    {folder.map(|f| view! { <span class="in-folder">{f}</span> })}
+                </span>
+            </button>
+        </div>
+    }
+}
+
+/// True when the list shows a folder (not search results): the cursor belongs to it then.
+fn folder_is_list(mail: &Mail) -> bool {
+    mail.search.with(Option::is_none)
+}
+
+#[component]
+fn SearchResults(search: Search) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let hits = RwSignal::new(None::<Result<Vec<SearchHit>, String>>);
+    Effect::new(move |_| {
+        mail.version.get();
+        let folder = (!search.all_folders).then(|| mail.folder.get_untracked());
+        let query = search.query.clone();
+        spawn_local(async move {
+            let answer = mail.request(Request::Search { folder, query }).await;
+            hits.set(Some(match answer {
+                Ok(Response::SearchResults { hits }) => Ok(hits),
+                Ok(_) => Err("unexpected answer".into()),
+                Err(e) => Err(t.error(e.code, &e.message).to_owned()),
+            }));
+        });
+    });
+    view! {
+        <div class="list-head">
+            <h2 class="pane-title">{t.search_results}</h2>
+            <button class="secondary" on:click=move |_| mail.search.set(None)>{t.clear_search}</button>
+        </div>
+        {move || match hits.get() {
+            None => view! { <p class="status">{t.loading}</p> }.into_any(),
+            Some(Err(message)) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
+            Some(Ok(found)) if found.is_empty() => view! { <p class="status">{t.empty_folder}</p> }.into_any(),
+            Some(Ok(found)) => {
+                let current = mail.folder.get_untracked();
+                view! {
+                    <ul class="rows results" role="list" aria-label=t.search_results>
+                        {found
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, hit)| {
+                                let folder = (hit.folder != current || search.all_folders).then_some(hit.folder);
+                                view! { <li class="row-slot static"><MessageRow message=hit.message folder index=i as u32 /></li> }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// Sets or clears `flag` on the checked messages, or on `uids` when given.
+pub fn flag_messages(mail: Mail, folder: String, uids: Vec<u32>, flag: Flag, set: bool) {
+    mail.act(Request::SetFlags {
+        folder,
+        uids,
+        flags: vec![flag],
+        set,
+    });
+}

@@ -1,0 +1,174 @@
+//! The logged-in app: the socket, the three panes (one at a time on a phone), the top bar.
+
+use leptos::{prelude::*, task::spawn_local};
+use protocol::{Event, Request, Response, SearchQuery, SessionInfo};
+
+use super::{
+    folders::FolderTree, keyboard, list::MessageList, message::MessagePane, settings, Phase,
+};
+use crate::{
+    api,
+    i18n::Lang,
+    icons::{icon, Icon},
+    socket::{Notice, Socket},
+    state::{texts, Link, Mail, Pane, Search, Texts},
+};
+
+#[component]
+pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
+    let lang = expect_context::<RwSignal<Lang>>();
+    let mail = Mail::new();
+    provide_context(mail);
+
+    let socket = Socket::open(move |notice| match notice {
+        Notice::Event(Event::LoggedOut) => phase.set(Phase::LoggedOut),
+        Notice::Event(Event::FolderChanged {
+            folder,
+            total,
+            unread,
+        }) => {
+            mail.folders.update(|folders| {
+                if let Some(f) = folders.iter_mut().find(|f| f.name == folder) {
+                    f.total = total;
+                    f.unread = unread;
+                }
+            });
+            if mail.folder.get_untracked() == folder {
+                mail.version.update(|v| *v += 1);
+            }
+        }
+        Notice::Event(Event::FoldersChanged) => load_folders(mail),
+        Notice::Event(Event::Reconnecting) | Notice::Lost => {
+            mail.link.set(Link::Lost);
+            // A socket that cannot come back because the session is gone means: log in again.
+            spawn_local(async move {
+                if api::session().await.is_err() {
+                    phase.set(Phase::LoggedOut);
+                }
+            });
+        }
+        Notice::Event(Event::Reconnected) | Notice::Back => {
+            mail.link.set(Link::Back);
+            mail.version.update(|v| *v += 1);
+            load_folders(mail);
+            set_timeout(
+                move || {
+                    if mail.link.get_untracked() == Link::Back {
+                        mail.link.set(Link::Up);
+                    }
+                },
+                std::time::Duration::from_secs(3),
+            );
+        }
+    });
+    mail.set_socket(socket);
+    load_folders(mail);
+    keyboard::install(mail);
+    crate::pwa::register_service_worker();
+
+    // The views below are rebuilt when the language changes; their state lives in `mail`.
+    move || {
+        provide_context(Texts(lang.get().strings()));
+        view! { <Layout info=info.clone() phase /> }
+    }
+}
+
+fn load_folders(mail: Mail) {
+    spawn_local(async move {
+        if let Ok(Response::Folders { folders }) = mail.request(Request::ListFolders).await {
+            mail.folders.set(folders);
+        }
+    });
+}
+
+#[component]
+fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let sign_out = move |_| {
+        spawn_local(async move {
+            api::logout().await;
+            phase.set(Phase::LoggedOut);
+        });
+    };
+    let pane_class = move || match mail.pane.get() {
+        Pane::Folders => "app show-folders",
+        Pane::List => "app show-list",
+        Pane::Message => "app show-message",
+    };
+    view! {
+        <div class=pane_class>
+            <header class="topbar">
+                <button class="icon menu" aria-label=t.folders title=t.folders
+                    on:click=move |_| mail.pane.set(Pane::Folders)>{icon(Icon::Menu)}</button>
+                <SearchBox />
+                <span class="who">{info.email}</span>
+                <button class="icon settings" aria-label=t.settings title=t.settings
+                    on:click=move |_| mail.settings_open.set(true)>{icon(Icon::Settings)}</button>
+                <button id="sign-out" class="secondary" on:click=sign_out>{t.sign_out}</button>
+            </header>
+            <LinkBanner />
+            <div class="panes">
+                <nav class="pane folders-pane" aria-label=t.folders>
+                    <FolderTree />
+                </nav>
+                <section class="pane list-pane" aria-label=t.messages>
+                    <MessageList />
+                </section>
+                <section class="pane message-pane">
+                    <MessagePane />
+                </section>
+            </div>
+            <settings::SettingsDialog />
+            <settings::HelpDialog />
+        </div>
+    }
+}
+
+#[component]
+fn LinkBanner() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    move || match mail.link.get() {
+        Link::Up => None,
+        Link::Lost => Some(view! { <p class="banner lost" role="status">{t.connection_lost}</p> }),
+        Link::Back => Some(view! { <p class="banner back" role="status">{t.connection_back}</p> }),
+    }
+}
+
+#[component]
+fn SearchBox() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let text = RwSignal::new(String::new());
+    let all_folders = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let words = text.get_untracked().trim().to_owned();
+        if words.is_empty() {
+            mail.search.set(None);
+            return;
+        }
+        mail.open.set(None);
+        mail.list.checked.set(Vec::new());
+        mail.search.set(Some(Search {
+            query: SearchQuery {
+                text: Some(words),
+                ..SearchQuery::default()
+            },
+            all_folders: all_folders.get_untracked(),
+        }));
+        mail.pane.set(Pane::List);
+    };
+    view! {
+        <form class="search" role="search" on:submit=submit>
+            <input id="search" type="search" name="q" placeholder=t.search_placeholder
+                aria-label=t.search bind:value=text />
+            <label class="scope">
+                <input type="checkbox" bind:checked=all_folders />
+                <span>{t.search_all_folders}</span>
+            </label>
+            <button type="submit" class="icon" aria-label=t.search title=t.search>{icon(Icon::Search)}</button>
+        </form>
+    }
+}

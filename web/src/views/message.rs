@@ -1,0 +1,409 @@
+//! Reading a message: headers, the body (HTML in a sandboxed iframe without scripts, under its
+//! own strict CSP; plain text escaped, linked and with quotes folded), attachments, and the
+//! actions on it. Also the actions on the checked rows of the list.
+
+use leptos::{prelude::*, task::spawn_local};
+use protocol::{Address, Body, Flag, FolderRole, MessageView, Request, Response};
+
+use super::list::flag_messages;
+use crate::{
+    dates, i18n,
+    icons::{icon, Icon},
+    prefs,
+    state::{texts, Mail},
+    text,
+};
+
+#[component]
+pub fn MessagePane() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let shown = RwSignal::new(None::<Result<MessageView, String>>);
+    Effect::new(move |_| {
+        let Some((folder, uid)) = mail.open.get() else {
+            shown.set(None);
+            return;
+        };
+        shown.set(None);
+        spawn_local(async move {
+            let answer = mail
+                .request(Request::OpenMessage {
+                    folder: folder.clone(),
+                    uid,
+                })
+                .await;
+            if mail.open.get_untracked() != Some((folder.clone(), uid)) {
+                return; // another message was opened meanwhile
+            }
+            shown.set(Some(match answer {
+                Ok(Response::Message(message)) => {
+                    if message.unread {
+                        flag_messages(mail, folder, vec![uid], Flag::Seen, true);
+                    }
+                    Ok(*message)
+                }
+                Ok(_) => Err("unexpected answer".into()),
+                Err(e) => Err(t.error(e.code, &e.message).to_owned()),
+            }));
+        });
+    });
+    move || match (mail.open.get(), shown.get()) {
+        (None, _) => view! { <p class="status placeholder-text">{t.no_message}</p> }.into_any(),
+        (Some(_), None) => view! { <p class="status">{t.loading}</p> }.into_any(),
+        (Some(_), Some(Err(message))) => view! {
+            <BackButton />
+            <p class="status error" role="alert">{message}</p>
+        }
+        .into_any(),
+        (Some(_), Some(Ok(message))) => view! { <Reader message /> }.into_any(),
+    }
+}
+
+#[component]
+fn BackButton() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    view! {
+        <button class="icon back" aria-label=t.back title=t.back
+            on:click=move |_| mail.close_message()>{icon(Icon::Back)}</button>
+    }
+}
+
+#[component]
+fn Reader(message: MessageView) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let lang = i18n::current();
+    let folder = message.folder.clone();
+    let uid = message.uid;
+    let flagged = RwSignal::new(message.flagged);
+    let subject = if message.subject.is_empty() {
+        t.no_subject.to_owned()
+    } else {
+        message.subject.clone()
+    };
+    let eml = download_url(&folder, uid, None, false);
+    let sender = message
+        .from
+        .as_ref()
+        .map(|a| a.email.clone())
+        .unwrap_or_default();
+
+    let mark_unread = {
+        let folder = folder.clone();
+        move |_| {
+            flag_messages(mail, folder.clone(), vec![uid], Flag::Seen, false);
+            mail.close_message();
+        }
+    };
+    let toggle_flag = {
+        let folder = folder.clone();
+        move |_| {
+            let set = !flagged.get_untracked();
+            flagged.set(set);
+            flag_messages(mail, folder.clone(), vec![uid], Flag::Flagged, set);
+        }
+    };
+
+    let (article_label, toolbar_label) = (subject.clone(), subject.clone());
+    view! {
+        <article class="reader" aria-label=article_label>
+            <div class="toolbar" role="toolbar" aria-label=toolbar_label>
+                <BackButton />
+                <button class="secondary" on:click=mark_unread>{t.mark_unread}</button>
+                <button class="secondary" aria-pressed=move || flagged.get().to_string() on:click=toggle_flag>
+                    {move || if flagged.get() { t.unflag } else { t.flag }}
+                </button>
+                <Actions folder=folder.clone() uids=vec![uid] />
+                <a class="button secondary" href=eml download="">{t.download_eml}</a>
+            </div>
+            <header class="message-head">
+                <h1>{subject}</h1>
+                <dl>
+                    <dt>{t.from}</dt>
+                    <dd class="sender">{message.from.as_ref().map(full)}</dd>
+                    <dt>{t.to}</dt>
+                    <dd>{list(&message.to)}</dd>
+                    {(!message.cc.is_empty()).then(|| view! { <dt>{t.cc}</dt><dd>{list(&message.cc)}</dd> })}
+                    <dt>{t.date}</dt>
+                    <dd><time>{dates::long(message.date, lang)}</time></dd>
+                </dl>
+            </header>
+            <BodyView body=message.body.clone() sender />
+            <AttachmentList message=message.clone() />
+        </article>
+    }
+}
+
+#[component]
+fn BodyView(body: Body, sender: String) -> impl IntoView {
+    let t = texts();
+    match body {
+        Body::Html {
+            html,
+            remote_content,
+        } => {
+            let show = RwSignal::new(remote_content && prefs::images_allowed_from(&sender));
+            let always = move |_| {
+                prefs::allow_images_from(&sender);
+                show.set(true);
+            };
+            view! {
+                <Show when=move || remote_content && !show.get()>
+                    <div class="remote-bar" role="status">
+                        <span>{t.remote_blocked}</span>
+                        <button class="secondary" on:click=move |_| show.set(true)>{t.show_images}</button>
+                        <button class="secondary" on:click=always.clone()>{t.always_show_images}</button>
+                    </div>
+                </Show>
+                <iframe class="mail-body" title=t.messages
+                    sandbox="allow-popups allow-popups-to-escape-sandbox"
+                    referrerpolicy="no-referrer"
+                    srcdoc=move || srcdoc(&html, show.get())></iframe>
+            }
+            .into_any()
+        }
+        Body::Text { text } => view! {
+            <div class="mail-text">
+                {text::blocks(&text)
+                    .into_iter()
+                    .map(|(quoted, block)| {
+                        if quoted {
+                            view! {
+                                <details class="quoted">
+                                    <summary>{t.show_quoted}</summary>
+                                    <pre>{text::linkified(&block)}</pre>
+                                </details>
+                            }
+                            .into_any()
+                        } else {
+                            view! { <pre>{text::linkified(&block)}</pre> }.into_any()
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        }
+        .into_any(),
+        Body::Empty => ().into_any(),
+    }
+}
+
+/// The document inside the iframe: the sanitized body under a policy that allows inline styles
+/// and `data:` images, and remote images only once the user asked for them.
+fn srcdoc(html: &str, show_remote: bool) -> String {
+    let (body, images) = if show_remote {
+        (
+            html.replace(" data-remote-src=\"", " src=\""),
+            "data: https: http:",
+        )
+    } else {
+        (html.to_owned(), "data:")
+    };
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src {images}; font-src data:\">\
+<base target=\"_blank\"><style>html{{color-scheme:light}}body{{margin:12px;font:15px/1.5 system-ui,sans-serif;\
+color:#1b1f24;background:#fff;overflow-wrap:anywhere}}img{{max-width:100%;height:auto}}</style></head>\
+<body>{body}</body></html>"
+    )
+}
+
+#[component]
+fn AttachmentList(message: MessageView) -> impl IntoView {
+    let t = texts();
+    let shown: Vec<_> = message
+        .attachments
+        .iter()
+        .filter(|a| !a.inline)
+        .cloned()
+        .collect();
+    (!shown.is_empty()).then(|| {
+        view! {
+            <section class="attachments" aria-label=t.attachments>
+                <h2>{t.attachments}</h2>
+                <ul>
+                    {shown
+                        .into_iter()
+                        .map(|a| {
+                            let href = download_url(&message.folder, message.uid, Some(&a.part), false);
+                            let preview = a.mime_type.starts_with("image/")
+                                .then(|| download_url(&message.folder, message.uid, Some(&a.part), true));
+                            view! {
+                                <li>
+                                    <a href=href download=a.name.clone()>
+                                        <span class="name">{a.name.clone()}</span>
+                                        <span class="meta">{format!("{} · {}", a.mime_type, size(a.size))}</span>
+                                    </a>
+                                    {preview.map(|p| view! {
+                                        <a class="preview" href=p target="_blank" rel="noopener noreferrer">{t.preview}</a>
+                                    })}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    })
+}
+
+/// Delete, archive and move, for one message or the checked ones.
+#[component]
+fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let delete = {
+        let (folder, uids) = (folder.clone(), uids.clone());
+        move |_| {
+            delete_messages(mail, folder.clone(), uids.clone());
+            after_removal(mail, &uids);
+        }
+    };
+    let archive = {
+        let (folder, uids) = (folder.clone(), uids.clone());
+        move |_| {
+            mail.act(Request::ArchiveMessages {
+                folder: folder.clone(),
+                uids: uids.clone(),
+            });
+            after_removal(mail, &uids);
+        }
+    };
+    let move_to = {
+        let (folder, uids) = (folder.clone(), uids.clone());
+        move |ev: leptos::ev::Event| {
+            let to = event_target_value(&ev);
+            if to.is_empty() || to == folder {
+                return;
+            }
+            mail.act(Request::MoveMessages {
+                folder: folder.clone(),
+                uids: uids.clone(),
+                to,
+            });
+            after_removal(mail, &uids);
+        }
+    };
+    let in_archive = mail.folder_named(&folder).and_then(|f| f.role) == Some(FolderRole::Archive);
+    let targets = move || {
+        mail.folders
+            .get()
+            .into_iter()
+            .filter(|f| f.selectable && f.name != folder)
+            .map(|f| {
+                let label = t.folder_name(f.role, &f.name).to_owned();
+                view! { <option value=f.name>{label}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        <button class="secondary" on:click=delete>{t.delete}</button>
+        {(!in_archive).then(|| view! { <button class="secondary" on:click=archive>{t.archive}</button> })}
+        <select class="move" aria-label=t.move_to on:change=move_to>
+            <option value="">{t.move_to}</option>
+            {targets}
+        </select>
+    }
+}
+
+/// After messages left the folder: nothing stays checked, and the open one closes if it went.
+fn after_removal(mail: Mail, uids: &[u32]) {
+    mail.list.checked.set(Vec::new());
+    let open = mail
+        .open
+        .with_untracked(|open| open.as_ref().map(|(_, u)| *u));
+    if open.is_some_and(|u| uids.contains(&u)) {
+        mail.close_message();
+    }
+}
+
+pub fn delete_messages(mail: Mail, folder: String, uids: Vec<u32>) {
+    mail.act(Request::DeleteMessages { folder, uids });
+}
+
+/// The toolbar over the list when rows are checked.
+#[component]
+pub fn BulkActions() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let all_checked = move || {
+        let loaded = mail.list.rows.with(|r| r.len());
+        loaded > 0 && mail.list.checked.with(|c| c.len()) >= loaded
+    };
+    let toggle_all = move |_| {
+        if all_checked() {
+            mail.list.checked.set(Vec::new());
+        } else {
+            let mut rows: Vec<_> = mail.list.rows.get_untracked().into_iter().collect();
+            rows.sort_by_key(|(i, _)| *i);
+            mail.list
+                .checked
+                .set(rows.into_iter().map(|(_, m)| m.uid).collect());
+        }
+    };
+    let flag = move |flag: Flag, set: bool| {
+        move |_| {
+            let uids = mail.list.checked.get_untracked();
+            flag_messages(mail, mail.folder.get_untracked(), uids, flag.clone(), set);
+            mail.list.checked.set(Vec::new());
+        }
+    };
+    view! {
+        <div class="bulk" role="toolbar" aria-label=t.select_all>
+            <label class="select-all">
+                <input type="checkbox" prop:checked=all_checked on:click=toggle_all />
+                <span>{t.select_all}</span>
+            </label>
+            {move || {
+                let checked = mail.list.checked.get();
+                (!checked.is_empty()).then(|| {
+                    let folder = mail.folder.get_untracked();
+                    view! {
+                        <span class="count">{format!("{} {}", checked.len(), t.selected)}</span>
+                        <button class="secondary" on:click=flag(Flag::Seen, true)>{t.mark_read}</button>
+                        <button class="secondary" on:click=flag(Flag::Seen, false)>{t.mark_unread}</button>
+                        <button class="secondary" on:click=flag(Flag::Flagged, true)>{t.flag}</button>
+                        <Actions folder uids=checked />
+                    }
+                })
+            }}
+        </div>
+    }
+}
+
+fn download_url(folder: &str, uid: u32, part: Option<&str>, inline: bool) -> String {
+    let mut url = format!(
+        "{}?folder={}&uid={uid}",
+        protocol::DOWNLOAD_PATH,
+        String::from(js_sys::encode_uri_component(folder))
+    );
+    if let Some(part) = part {
+        url.push_str(&format!(
+            "&part={}",
+            String::from(js_sys::encode_uri_component(part))
+        ));
+    }
+    if inline {
+        url.push_str("&inline=true");
+    }
+    url
+}
+
+fn full(address: &Address) -> String {
+    match &address.name {
+        Some(name) => format!("{name} <{}>", address.email),
+        None => address.email.clone(),
+    }
+}
+
+fn list(addresses: &[Address]) -> String {
+    addresses.iter().map(full).collect::<Vec<_>>().join(", ")
+}
+
+fn size(bytes: u32) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.0} kB", f64::from(bytes) / 1e3),
+        _ => format!("{:.1} MB", f64::from(bytes) / 1e6),
+    }
+}

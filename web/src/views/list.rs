@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Must match `.row` height in style.css.
-pub const ROW_HEIGHT: f64 = 72.0;
+pub const ROW_HEIGHT: u32 = 72;
 const PAGE: u32 = 50;
 /// Rows rendered beyond the visible ones on each side.
 const OVERSCAN: u32 = 8;
@@ -35,8 +35,9 @@ fn FolderList() -> impl IntoView {
     let t = texts();
     let list = mail.list;
     let container = NodeRef::<html::Div>::new();
-    let scroll_top = RwSignal::new(0.0);
-    let viewport = RwSignal::new(800.0);
+    // Whole pixels: no float formatting in the bundle.
+    let scroll_top = RwSignal::new(0u32);
+    let viewport = RwSignal::new(800u32);
     // Pages asked for in this generation; a new generation (folder change, reload) asks again.
     let requested = StoredValue::new(HashSet::<u32>::new());
     let generation = StoredValue::new(0u32);
@@ -80,7 +81,7 @@ fn FolderList() -> impl IntoView {
             if let Some(el) = container.get_untracked() {
                 el.set_scroll_top(0);
             }
-            scroll_top.set(0.0);
+            scroll_top.set(0);
         } else {
             // Positions shift when mail arrives or goes: drop what is not in view.
             list.rows.set(Default::default());
@@ -90,8 +91,8 @@ fn FolderList() -> impl IntoView {
 
     let visible = move || {
         let total = list.total.get().unwrap_or(PAGE);
-        let first = (scroll_top.get() / ROW_HEIGHT).floor() as u32;
-        let count = (viewport.get() / ROW_HEIGHT).ceil() as u32 + 1;
+        let first = scroll_top.get() / ROW_HEIGHT;
+        let count = viewport.get().div_ceil(ROW_HEIGHT) + 1;
         let start = first.saturating_sub(OVERSCAN);
         let end = (first + count + OVERSCAN).min(total);
         start..end
@@ -118,20 +119,20 @@ fn FolderList() -> impl IntoView {
         let (Some(cursor), Some(el)) = (list.cursor.get(), container.get()) else {
             return;
         };
-        let top = f64::from(cursor) * ROW_HEIGHT;
-        let height = f64::from(el.client_height());
-        let scroll = f64::from(el.scroll_top());
+        let top = (cursor * ROW_HEIGHT) as i32;
+        let (height, scroll) = (el.client_height(), el.scroll_top());
+        let row = ROW_HEIGHT as i32;
         if top < scroll {
-            el.set_scroll_top(top as i32);
-        } else if top + ROW_HEIGHT > scroll + height {
-            el.set_scroll_top((top + ROW_HEIGHT - height) as i32);
+            el.set_scroll_top(top);
+        } else if top + row > scroll + height {
+            el.set_scroll_top(top + row - height);
         }
     });
 
     let measure = move || {
         if let Some(el) = container.get_untracked() {
-            viewport.set(f64::from(el.client_height()).max(ROW_HEIGHT));
-            scroll_top.set(f64::from(el.scroll_top()));
+            viewport.set((el.client_height().max(0) as u32).max(ROW_HEIGHT));
+            scroll_top.set(el.scroll_top().max(0) as u32);
         }
     };
     Effect::new(move |_| {
@@ -181,7 +182,7 @@ fn FolderList() -> impl IntoView {
         <div class="list" node_ref=container on:scroll=move |_| measure()
             on:touchstart=on_touch_start on:touchend=on_touch_end>
             <ul class="rows" role="list" aria-label=folder_label
-                style:height=move || format!("{}px", f64::from(list.total.get().unwrap_or(0)) * ROW_HEIGHT)>
+                style:height=move || format!("{}px", u64::from(list.total.get().unwrap_or(0)) * u64::from(ROW_HEIGHT))>
                 <For each=visible key=|i| *i let:index>
                     <Row index />
                 </For>
@@ -195,7 +196,7 @@ fn FolderList() -> impl IntoView {
 fn Row(index: u32) -> impl IntoView {
     let mail = expect_context::<Mail>();
     let message = move || mail.list.rows.with(|rows| rows.get(&index).cloned());
-    let top = format!("{}px", f64::from(index) * ROW_HEIGHT);
+    let top = format!("{}px", u64::from(index) * u64::from(ROW_HEIGHT));
     view! {
         <li class="row-slot" style:top=top>
             {move || match message() {

@@ -403,7 +403,10 @@ fn list(addresses: &[Address]) -> String {
 fn size(bytes: u32) -> String {
     match bytes {
         0..1_000 => format!("{bytes} B"),
-        1_000..1_000_000 => format!("{:.0} kB", f64::from(bytes) / 1e3),
-        _ => format!("{:.1} MB", f64::from(bytes) / 1e6),
+        1_000..1_000_000 => format!("{} kB", (bytes + 500) / 1_000),
+        _ => {
+            let tenths = (bytes + 50_000) / 100_000;
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod account;
 pub mod config;
+mod store;
 mod csp;
 mod download;
 mod http;

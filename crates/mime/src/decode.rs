@@ -94,8 +94,13 @@ pub fn attachment_name(params: &[(String, String)]) -> Option<String> {
         .or_else(|| find("name*"))
         .and_then(rfc2231)
         .or_else(|| find("filename").or_else(|| find("name")).map(rfc2047))?;
-    let safe: String = name
-        .chars()
+    let safe = safe_name(&name);
+    (!safe.is_empty()).then_some(safe)
+}
+
+/// A file name that cannot point elsewhere on disk or break a header.
+pub(crate) fn safe_name(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if matches!(c, '/' | '\\') || c.is_control() {
                 '_'
@@ -103,9 +108,9 @@ pub fn attachment_name(params: &[(String, String)]) -> Option<String> {
                 c
             }
         })
-        .collect();
-    let safe = safe.trim().to_owned();
-    (!safe.is_empty()).then_some(safe)
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 /// `charset'language'percent-encoded` (RFC 2231 section 4).

@@ -4,10 +4,12 @@
 
 mod decode;
 mod headers;
+mod message;
 mod sanitize;
 mod stream;
 
 pub use decode::{attachment_name, decode_text_part};
 pub use headers::{header_summary, headers, HeaderSummary, Headers};
+pub use message::{attachment, has_attachments, parse_message, Parsed};
 pub use sanitize::{sanitize_html, SanitizedHtml};
 pub use stream::StreamDecoder;

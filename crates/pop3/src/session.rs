@@ -1,0 +1,377 @@
+//! The client state machine: RFC 1939's phases, pipelined commands matched to their replies,
+//! multi-line replies with dot-unstuffing, all over byte buffers.
+
+use std::collections::VecDeque;
+
+use crate::{Command, EncodeError, Reply};
+
+/// RFC 1939's states, plus the two ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the server's greeting.
+    Greeting,
+    Authorization,
+    Transaction,
+    /// QUIT sent in TRANSACTION: the server deletes what was marked, then closes.
+    Update,
+    Closed,
+}
+
+/// What [`Client::next_event`] hands back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Greeting {
+        text: String,
+        /// The `<...>` timestamp for APOP, if the server offers it.
+        apop_timestamp: Option<String>,
+    },
+    Reply { command: Command, reply: Reply },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("cannot send {0}: {1}")]
+    Encode(&'static str, EncodeError),
+    #[error("{0} is not allowed in the {1:?} phase")]
+    WrongPhase(&'static str, Phase),
+    #[error("the server sent something that is not POP3: {0:?}")]
+    Malformed(String),
+    #[error("the server refused the connection: {0}")]
+    Rejected(String),
+    #[error("the server sent a line longer than {MAX_LINE} bytes")]
+    LineTooLong,
+}
+
+/// Lines longer than this are garbage or an attack (RFC 5322 allows 998).
+const MAX_LINE: usize = 1 << 20;
+
+#[derive(Debug)]
+pub struct Client {
+    phase: Phase,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    /// Sent commands whose replies have not arrived yet, oldest first.
+    waiting: VecDeque<Command>,
+    /// A multi-line reply being read: its status text and lines so far.
+    partial: Option<(String, Vec<Vec<u8>>)>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    pub fn new() -> Self {
+        Self {
+            phase: Phase::Greeting,
+            input: Vec::new(),
+            output: Vec::new(),
+            waiting: VecDeque::new(),
+            partial: None,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Queues a command; its bytes are in [`Self::take_output`].
+    pub fn send(&mut self, command: Command) -> Result<(), Error> {
+        let allowed = match self.phase {
+            Phase::Authorization => matches!(
+                command,
+                Command::Capa
+                    | Command::Stls
+                    | Command::User(_)
+                    | Command::Pass(_)
+                    | Command::Apop { .. }
+                    | Command::AuthPlain { .. }
+                    | Command::Quit
+            ),
+            Phase::Transaction => !matches!(
+                command,
+                Command::Stls
+                    | Command::User(_)
+                    | Command::Pass(_)
+                    | Command::Apop { .. }
+                    | Command::AuthPlain { .. }
+            ),
+            Phase::Greeting | Phase::Update | Phase::Closed => false,
+        };
+        if !allowed {
+            return Err(Error::WrongPhase(command.name(), self.phase));
+        }
+        let bytes = command.encode().map_err(|e| Error::Encode(command.name(), e))?;
+        self.output.extend_from_slice(&bytes);
+        self.waiting.push_back(command);
+        Ok(())
+    }
+
+    /// The bytes to write to the server now.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
+    /// True while replies are outstanding.
+    pub fn is_waiting(&self) -> bool {
+        self.phase == Phase::Greeting || !self.waiting.is_empty()
+    }
+
+    /// Bytes read from the server, in any pieces.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// After `STLS` was answered `+OK` and the TLS handshake is done: anything that arrived in
+    /// clear after the `+OK` is dropped (it could be an injection), and the session goes on in
+    /// AUTHORIZATION. Ask CAPA again: it may differ under TLS.
+    pub fn tls_started(&mut self) {
+        self.input.clear();
+        self.partial = None;
+    }
+
+    /// The next complete reply (or the greeting), if enough bytes have arrived.
+    pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        let mut consumed = 0;
+        let result = loop {
+            let rest = &self.input[consumed..];
+            let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+                if rest.len() > MAX_LINE {
+                    break Err(Error::LineTooLong);
+                }
+                break Ok(None);
+            };
+            let mut line = &rest[..end];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            let line = line.to_vec();
+            consumed += end + 1;
+            match self.take_line(line) {
+                Ok(None) => continue,
+                other => break other,
+            }
+        };
+        self.input.drain(..consumed);
+        result
+    }
+
+    fn take_line(&mut self, line: Vec<u8>) -> Result<Option<Event>, Error> {
+        if let Some((_, lines)) = &mut self.partial {
+            if line == b"." {
+                let (text, lines) = self.partial.take().expect("in a multi-line reply");
+                let reply = Reply::Ok {
+                    text,
+                    lines: Some(lines),
+                };
+                return Ok(Some(self.finish(reply)));
+            }
+            // Dot-unstuffing: a line starting with a dot had one added by the server.
+            let line = match line.strip_prefix(b".") {
+                Some(unstuffed) => unstuffed.to_vec(),
+                None => line,
+            };
+            lines.push(line);
+            return Ok(None);
+        }
+        let Some(reply) = Reply::status(&line) else {
+            return Err(Error::Malformed(String::from_utf8_lossy(&line).into_owned()));
+        };
+        if self.phase == Phase::Greeting {
+            return match reply {
+                Reply::Ok { text, .. } => {
+                    self.phase = Phase::Authorization;
+                    let apop_timestamp = text
+                        .find('<')
+                        .and_then(|start| Some((start, text[start..].find('>')? + start)))
+                        .map(|(start, end)| text[start..=end].to_owned());
+                    Ok(Some(Event::Greeting {
+                        text,
+                        apop_timestamp,
+                    }))
+                }
+                Reply::Err { text, .. } => {
+                    self.phase = Phase::Closed;
+                    Err(Error::Rejected(text))
+                }
+            };
+        }
+        let Some(command) = self.waiting.front() else {
+            return Err(Error::Malformed(format!(
+                "a reply nobody asked for: {}",
+                String::from_utf8_lossy(&line)
+            )));
+        };
+        match reply {
+            Reply::Ok { text, .. } if command.multi_line() => {
+                self.partial = Some((text, Vec::new()));
+                Ok(None)
+            }
+            reply => Ok(Some(self.finish(reply))),
+        }
+    }
+
+    /// Matches a complete reply to its command and moves the phase on.
+    fn finish(&mut self, reply: Reply) -> Event {
+        let command = self.waiting.pop_front().expect("a reply has a command");
+        if reply.is_ok() {
+            match (&command, self.phase) {
+                (Command::Pass(_) | Command::Apop { .. } | Command::AuthPlain { .. }, Phase::Authorization) => {
+                    self.phase = Phase::Transaction;
+                }
+                (Command::Quit, Phase::Transaction) => self.phase = Phase::Closed,
+                (Command::Quit, _) => self.phase = Phase::Closed,
+                _ => {}
+            }
+        }
+        if let Command::Quit = command {
+            self.phase = Phase::Closed;
+        }
+        Event::Reply { command, reply }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{dot_stuff, RespCode};
+
+    fn reply(client: &mut Client) -> (Command, Reply) {
+        match client.next_event().unwrap() {
+            Some(Event::Reply { command, reply }) => (command, reply),
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    fn logged_in() -> Client {
+        let mut client = Client::new();
+        client.feed(b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n");
+        assert!(matches!(client.next_event().unwrap(), Some(Event::Greeting { apop_timestamp: Some(t), .. }) if t == "<1896.697170952@dbc.mtview.ca.us>"));
+        client.send(Command::User("mrose".into())).unwrap();
+        client.send(Command::Pass("secret".into())).unwrap();
+        assert_eq!(client.take_output(), b"USER mrose\r\nPASS secret\r\n");
+        client.feed(b"+OK mrose is a real hoopy frood\r\n+OK maildrop has 2 messages (320 octets)\r\n");
+        reply(&mut client);
+        reply(&mut client);
+        assert_eq!(client.phase(), Phase::Transaction);
+        client
+    }
+
+    #[test]
+    fn rfc1939_session() {
+        let mut client = logged_in();
+        client.send(Command::Stat).unwrap();
+        client.send(Command::List(None)).unwrap();
+        client.send(Command::Retr(1)).unwrap();
+        client.send(Command::Dele(1)).unwrap();
+        client.send(Command::Quit).unwrap();
+        assert_eq!(client.take_output(), b"STAT\r\nLIST\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n");
+        client.feed(b"+OK 2 320\r\n+OK 2 messages (320 octets)\r\n1 120\r\n2 200\r\n.\r\n");
+        client.feed(b"+OK 120 octets\r\nSubject: hi\r\n\r\n..a line with a dot\r\n.\r\n");
+        client.feed(b"+OK message 1 deleted\r\n+OK dewey POP3 server signing off (maildrop empty)\r\n");
+        assert_eq!(reply(&mut client).1.stat(), Some((2, 320)));
+        assert_eq!(reply(&mut client).1.scan_listings().len(), 2);
+        let (command, message) = reply(&mut client);
+        assert_eq!(command, Command::Retr(1));
+        assert_eq!(message.message(), b"Subject: hi\r\n\r\n.a line with a dot\r\n");
+        assert!(reply(&mut client).1.is_ok());
+        assert_eq!(reply(&mut client).0, Command::Quit);
+        assert_eq!(client.phase(), Phase::Closed);
+        assert_eq!(client.next_event().unwrap(), None);
+    }
+
+    #[test]
+    fn errors_carry_response_codes_and_keep_the_phase() {
+        let mut client = Client::new();
+        client.feed(b"+OK ready\r\n");
+        client.next_event().unwrap();
+        client.send(Command::User("anna".into())).unwrap();
+        client.send(Command::Pass("wrong".into())).unwrap();
+        client.feed(b"+OK\r\n-ERR [AUTH] Authentication failed.\r\n");
+        reply(&mut client);
+        let (_, answer) = reply(&mut client);
+        assert_eq!(answer, Reply::Err { code: Some(RespCode::Auth), text: "Authentication failed.".into() });
+        assert_eq!(client.phase(), Phase::Authorization);
+        assert_eq!(client.send(Command::Stat), Err(Error::WrongPhase("STAT", Phase::Authorization)));
+    }
+
+    #[test]
+    fn negative_greeting_and_garbage_are_errors() {
+        let mut client = Client::new();
+        client.feed(b"-ERR [SYS/TEMP] too busy\r\n");
+        assert_eq!(client.next_event(), Err(Error::Rejected("too busy".into())));
+        let mut client = logged_in();
+        client.send(Command::Noop).unwrap();
+        client.feed(b"* OK this is IMAP\r\n");
+        assert!(matches!(client.next_event(), Err(Error::Malformed(_))));
+        let mut client = logged_in();
+        client.feed(b"+OK unasked\r\n");
+        assert!(matches!(client.next_event(), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn stls_drops_what_came_in_clear() {
+        let mut client = Client::new();
+        client.feed(b"+OK ready\r\n");
+        client.next_event().unwrap();
+        client.send(Command::Stls).unwrap();
+        client.feed(b"+OK Begin TLS\r\n+OK injected\r\n");
+        assert_eq!(reply(&mut client).0, Command::Stls);
+        client.tls_started();
+        assert_eq!(client.next_event().unwrap(), None);
+        assert_eq!(client.phase(), Phase::Authorization);
+    }
+
+    #[test]
+    fn lone_lf_line_ends_are_tolerated() {
+        let mut client = logged_in();
+        client.send(Command::Retr(1)).unwrap();
+        client.feed(b"+OK\nline\n.\n");
+        assert_eq!(reply(&mut client).1.message(), b"line\r\n");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Messages as CRLF lines of printable bytes, dots and spaces included.
+        fn message() -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec("[ -~]{0,40}", 0..20).prop_map(|lines| {
+                let mut out = Vec::new();
+                for line in lines {
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
+                out
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn dot_stuffing_round_trips_in_any_split(message in message(), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8)) {
+                let mut client = logged_in();
+                client.send(Command::Retr(1)).unwrap();
+                client.send(Command::Noop).unwrap();
+                let mut wire = b"+OK message follows\r\n".to_vec();
+                wire.extend(dot_stuff(&message));
+                wire.extend_from_slice(b"+OK\r\n");
+                let mut points: Vec<usize> = cuts.iter().map(|c| c.index(wire.len() + 1)).collect();
+                points.sort_unstable();
+                let mut events = Vec::new();
+                let mut start = 0;
+                for point in points.into_iter().chain([wire.len()]) {
+                    client.feed(&wire[start..point]);
+                    start = point;
+                    while let Some(event) = client.next_event().unwrap() {
+                        events.push(event);
+                    }
+                }
+                prop_assert_eq!(events.len(), 2);
+                let Event::Reply { reply, .. } = &events[0] else { panic!() };
+                prop_assert_eq!(reply.message(), message);
+            }
+        }
+    }
+}

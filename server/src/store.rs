@@ -1,0 +1,584 @@
+//! The relay's own mail store, for POP3 accounts: message bodies as files, everything else in
+//! SQLite (one file in the data directory). A collected message is durable before its POP3
+//! DELE is sent: its file is written and fsynced, then its row and its UIDL are committed in one
+//! transaction (WAL, synchronous=FULL).
+
+use std::{
+    fs, io,
+    io::Write,
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use protocol::{
+    Address, Flag, Folder, FolderRole, MessageList, MessageSummary, SearchHit, SearchQuery,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("mail store: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("mail store: {0}")]
+    Io(#[from] io::Error),
+    #[error("no such folder: {0}")]
+    NoSuchFolder(String),
+    #[error("a folder of that name exists already: {0}")]
+    FolderExists(String),
+    #[error("no such message (it may have been moved or deleted)")]
+    NoSuchMessage,
+    #[error("{0}")]
+    BadInput(String),
+}
+
+/// The folders every POP3 account has.
+const DEFAULT_FOLDERS: [(&str, FolderRole); 6] = [
+    ("INBOX", FolderRole::Inbox),
+    ("Sent", FolderRole::Sent),
+    ("Drafts", FolderRole::Drafts),
+    ("Trash", FolderRole::Trash),
+    ("Junk", FolderRole::Junk),
+    ("Archive", FolderRole::Archive),
+];
+/// Local folders are nested with `/`, like the IMAP folders the app knows.
+const DELIMITER: char = '/';
+
+pub struct Store {
+    db: Mutex<Connection>,
+    mail_dir: PathBuf,
+}
+
+impl Store {
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let mail_dir = data_dir.join("mail");
+        fs::create_dir_all(&mail_dir)?;
+        let db = Connection::open(data_dir.join("webmail.sqlite"))?;
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS folders (
+                 user TEXT NOT NULL, name TEXT NOT NULL, role TEXT,
+                 PRIMARY KEY (user, name));
+             CREATE TABLE IF NOT EXISTS messages (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 user TEXT NOT NULL, folder TEXT NOT NULL, file TEXT NOT NULL,
+                 size INTEGER NOT NULL, date INTEGER NOT NULL,
+                 from_name TEXT, from_email TEXT, recipients TEXT NOT NULL, subject TEXT NOT NULL,
+                 thread_id TEXT, has_attachments INTEGER NOT NULL,
+                 seen INTEGER NOT NULL DEFAULT 0, flagged INTEGER NOT NULL DEFAULT 0,
+                 answered INTEGER NOT NULL DEFAULT 0);
+             CREATE INDEX IF NOT EXISTS messages_by_folder ON messages (user, folder, date);
+             CREATE TABLE IF NOT EXISTS collected (
+                 user TEXT NOT NULL, uidl TEXT NOT NULL, collected_at INTEGER NOT NULL,
+                 PRIMARY KEY (user, uidl));",
+        )?;
+        Ok(Self {
+            db: Mutex::new(db),
+            mail_dir,
+        })
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().expect("not poisoned")
+    }
+
+    /// Creates the default folders the first time a user is seen.
+    pub fn ensure_user(&self, user: &str) -> Result<(), StoreError> {
+        let db = self.db();
+        for (name, role) in DEFAULT_FOLDERS {
+            db.execute(
+                "INSERT OR IGNORE INTO folders (user, name, role) VALUES (?1, ?2, ?3)",
+                params![user, name, role_name(role)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// UIDLs already stored for `user`, with when they were collected (seconds since the epoch).
+    pub fn collected(&self, user: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let db = self.db();
+        let mut query = db.prepare("SELECT uidl, collected_at FROM collected WHERE user = ?1")?;
+        let rows = query.query_map(params![user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a collected message durably, in INBOX, unread. Returns false (and stores nothing)
+    /// when this UIDL was collected before.
+    pub fn store_collected(&self, user: &str, uidl: &str, raw: &[u8], now: i64) -> Result<bool, StoreError> {
+        let file = self.write_file(user, raw)?;
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let fresh = tx.execute(
+            "INSERT OR IGNORE INTO collected (user, uidl, collected_at) VALUES (?1, ?2, ?3)",
+            params![user, uidl, now],
+        )? == 1;
+        if fresh {
+            insert_message(&tx, user, "INBOX", &file, raw, now)?;
+        }
+        tx.commit()?;
+        if !fresh {
+            let _ = fs::remove_file(self.mail_dir.join(&file));
+        }
+        Ok(fresh)
+    }
+
+    /// Writes the body where nothing can lose it: a temp file, fsynced, renamed, directory fsynced.
+    fn write_file(&self, user: &str, raw: &[u8]) -> Result<String, StoreError> {
+        let dir_name = user_dir(user);
+        let dir = self.mail_dir.join(&dir_name);
+        fs::create_dir_all(&dir)?;
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).expect("the OS random source works");
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let temp = dir.join(format!("{name}.tmp"));
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(raw)?;
+        file.sync_all()?;
+        drop(file);
+        let final_path = dir.join(format!("{name}.eml"));
+        fs::rename(&temp, &final_path)?;
+        fs::File::open(&dir)?.sync_all()?;
+        Ok(format!("{dir_name}/{name}.eml"))
+    }
+
+    pub fn folders(&self, user: &str) -> Result<Vec<Folder>, StoreError> {
+        let db = self.db();
+        let mut query = db.prepare(
+            "SELECT f.name, f.role,
+                    (SELECT COUNT(*) FROM messages m WHERE m.user = f.user AND m.folder = f.name),
+                    (SELECT COUNT(*) FROM messages m WHERE m.user = f.user AND m.folder = f.name AND m.seen = 0)
+             FROM folders f WHERE f.user = ?1
+             ORDER BY f.name <> 'INBOX', lower(f.name)",
+        )?;
+        let rows = query.query_map(params![user], |r| {
+            Ok(Folder {
+                name: r.get(0)?,
+                role: r.get::<_, Option<String>>(1)?.as_deref().and_then(role_from_name),
+                total: r.get(2)?,
+                unread: r.get(3)?,
+                delimiter: Some(DELIMITER),
+                subscribed: true,
+                selectable: true,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// (total, unread) of one folder.
+    pub fn counts(&self, user: &str, folder: &str) -> Result<(u32, u32), StoreError> {
+        Ok(self.db().query_row(
+            "SELECT COUNT(*), COALESCE(SUM(seen = 0), 0) FROM messages WHERE user = ?1 AND folder = ?2",
+            params![user, folder],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    pub fn create_folder(&self, user: &str, name: &str) -> Result<(), StoreError> {
+        check_name(name)?;
+        let added = self.db().execute(
+            "INSERT OR IGNORE INTO folders (user, name, role) VALUES (?1, ?2, NULL)",
+            params![user, name],
+        )?;
+        if added == 0 {
+            return Err(StoreError::FolderExists(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Renames a user folder and everything below it.
+    pub fn rename_folder(&self, user: &str, from: &str, to: &str) -> Result<(), StoreError> {
+        check_name(to)?;
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        require_user_folder(&tx, user, from)?;
+        if folder_exists(&tx, user, to)? {
+            return Err(StoreError::FolderExists(to.to_owned()));
+        }
+        let children = format!("{from}{DELIMITER}%");
+        let new_prefix = format!("{to}{DELIMITER}");
+        let cut = from.len() + 2;
+        for table in ["folders", "messages"] {
+            let column = if table == "folders" { "name" } else { "folder" };
+            tx.execute(
+                &format!("UPDATE {table} SET {column} = ?3 WHERE user = ?1 AND {column} = ?2"),
+                params![user, from, to],
+            )?;
+            tx.execute(
+                &format!(
+                    "UPDATE {table} SET {column} = ?3 || substr({column}, ?4) WHERE user = ?1 AND {column} LIKE ?2"
+                ),
+                params![user, children, new_prefix, cut as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a user folder; its messages go to Trash.
+    pub fn delete_folder(&self, user: &str, name: &str) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        require_user_folder(&tx, user, name)?;
+        tx.execute(
+            "UPDATE messages SET folder = 'Trash' WHERE user = ?1 AND folder = ?2",
+            params![user, name],
+        )?;
+        tx.execute("DELETE FROM folders WHERE user = ?1 AND name = ?2", params![user, name])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A page of a folder, newest first.
+    pub fn list(&self, user: &str, folder: &str, offset: u32, limit: u32) -> Result<MessageList, StoreError> {
+        let db = self.db();
+        if !folder_exists(&db, user, folder)? {
+            return Err(StoreError::NoSuchFolder(folder.to_owned()));
+        }
+        let total: u32 = db.query_row(
+            "SELECT COUNT(*) FROM messages WHERE user = ?1 AND folder = ?2",
+            params![user, folder],
+            |r| r.get(0),
+        )?;
+        let mut query = db.prepare(&format!(
+            "{SUMMARY} WHERE user = ?1 AND folder = ?2 ORDER BY date DESC, id DESC LIMIT ?3 OFFSET ?4"
+        ))?;
+        let messages = query
+            .query_map(params![user, folder, limit, offset], summary)?
+            .collect::<Result<_, _>>()?;
+        Ok(MessageList {
+            folder: folder.to_owned(),
+            total,
+            offset,
+            messages,
+        })
+    }
+
+    /// One message's list row and raw bytes.
+    pub fn message(&self, user: &str, folder: &str, uid: u32) -> Result<(MessageSummary, Vec<u8>), StoreError> {
+        let (row, file) = {
+            let db = self.db();
+            let row = db
+                .query_row(
+                    &format!("{SUMMARY} WHERE user = ?1 AND folder = ?2 AND id = ?3"),
+                    params![user, folder, uid],
+                    summary,
+                )
+                .optional()?
+                .ok_or(StoreError::NoSuchMessage)?;
+            let file: String = db.query_row("SELECT file FROM messages WHERE id = ?1", params![uid], |r| r.get(0))?;
+            (row, file)
+        };
+        Ok((row, fs::read(self.mail_dir.join(file))?))
+    }
+
+    pub fn set_flags(&self, user: &str, folder: &str, uids: &[u32], flags: &[Flag], set: bool) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        for flag in flags {
+            let column = match flag {
+                Flag::Seen => "seen",
+                Flag::Flagged => "flagged",
+                Flag::Answered => "answered",
+                Flag::Keyword(_) => {
+                    return Err(StoreError::BadInput("keywords are not kept for POP3 mail".into()))
+                }
+            };
+            for uid in uids {
+                tx.execute(
+                    &format!("UPDATE messages SET {column} = ?4 WHERE user = ?1 AND folder = ?2 AND id = ?3"),
+                    params![user, folder, uid, set],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn move_messages(&self, user: &str, folder: &str, uids: &[u32], to: &str) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        if !folder_exists(&tx, user, to)? {
+            return Err(StoreError::NoSuchFolder(to.to_owned()));
+        }
+        for uid in uids {
+            tx.execute(
+                "UPDATE messages SET folder = ?4 WHERE user = ?1 AND folder = ?2 AND id = ?3",
+                params![user, folder, uid, to],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn copy_messages(&self, user: &str, folder: &str, uids: &[u32], to: &str) -> Result<(), StoreError> {
+        for uid in uids {
+            let (row, raw) = self.message(user, folder, *uid)?;
+            let file = self.write_file(user, &raw)?;
+            let db = self.db();
+            if !folder_exists(&db, user, to)? {
+                return Err(StoreError::NoSuchFolder(to.to_owned()));
+            }
+            insert_message(&db, user, to, &file, &raw, row.date)?;
+        }
+        Ok(())
+    }
+
+    /// To Trash; from Trash, removed for good (rows first, then files).
+    pub fn delete_messages(&self, user: &str, folder: &str, uids: &[u32]) -> Result<(), StoreError> {
+        if folder != "Trash" {
+            return self.move_messages(user, folder, uids, "Trash");
+        }
+        let mut files = Vec::new();
+        {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            for uid in uids {
+                let file: Option<String> = tx
+                    .query_row(
+                        "SELECT file FROM messages WHERE user = ?1 AND folder = 'Trash' AND id = ?2",
+                        params![user, uid],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(file) = file {
+                    tx.execute("DELETE FROM messages WHERE id = ?1", params![uid])?;
+                    files.push(file);
+                }
+            }
+            tx.commit()?;
+        }
+        for file in files {
+            let _ = fs::remove_file(self.mail_dir.join(file));
+        }
+        Ok(())
+    }
+
+    /// Searches headers in the database and, for body and full-text queries, the stored files.
+    pub fn search(&self, user: &str, folder: Option<&str>, query: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        let needle = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_lowercase);
+        let (text, from, to, subject, body) = (needle(&query.text), needle(&query.from), needle(&query.to), needle(&query.subject), needle(&query.body));
+        if [&text, &from, &to, &subject, &body].iter().all(|n| n.is_none()) && query.since.is_none() && query.before.is_none() {
+            return Err(StoreError::BadInput("say what to search for".into()));
+        }
+        let candidates: Vec<(String, MessageSummary, String)> = {
+            let db = self.db();
+            let mut statement = db.prepare(&format!(
+                "{SUMMARY_WITH_FOLDER} WHERE user = ?1 AND (?2 IS NULL OR folder = ?2) ORDER BY date DESC, id DESC"
+            ))?;
+            let rows = statement.query_map(params![user, folder], |r| Ok((r.get(0)?, summary_at(r, 1)?, r.get(13)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let contains = |hay: &str, needle: &Option<String>| needle.as_ref().is_none_or(|n| hay.to_lowercase().contains(n));
+        let mut hits = Vec::new();
+        for (folder, message, file) in candidates {
+            let sender = message.from.as_ref().map(|a| format!("{} {}", a.name.clone().unwrap_or_default(), a.email)).unwrap_or_default();
+            let recipients: String = message.to.iter().map(|a| format!("{} {} ", a.name.clone().unwrap_or_default(), a.email)).collect();
+            let in_range = query.since.is_none_or(|s| message.date >= s) && query.before.is_none_or(|b| message.date < b);
+            if !(in_range && contains(&sender, &from) && contains(&recipients, &to) && contains(&message.subject, &subject)) {
+                continue;
+            }
+            if body.is_some() || text.is_some() {
+                let raw = fs::read(self.mail_dir.join(&file)).unwrap_or_default();
+                let content = match mime::parse_message(&raw).body {
+                    protocol::Body::Html { html, .. } => html,
+                    protocol::Body::Text { text } => text,
+                    protocol::Body::Empty => String::new(),
+                };
+                let everything = format!("{sender} {recipients} {} {content}", message.subject);
+                if !contains(&content, &body) || !contains(&everything, &text) {
+                    continue;
+                }
+            }
+            hits.push(SearchHit { folder, message });
+        }
+        Ok(hits)
+    }
+}
+
+const SUMMARY: &str = "SELECT id, from_name, from_email, recipients, subject, date, seen, flagged, answered, size, has_attachments, thread_id FROM messages";
+const SUMMARY_WITH_FOLDER: &str = "SELECT folder, id, from_name, from_email, recipients, subject, date, seen, flagged, answered, size, has_attachments, thread_id, file FROM messages";
+
+fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
+    summary_at(row, 0)
+}
+
+fn summary_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<MessageSummary> {
+    let from_email: Option<String> = row.get(at + 2)?;
+    let recipients: String = row.get(at + 3)?;
+    Ok(MessageSummary {
+        uid: row.get(at)?,
+        from: from_email.map(|email| Address {
+            name: row.get(at + 1).ok().flatten(),
+            email,
+        }),
+        to: serde_json::from_str(&recipients).unwrap_or_default(),
+        subject: row.get(at + 4)?,
+        date: row.get(at + 5)?,
+        unread: !row.get::<_, bool>(at + 6)?,
+        flagged: row.get(at + 7)?,
+        answered: row.get(at + 8)?,
+        size: row.get(at + 9)?,
+        has_attachments: row.get(at + 10)?,
+        thread_id: row.get(at + 11)?,
+    })
+}
+
+fn insert_message(db: &Connection, user: &str, folder: &str, file: &str, raw: &[u8], received: i64) -> Result<(), StoreError> {
+    let headers = mime::headers(raw).summary;
+    db.execute(
+        "INSERT INTO messages (user, folder, file, size, date, from_name, from_email, recipients, subject, thread_id, has_attachments)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            user,
+            folder,
+            file,
+            raw.len() as i64,
+            headers.date.unwrap_or(received),
+            headers.from.as_ref().and_then(|a| a.name.clone()),
+            headers.from.as_ref().map(|a| a.email.clone()),
+            serde_json::to_string(&headers.to).expect("addresses serialize"),
+            headers.subject,
+            headers.thread_id,
+            mime::has_attachments(raw),
+        ],
+    )?;
+    Ok(())
+}
+
+fn folder_exists(db: &Connection, user: &str, name: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .query_row("SELECT 1 FROM folders WHERE user = ?1 AND name = ?2", params![user, name], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The folder exists and is not one of the default ones.
+fn require_user_folder(db: &Connection, user: &str, name: &str) -> Result<(), StoreError> {
+    if DEFAULT_FOLDERS.iter().any(|(n, _)| *n == name) {
+        return Err(StoreError::BadInput(format!("{name} cannot be renamed or deleted")));
+    }
+    if !folder_exists(db, user, name)? {
+        return Err(StoreError::NoSuchFolder(name.to_owned()));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<(), StoreError> {
+    let bad = name.trim().is_empty()
+        || name.chars().any(char::is_control)
+        || name.starts_with(DELIMITER)
+        || name.ends_with(DELIMITER)
+        || name.contains("//")
+        || name.eq_ignore_ascii_case("INBOX");
+    if bad {
+        return Err(StoreError::BadInput(format!("not a valid folder name: {name:?}")));
+    }
+    Ok(())
+}
+
+/// A directory name per user that no address can turn into a path elsewhere.
+fn user_dir(user: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, user.to_lowercase().as_bytes());
+    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn role_name(role: FolderRole) -> &'static str {
+    match role {
+        FolderRole::Inbox => "inbox",
+        FolderRole::Sent => "sent",
+        FolderRole::Drafts => "drafts",
+        FolderRole::Trash => "trash",
+        FolderRole::Junk => "junk",
+        FolderRole::Archive => "archive",
+    }
+}
+
+fn role_from_name(name: &str) -> Option<FolderRole> {
+    DEFAULT_FOLDERS
+        .iter()
+        .map(|(_, role)| *role)
+        .find(|role| role_name(*role) == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.ensure_user("anna@example.org").unwrap();
+        (dir, store)
+    }
+
+    const ANNA: &str = "anna@example.org";
+
+    fn mail(subject: &str, date: &str) -> Vec<u8> {
+        format!("From: Bob <bob@example.org>\r\nTo: anna@example.org\r\nSubject: {subject}\r\nDate: {date}\r\n\r\nHallo Anna, {subject}\r\n").into_bytes()
+    }
+
+    #[test]
+    fn collected_mail_is_stored_once_and_listed_newest_first() {
+        let (_dir, store) = store();
+        assert!(store.store_collected(ANNA, "u1", &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"), 1).unwrap());
+        assert!(store.store_collected(ANNA, "u2", &mail("Zweite", "Tue, 14 Nov 2023 12:00:00 +0000"), 2).unwrap());
+        assert!(!store.store_collected(ANNA, "u1", &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"), 3).unwrap());
+        let list = store.list(ANNA, "INBOX", 0, 10).unwrap();
+        assert_eq!(list.total, 2);
+        assert_eq!(list.messages[0].subject, "Zweite");
+        assert!(list.messages[0].unread);
+        assert_eq!(store.collected(ANNA).unwrap().len(), 2);
+        let inbox = store.folders(ANNA).unwrap().into_iter().find(|f| f.name == "INBOX").unwrap();
+        assert_eq!((inbox.total, inbox.unread, inbox.role), (2, 2, Some(FolderRole::Inbox)));
+        // Exactly one file per message: the duplicate's file was removed.
+        let files: usize = fs::read_dir(store.mail_dir.join(user_dir(ANNA))).unwrap().count();
+        assert_eq!(files, 2);
+    }
+
+    #[test]
+    fn flags_moves_folders_delete_and_search() {
+        let (_dir, store) = store();
+        store.store_collected(ANNA, "u1", &mail("Urlaub in Köln", "Mon, 13 Nov 2023 12:00:00 +0000"), 1).unwrap();
+        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
+        store.set_flags(ANNA, "INBOX", &[uid], &[Flag::Seen, Flag::Flagged], true).unwrap();
+        let (row, raw) = store.message(ANNA, "INBOX", uid).unwrap();
+        assert!(!row.unread && row.flagged);
+        assert!(String::from_utf8_lossy(&raw).contains("Urlaub"));
+
+        store.create_folder(ANNA, "Familie").unwrap();
+        assert!(matches!(store.create_folder(ANNA, "Familie"), Err(StoreError::FolderExists(_))));
+        store.move_messages(ANNA, "INBOX", &[uid], "Familie").unwrap();
+        store.create_folder(ANNA, "Familie/2023").unwrap();
+        store.rename_folder(ANNA, "Familie", "Verwandte").unwrap();
+        let names: Vec<_> = store.folders(ANNA).unwrap().into_iter().map(|f| f.name).collect();
+        assert!(names.contains(&"Verwandte".to_owned()) && names.contains(&"Verwandte/2023".to_owned()), "{names:?}");
+        assert_eq!(store.list(ANNA, "Verwandte", 0, 10).unwrap().total, 1);
+        assert!(matches!(store.rename_folder(ANNA, "INBOX", "x"), Err(StoreError::BadInput(_))));
+
+        let query = SearchQuery { text: Some("köln".into()), ..SearchQuery::default() };
+        let hits = store.search(ANNA, None, &query).unwrap();
+        assert_eq!((hits.len(), hits[0].folder.as_str()), (1, "Verwandte"));
+        let query = SearchQuery { body: Some("hallo anna".into()), ..SearchQuery::default() };
+        assert_eq!(store.search(ANNA, Some("Verwandte"), &query).unwrap().len(), 1);
+        assert!(store.search(ANNA, Some("INBOX"), &query).unwrap().is_empty());
+
+        store.delete_messages(ANNA, "Verwandte", &[uid]).unwrap();
+        assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().total, 1);
+        store.delete_messages(ANNA, "Trash", &[uid]).unwrap();
+        assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().total, 0);
+        assert!(matches!(store.message(ANNA, "Trash", uid), Err(StoreError::NoSuchMessage)));
+        // The collected UIDL stays: deleting locally never brings a message back.
+        assert_eq!(store.collected(ANNA).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn users_are_kept_apart() {
+        let (_dir, store) = store();
+        store.store_collected(ANNA, "u1", &mail("Privat", "Mon, 13 Nov 2023 12:00:00 +0000"), 1).unwrap();
+        store.ensure_user("ben@example.org").unwrap();
+        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
+        assert_eq!(store.list("ben@example.org", "INBOX", 0, 10).unwrap().total, 0);
+        assert!(matches!(store.message("ben@example.org", "INBOX", uid), Err(StoreError::NoSuchMessage)));
+        assert!(store.collected("ben@example.org").unwrap().is_empty());
+    }
+}

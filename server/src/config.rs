@@ -23,8 +23,12 @@ pub struct Config {
         deserialize_with = "minutes"
     )]
     pub session_idle: Duration,
-    /// The one IMAP server this relay may connect to. It connects to no other host.
-    pub imap: ImapServer,
+    /// The IMAP server users log in to. The relay connects to no host but this and `pop3`.
+    pub imap: Option<MailServer>,
+    /// The POP3 server users may collect mail from instead.
+    pub pop3: Option<Pop3Config>,
+    /// Where POP3 mail is kept (a SQLite file and the message files). Needed with `pop3`.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -37,7 +41,18 @@ impl Config {
     }
 
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        Ok(toml::from_str(text)?)
+        let config: Self = toml::from_str(text)?;
+        if config.imap.is_none() && config.pop3.is_none() {
+            return Err(ConfigError::Invalid(
+                "configure [imap], [pop3] or both".into(),
+            ));
+        }
+        if config.pop3.is_some() && config.data_dir.is_none() {
+            return Err(ConfigError::Invalid(
+                "[pop3] needs data_dir, where collected mail is kept".into(),
+            ));
+        }
+        Ok(config)
     }
 }
 
@@ -50,9 +65,51 @@ fn minutes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration
     Ok(Duration::from_secs(minutes.saturating_mul(60)))
 }
 
+/// A POP3 server and how collecting from it goes. The server keys are those of [`MailServer`]
+/// (`#[serde(flatten)]` cannot be combined with rejecting unknown keys).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImapServer {
+pub struct Pop3Config {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub pinned_sha256: Option<String>,
+    /// Delete each message on the server once it is stored here (the classic POP3 way). With
+    /// `false`, messages stay on the server for `keep_days` days after collection.
+    #[serde(default = "yes")]
+    pub delete_after_download: bool,
+    #[serde(default)]
+    pub keep_days: u32,
+    /// How often mail is collected while the user has a browser open.
+    #[serde(default = "default_collect_minutes")]
+    pub collect_every_minutes: u64,
+}
+
+impl Pop3Config {
+    pub fn server(&self) -> MailServer {
+        MailServer {
+            host: self.host.clone(),
+            port: self.port,
+            tls: self.tls,
+            ca_file: self.ca_file.clone(),
+            pinned_sha256: self.pinned_sha256.clone(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_collect_minutes() -> u64 {
+    5
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailServer {
     pub host: String,
     pub port: u16,
     pub tls: TlsMode,
@@ -85,6 +142,8 @@ pub enum ConfigError {
     },
     #[error("config file is not valid: {0}")]
     Parse(#[from] toml::de::Error),
+    #[error("config file is not valid: {0}")]
+    Invalid(String),
 }
 
 #[cfg(test)]
@@ -103,7 +162,7 @@ mod tests {
     #[test]
     fn reads_a_minimal_config_with_defaults() {
         let config = Config::from_toml(EXAMPLE).unwrap();
-        assert_eq!(config.imap.tls, TlsMode::Implicit);
+        assert_eq!(config.imap.unwrap().tls, TlsMode::Implicit);
         assert_eq!(config.session_idle, Duration::from_secs(600));
         let config = Config::from_toml(&format!("session_idle_minutes = 2\n{EXAMPLE}")).unwrap();
         assert_eq!(config.session_idle, Duration::from_secs(120));
@@ -113,7 +172,29 @@ mod tests {
     #[test]
     fn reads_a_pinned_certificate() {
         let config = Config::from_toml(&format!("{EXAMPLE}pinned_sha256 = \"AB:cd\"\n")).unwrap();
-        assert_eq!(config.imap.pinned_sha256.as_deref(), Some("AB:cd"));
+        assert_eq!(config.imap.unwrap().pinned_sha256.as_deref(), Some("AB:cd"));
+    }
+
+    #[test]
+    fn pop3_needs_a_data_dir() {
+        let pop3 = "listen = \"127.0.0.1:8080\"\nweb_root = \"dist\"\n[pop3]\nhost = \"h\"\nport = 995\ntls = \"implicit\"\n";
+        assert!(matches!(
+            Config::from_toml(pop3),
+            Err(ConfigError::Invalid(_))
+        ));
+        let config =
+            Config::from_toml(&format!("data_dir = \"/var/lib/webmail\"\n{pop3}")).unwrap();
+        let pop3 = config.pop3.unwrap();
+        assert!(pop3.delete_after_download);
+        assert_eq!(
+            (
+                pop3.keep_days,
+                pop3.collect_every_minutes,
+                pop3.server().port
+            ),
+            (0, 5, 995)
+        );
+        assert!(Config::from_toml("listen = \"127.0.0.1:1\"\nweb_root = \"d\"\n").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Attachments and whole messages (.eml) over HTTP, streamed: the relay fetches them from the
-//! IMAP server in chunks over a connection of their own (so the session's IDLE and requests go
-//! on), decodes each chunk and passes it on. A download is never held whole in memory.
+//! Attachments and whole messages (.eml) over HTTP. From IMAP they are streamed: the relay
+//! fetches them in chunks over a connection of their own (so the session's IDLE and requests go
+//! on), decodes each chunk and passes it on, never holding a download whole in memory. From the
+//! relay's own store (POP3 accounts) they are read from the message file.
 
 use std::{num::NonZeroU32, sync::Arc};
 
@@ -10,13 +11,17 @@ use axum::{
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
 };
-use protocol::ErrorCode;
+use protocol::{ErrorCode, ErrorInfo};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::{
-    http,
+    collector, http,
     imap::{ImapConnection, ImapError},
+    imap_account::Login,
+    pop3_account,
+    session::Source,
+    store::Store,
     Relay,
 };
 
@@ -46,16 +51,47 @@ pub async fn download(
     let Some((_, session)) = http::current(&relay, &headers) else {
         return http::error(ErrorCode::NotLoggedIn, "not logged in");
     };
-    match start(&session.login, &query).await {
+    let result = match &session.source {
+        Source::Imap(login) => from_imap(login, &query)
+            .await
+            .map_err(|e| ErrorInfo::new(e.code(), e.to_string())),
+        Source::Store { store, user } => from_store(store, user, &query).await,
+    };
+    match result {
         Ok(response) => response,
         Err(e) => {
-            tracing::info!(email = %session.email, error = %e, "download failed");
-            http::error(e.code(), e.to_string())
+            tracing::info!(email = %session.email, error = %e.message, "download failed");
+            http::error(e.code, e.message)
         }
     }
 }
 
-async fn start(login: &crate::account::Login, query: &PartQuery) -> Result<Response, ImapError> {
+async fn from_store(
+    store: &Arc<Store>,
+    user: &str,
+    query: &PartQuery,
+) -> Result<Response, ErrorInfo> {
+    let (user, folder, uid) = (user.to_owned(), query.folder.clone(), query.uid);
+    let (_, raw) = collector::blocking(store, move |s| s.message(&user, &folder, uid))
+        .await
+        .map_err(pop3_account::error_info)?;
+    let (mime_type, name, bytes) = match &query.part {
+        Some(part) => {
+            let (info, bytes) = mime::attachment(&raw, part).ok_or_else(|| {
+                ErrorInfo::new(ErrorCode::BadRequest, format!("message has no part {part}"))
+            })?;
+            (info.mime_type, info.name, bytes)
+        }
+        None => (
+            "message/rfc822".to_owned(),
+            format!("message-{uid}.eml"),
+            raw,
+        ),
+    };
+    Ok(respond(&mime_type, &name, query.inline, Body::from(bytes)))
+}
+
+async fn from_imap(login: &Login, query: &PartQuery) -> Result<Response, ImapError> {
     let mut connection = login.connect().await?;
     let info = connection
         .prepare_download(&query.folder, query.uid, query.part.as_deref())
@@ -74,26 +110,31 @@ async fn start(login: &crate::account::Login, query: &PartQuery) -> Result<Respo
             "8bit",
         ),
     };
-    let previewable = PREVIEWABLE.contains(&mime_type);
-    let content_type = served_type(mime_type);
-    let disposition = if query.inline && previewable {
-        "inline"
-    } else {
-        "attachment"
-    };
-
     let (sender, chunks) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     let uid = query.uid;
     let part = query.part.clone();
     let decoder = mime::StreamDecoder::new(encoding);
     tokio::spawn(pump(connection, uid, part, decoder, sender));
+    let body = Body::from_stream(tokio_stream(chunks));
+    Ok(respond(mime_type, &name, query.inline, body))
+}
 
-    let mut response = Body::from_stream(tokio_stream(chunks)).into_response();
+/// A download response: the type it is served as, attachment (or, for plain images asked for
+/// inline, inline), and headers that keep the browser from running anything in it.
+fn respond(mime_type: &str, name: &str, inline: bool, body: Body) -> Response {
+    let previewable = PREVIEWABLE.contains(&mime_type);
+    let content_type = served_type(mime_type);
+    let disposition = if inline && previewable {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CONTENT_DISPOSITION,
-        content_disposition(disposition, &name),
+        content_disposition(disposition, name),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -108,7 +149,7 @@ async fn start(login: &crate::account::Login, query: &PartQuery) -> Result<Respo
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    Ok(response)
+    response
 }
 
 /// Fetches chunk after chunk until the part ends or the browser goes away.

@@ -8,13 +8,17 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use protocol::{ErrorCode, ErrorInfo, LoginRequest, SessionInfo};
+use std::time::Duration;
+
+use protocol::{AccountKind, ErrorCode, ErrorInfo, LoginRequest, ServerInfo, SessionInfo};
 
 use zeroize::Zeroizing;
 
 use crate::{
-    account::Login,
+    collector::{self, Keep, Pop3Login},
+    imap_account::Login,
     origin,
+    pop3_account::Pop3Account,
     session::{Session, SessionToken},
     Relay,
 };
@@ -45,21 +49,18 @@ pub async fn login(
     if email.chars().any(char::is_control) || request.password.contains(['\r', '\n', '\0']) {
         return error(ErrorCode::AuthFailed, "wrong e-mail or password");
     }
-    let login = Login {
-        server: relay.config.imap.clone(),
-        tls: relay.imap_tls.clone(),
-        user: email.to_owned(),
-        password: Zeroizing::new(request.password),
+    let token = match request.kind {
+        AccountKind::Imap => login_imap(&relay, email, request.password).await,
+        AccountKind::Pop3 => login_pop3(&relay, email, request.password).await,
     };
-    let connection = match login.connect().await {
-        Ok(connection) => connection,
+    let token = match token {
+        Ok(token) => token,
         Err(e) => {
-            tracing::info!(%email, error = %e, "login failed");
-            return error(e.code(), e.to_string());
+            tracing::info!(%email, kind = ?request.kind, error = %e.message, "login failed");
+            return error(e.code, e.message);
         }
     };
-    tracing::info!(%email, "logged in");
-    let token = relay.sessions.start(connection, login);
+    tracing::info!(%email, kind = ?request.kind, "logged in");
     let cookie = format!(
         "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{}",
         token.as_str(),
@@ -73,9 +74,87 @@ pub async fn login(
         [(header::SET_COOKIE, cookie)],
         Json(SessionInfo {
             email: email.to_owned(),
+            kind: request.kind,
         }),
     )
         .into_response()
+}
+
+async fn login_imap(
+    relay: &Relay,
+    email: &str,
+    password: String,
+) -> Result<SessionToken, ErrorInfo> {
+    let (Some(server), Some(tls)) = (&relay.config.imap, &relay.imap_tls) else {
+        return Err(not_offered("IMAP"));
+    };
+    let login = Login {
+        server: server.clone(),
+        tls: tls.clone(),
+        user: email.to_owned(),
+        password: Zeroizing::new(password),
+    };
+    let connection = login
+        .connect()
+        .await
+        .map_err(|e| ErrorInfo::new(e.code(), e.to_string()))?;
+    Ok(relay.sessions.start_imap(connection, login))
+}
+
+async fn login_pop3(
+    relay: &Relay,
+    email: &str,
+    password: String,
+) -> Result<SessionToken, ErrorInfo> {
+    let (Some(config), Some(tls), Some(store)) =
+        (&relay.config.pop3, &relay.pop3_tls, &relay.store)
+    else {
+        return Err(not_offered("POP3"));
+    };
+    let login = Pop3Login {
+        server: config.server(),
+        tls: tls.clone(),
+        user: email.to_owned(),
+        password: Zeroizing::new(password),
+    };
+    collector::check_login(&login)
+        .await
+        .map_err(|e| ErrorInfo::new(e.code(), e.to_string()))?;
+    let user = email.to_owned();
+    collector::blocking(store, move |s| s.ensure_user(&user))
+        .await
+        .map_err(crate::pop3_account::error_info)?;
+    let (events, _) = tokio::sync::broadcast::channel(256);
+    Ok(relay.sessions.start_pop3(Pop3Account {
+        login: Arc::new(login),
+        store: Arc::clone(store),
+        keep: if config.delete_after_download {
+            Keep::Nothing
+        } else {
+            Keep::Days(config.keep_days)
+        },
+        every: Duration::from_secs(config.collect_every_minutes.max(1) * 60),
+        events,
+    }))
+}
+
+fn not_offered(what: &str) -> ErrorInfo {
+    ErrorInfo::new(
+        ErrorCode::NotOffered,
+        format!("this webmail does not offer {what}"),
+    )
+}
+
+/// What the login form offers.
+pub async fn server_info(State(relay): State<Arc<Relay>>) -> Json<ServerInfo> {
+    let mut account_kinds = Vec::new();
+    if relay.config.imap.is_some() {
+        account_kinds.push(AccountKind::Imap);
+    }
+    if relay.config.pop3.is_some() {
+        account_kinds.push(AccountKind::Pop3);
+    }
+    Json(ServerInfo { account_kinds })
 }
 
 pub async fn logout(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Response {
@@ -93,6 +172,7 @@ pub async fn session(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Res
     match current(&relay, &headers) {
         Some((_, session)) => Json(SessionInfo {
             email: session.email.clone(),
+            kind: session.source.kind(),
         })
         .into_response(),
         None => error(ErrorCode::NotLoggedIn, "not logged in"),
@@ -126,7 +206,10 @@ pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
     let status = match code {
         ErrorCode::AuthFailed | ErrorCode::NotLoggedIn => StatusCode::UNAUTHORIZED,
         ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorCode::NoSuchFolder | ErrorCode::NoSuchMessage => StatusCode::NOT_FOUND,
+        ErrorCode::NoSuchFolder | ErrorCode::NoSuchMessage | ErrorCode::NotOffered => {
+            StatusCode::NOT_FOUND
+        }
+        ErrorCode::TryLater => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::FolderExists => StatusCode::CONFLICT,
         ErrorCode::OverQuota => StatusCode::INSUFFICIENT_STORAGE,
         ErrorCode::ServerUnreachable

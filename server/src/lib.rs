@@ -1,15 +1,17 @@
 //! The relay between browsers and the mail server. `main.rs` only reads the config and calls
 //! [`serve`]; the tests call it too, in-process.
 
-mod account;
+mod collector;
 pub mod config;
-mod store;
 mod csp;
 mod download;
 mod http;
 pub mod imap;
+mod imap_account;
 mod origin;
+mod pop3_account;
 mod session;
+mod store;
 pub mod tls;
 mod ws;
 
@@ -33,14 +35,33 @@ use session::Sessions;
 /// What every handler shares.
 pub struct Relay {
     pub config: Config,
-    imap_tls: TlsConnector,
+    imap_tls: Option<TlsConnector>,
+    pop3_tls: Option<TlsConnector>,
+    store: Option<Arc<store::Store>>,
     sessions: Arc<Sessions>,
     app_csp: HeaderValue,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
 impl Relay {
-    pub fn new(config: Config) -> Result<Self, tls::TlsSetupError> {
-        let imap_tls = tls::connector(&config.imap)?;
+    pub fn new(config: Config) -> Result<Self, StartError> {
+        let imap_tls = config.imap.as_ref().map(tls::connector).transpose()?;
+        let pop3_tls = config
+            .pop3
+            .as_ref()
+            .map(|pop3| tls::connector(&pop3.server()))
+            .transpose()?;
+        let store = match (&config.pop3, &config.data_dir) {
+            (Some(_), Some(dir)) => Some(Arc::new(store::Store::open(dir)?)),
+            _ => None,
+        };
         let sessions = Sessions::new(config.session_idle);
         let index = std::fs::read_to_string(config.web_root.join("index.html")).ok();
         if index.is_none() {
@@ -51,6 +72,8 @@ impl Relay {
         Ok(Self {
             config,
             imap_tls,
+            pop3_tls,
+            store,
             sessions,
             app_csp,
         })
@@ -65,6 +88,7 @@ pub fn router(relay: Arc<Relay>) -> Router {
         .route(protocol::LOGIN_PATH, post(http::login))
         .route(protocol::LOGOUT_PATH, post(http::logout))
         .route(protocol::SESSION_PATH, get(http::session))
+        .route(protocol::SERVER_INFO_PATH, get(http::server_info))
         .route(protocol::WS_PATH, get(ws::upgrade))
         .route(protocol::DOWNLOAD_PATH, get(download::download))
         .fallback_service(app)

@@ -1,6 +1,6 @@
-//! Logged-in users. Each session has one account actor (see `account`) that owns its mail-server
-//! connection: requests from all of the user's browser tabs queue into it, and its events fan
-//! out to every tab.
+//! Logged-in users. Each session has one account actor (`imap_account` or `pop3_account`):
+//! requests from all of the user's browser tabs queue into it, and its events fan out to every
+//! tab. The tabs cannot tell which kind of account answers.
 
 use std::{
     collections::HashMap,
@@ -8,12 +8,14 @@ use std::{
     time::Duration,
 };
 
-use protocol::{Event, Request, Response};
+use protocol::{AccountKind, ErrorCode, ErrorInfo, Event, Request, Response};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    account::{self, Login, Reply},
-    imap::{ImapConnection, ImapError},
+    imap::ImapConnection,
+    imap_account::{self, Login, Reply},
+    pop3_account::Pop3Account,
+    store::Store,
 };
 
 /// The cookie value that names a session: 256 random bits, hex.
@@ -38,8 +40,8 @@ impl SessionToken {
 
 pub struct Session {
     pub email: String,
-    /// For connections of their own (downloads); the actor holds the same.
-    pub login: Arc<Login>,
+    /// Where downloads come from.
+    pub source: Source,
     jobs: mpsc::Sender<(Request, Reply)>,
     events: broadcast::Sender<Event>,
     presence: Mutex<Presence>,
@@ -54,15 +56,33 @@ struct Presence {
     generation: u64,
 }
 
+/// Where a session's mail is.
+pub enum Source {
+    /// On the IMAP server; downloads open a connection of their own with this login.
+    Imap(Arc<Login>),
+    /// In the relay's store.
+    Store { store: Arc<Store>, user: String },
+}
+
+impl Source {
+    pub fn kind(&self) -> AccountKind {
+        match self {
+            Source::Imap(_) => AccountKind::Imap,
+            Source::Store { .. } => AccountKind::Pop3,
+        }
+    }
+}
+
 impl Session {
     /// Queues `request` behind the others of this user and waits for its answer.
-    pub async fn request(&self, request: Request) -> Result<Response, ImapError> {
+    pub async fn request(&self, request: Request) -> Result<Response, ErrorInfo> {
+        let ended = || ErrorInfo::new(ErrorCode::NotLoggedIn, "the session has ended");
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send((request, reply))
             .await
-            .map_err(|_| ImapError::Closed)?;
-        answer.await.map_err(|_| ImapError::Closed)?
+            .map_err(|_| ended())?;
+        answer.await.map_err(|_| ended())?
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -84,14 +104,36 @@ impl Sessions {
         })
     }
 
-    /// Registers a logged-in connection and starts its actor.
-    pub fn start(self: &Arc<Self>, connection: ImapConnection, login: Login) -> SessionToken {
+    /// Registers a logged-in IMAP connection and starts its actor.
+    pub fn start_imap(self: &Arc<Self>, connection: ImapConnection, login: Login) -> SessionToken {
         let (events, _) = broadcast::channel(256);
         let login = Arc::new(login);
-        let jobs = account::spawn(connection, Arc::clone(&login), events.clone());
+        let jobs = imap_account::spawn(connection, Arc::clone(&login), events.clone());
+        self.register(login.user.clone(), Source::Imap(login), jobs, events)
+    }
+
+    /// Registers a POP3 account (credentials checked) and starts its actor, which collects at once.
+    pub fn start_pop3(self: &Arc<Self>, account: Pop3Account) -> SessionToken {
+        let email = account.login.user.clone();
+        let source = Source::Store {
+            store: Arc::clone(&account.store),
+            user: email.clone(),
+        };
+        let events = account.events.clone();
+        let jobs = account.spawn();
+        self.register(email, source, jobs, events)
+    }
+
+    fn register(
+        self: &Arc<Self>,
+        email: String,
+        source: Source,
+        jobs: mpsc::Sender<(Request, Reply)>,
+        events: broadcast::Sender<Event>,
+    ) -> SessionToken {
         let session = Arc::new(Session {
-            email: login.user.clone(),
-            login,
+            email,
+            source,
             jobs,
             events,
             presence: Mutex::default(),
@@ -107,8 +149,8 @@ impl Sessions {
         self.lock().get(token).cloned()
     }
 
-    /// Ends the session: every tab is told, and the IMAP connection logs out once the last
-    /// reference to the session is gone.
+    /// Ends the session: every tab is told, and the account actor (with its IMAP connection)
+    /// ends once the last reference to the session is gone.
     pub fn end(&self, token: &SessionToken) -> bool {
         let Some(session) = self.lock().remove(token) else {
             return false;

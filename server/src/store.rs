@@ -104,7 +104,13 @@ impl Store {
 
     /// Stores a collected message durably, in INBOX, unread. Returns false (and stores nothing)
     /// when this UIDL was collected before.
-    pub fn store_collected(&self, user: &str, uidl: &str, raw: &[u8], now: i64) -> Result<bool, StoreError> {
+    pub fn store_collected(
+        &self,
+        user: &str,
+        uidl: &str,
+        raw: &[u8],
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let file = self.write_file(user, raw)?;
         let mut db = self.db();
         let tx = db.transaction()?;
@@ -153,7 +159,10 @@ impl Store {
         let rows = query.query_map(params![user], |r| {
             Ok(Folder {
                 name: r.get(0)?,
-                role: r.get::<_, Option<String>>(1)?.as_deref().and_then(role_from_name),
+                role: r
+                    .get::<_, Option<String>>(1)?
+                    .as_deref()
+                    .and_then(role_from_name),
                 total: r.get(2)?,
                 unread: r.get(3)?,
                 delimiter: Some(DELIMITER),
@@ -223,13 +232,22 @@ impl Store {
             "UPDATE messages SET folder = 'Trash' WHERE user = ?1 AND folder = ?2",
             params![user, name],
         )?;
-        tx.execute("DELETE FROM folders WHERE user = ?1 AND name = ?2", params![user, name])?;
+        tx.execute(
+            "DELETE FROM folders WHERE user = ?1 AND name = ?2",
+            params![user, name],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// A page of a folder, newest first.
-    pub fn list(&self, user: &str, folder: &str, offset: u32, limit: u32) -> Result<MessageList, StoreError> {
+    pub fn list(
+        &self,
+        user: &str,
+        folder: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<MessageList, StoreError> {
         let db = self.db();
         if !folder_exists(&db, user, folder)? {
             return Err(StoreError::NoSuchFolder(folder.to_owned()));
@@ -254,7 +272,12 @@ impl Store {
     }
 
     /// One message's list row and raw bytes.
-    pub fn message(&self, user: &str, folder: &str, uid: u32) -> Result<(MessageSummary, Vec<u8>), StoreError> {
+    pub fn message(
+        &self,
+        user: &str,
+        folder: &str,
+        uid: u32,
+    ) -> Result<(MessageSummary, Vec<u8>), StoreError> {
         let (row, file) = {
             let db = self.db();
             let row = db
@@ -265,13 +288,24 @@ impl Store {
                 )
                 .optional()?
                 .ok_or(StoreError::NoSuchMessage)?;
-            let file: String = db.query_row("SELECT file FROM messages WHERE id = ?1", params![uid], |r| r.get(0))?;
+            let file: String = db.query_row(
+                "SELECT file FROM messages WHERE id = ?1",
+                params![uid],
+                |r| r.get(0),
+            )?;
             (row, file)
         };
         Ok((row, fs::read(self.mail_dir.join(file))?))
     }
 
-    pub fn set_flags(&self, user: &str, folder: &str, uids: &[u32], flags: &[Flag], set: bool) -> Result<(), StoreError> {
+    pub fn set_flags(
+        &self,
+        user: &str,
+        folder: &str,
+        uids: &[u32],
+        flags: &[Flag],
+        set: bool,
+    ) -> Result<(), StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
         for flag in flags {
@@ -280,7 +314,9 @@ impl Store {
                 Flag::Flagged => "flagged",
                 Flag::Answered => "answered",
                 Flag::Keyword(_) => {
-                    return Err(StoreError::BadInput("keywords are not kept for POP3 mail".into()))
+                    return Err(StoreError::BadInput(
+                        "keywords are not kept for POP3 mail".into(),
+                    ))
                 }
             };
             for uid in uids {
@@ -294,7 +330,13 @@ impl Store {
         Ok(())
     }
 
-    pub fn move_messages(&self, user: &str, folder: &str, uids: &[u32], to: &str) -> Result<(), StoreError> {
+    pub fn move_messages(
+        &self,
+        user: &str,
+        folder: &str,
+        uids: &[u32],
+        to: &str,
+    ) -> Result<(), StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
         if !folder_exists(&tx, user, to)? {
@@ -310,7 +352,13 @@ impl Store {
         Ok(())
     }
 
-    pub fn copy_messages(&self, user: &str, folder: &str, uids: &[u32], to: &str) -> Result<(), StoreError> {
+    pub fn copy_messages(
+        &self,
+        user: &str,
+        folder: &str,
+        uids: &[u32],
+        to: &str,
+    ) -> Result<(), StoreError> {
         for uid in uids {
             let (row, raw) = self.message(user, folder, *uid)?;
             let file = self.write_file(user, &raw)?;
@@ -324,7 +372,12 @@ impl Store {
     }
 
     /// To Trash; from Trash, removed for good (rows first, then files).
-    pub fn delete_messages(&self, user: &str, folder: &str, uids: &[u32]) -> Result<(), StoreError> {
+    pub fn delete_messages(
+        &self,
+        user: &str,
+        folder: &str,
+        uids: &[u32],
+    ) -> Result<(), StoreError> {
         if folder != "Trash" {
             return self.move_messages(user, folder, uids, "Trash");
         }
@@ -354,10 +407,31 @@ impl Store {
     }
 
     /// Searches headers in the database and, for body and full-text queries, the stored files.
-    pub fn search(&self, user: &str, folder: Option<&str>, query: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
-        let needle = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_lowercase);
-        let (text, from, to, subject, body) = (needle(&query.text), needle(&query.from), needle(&query.to), needle(&query.subject), needle(&query.body));
-        if [&text, &from, &to, &subject, &body].iter().all(|n| n.is_none()) && query.since.is_none() && query.before.is_none() {
+    pub fn search(
+        &self,
+        user: &str,
+        folder: Option<&str>,
+        query: &SearchQuery,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let needle = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_lowercase)
+        };
+        let (text, from, to, subject, body) = (
+            needle(&query.text),
+            needle(&query.from),
+            needle(&query.to),
+            needle(&query.subject),
+            needle(&query.body),
+        );
+        if [&text, &from, &to, &subject, &body]
+            .iter()
+            .all(|n| n.is_none())
+            && query.since.is_none()
+            && query.before.is_none()
+        {
             return Err(StoreError::BadInput("say what to search for".into()));
         }
         let candidates: Vec<(String, MessageSummary, String)> = {
@@ -365,16 +439,35 @@ impl Store {
             let mut statement = db.prepare(&format!(
                 "{SUMMARY_WITH_FOLDER} WHERE user = ?1 AND (?2 IS NULL OR folder = ?2) ORDER BY date DESC, id DESC"
             ))?;
-            let rows = statement.query_map(params![user, folder], |r| Ok((r.get(0)?, summary_at(r, 1)?, r.get(13)?)))?;
+            let rows = statement.query_map(params![user, folder], |r| {
+                Ok((r.get(0)?, summary_at(r, 1)?, r.get(13)?))
+            })?;
             rows.collect::<Result<_, _>>()?
         };
-        let contains = |hay: &str, needle: &Option<String>| needle.as_ref().is_none_or(|n| hay.to_lowercase().contains(n));
+        let contains = |hay: &str, needle: &Option<String>| {
+            needle
+                .as_ref()
+                .is_none_or(|n| hay.to_lowercase().contains(n))
+        };
         let mut hits = Vec::new();
         for (folder, message, file) in candidates {
-            let sender = message.from.as_ref().map(|a| format!("{} {}", a.name.clone().unwrap_or_default(), a.email)).unwrap_or_default();
-            let recipients: String = message.to.iter().map(|a| format!("{} {} ", a.name.clone().unwrap_or_default(), a.email)).collect();
-            let in_range = query.since.is_none_or(|s| message.date >= s) && query.before.is_none_or(|b| message.date < b);
-            if !(in_range && contains(&sender, &from) && contains(&recipients, &to) && contains(&message.subject, &subject)) {
+            let sender = message
+                .from
+                .as_ref()
+                .map(|a| format!("{} {}", a.name.clone().unwrap_or_default(), a.email))
+                .unwrap_or_default();
+            let recipients: String = message
+                .to
+                .iter()
+                .map(|a| format!("{} {} ", a.name.clone().unwrap_or_default(), a.email))
+                .collect();
+            let in_range = query.since.is_none_or(|s| message.date >= s)
+                && query.before.is_none_or(|b| message.date < b);
+            if !(in_range
+                && contains(&sender, &from)
+                && contains(&recipients, &to)
+                && contains(&message.subject, &subject))
+            {
                 continue;
             }
             if body.is_some() || text.is_some() {
@@ -423,7 +516,14 @@ fn summary_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<MessageSum
     })
 }
 
-fn insert_message(db: &Connection, user: &str, folder: &str, file: &str, raw: &[u8], received: i64) -> Result<(), StoreError> {
+fn insert_message(
+    db: &Connection,
+    user: &str,
+    folder: &str,
+    file: &str,
+    raw: &[u8],
+    received: i64,
+) -> Result<(), StoreError> {
     let headers = mime::headers(raw).summary;
     db.execute(
         "INSERT INTO messages (user, folder, file, size, date, from_name, from_email, recipients, subject, thread_id, has_attachments)
@@ -447,7 +547,11 @@ fn insert_message(db: &Connection, user: &str, folder: &str, file: &str, raw: &[
 
 fn folder_exists(db: &Connection, user: &str, name: &str) -> Result<bool, StoreError> {
     Ok(db
-        .query_row("SELECT 1 FROM folders WHERE user = ?1 AND name = ?2", params![user, name], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM folders WHERE user = ?1 AND name = ?2",
+            params![user, name],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }
@@ -455,7 +559,9 @@ fn folder_exists(db: &Connection, user: &str, name: &str) -> Result<bool, StoreE
 /// The folder exists and is not one of the default ones.
 fn require_user_folder(db: &Connection, user: &str, name: &str) -> Result<(), StoreError> {
     if DEFAULT_FOLDERS.iter().any(|(n, _)| *n == name) {
-        return Err(StoreError::BadInput(format!("{name} cannot be renamed or deleted")));
+        return Err(StoreError::BadInput(format!(
+            "{name} cannot be renamed or deleted"
+        )));
     }
     if !folder_exists(db, user, name)? {
         return Err(StoreError::NoSuchFolder(name.to_owned()));
@@ -471,7 +577,9 @@ fn check_name(name: &str) -> Result<(), StoreError> {
         || name.contains("//")
         || name.eq_ignore_ascii_case("INBOX");
     if bad {
-        return Err(StoreError::BadInput(format!("not a valid folder name: {name:?}")));
+        return Err(StoreError::BadInput(format!(
+            "not a valid folder name: {name:?}"
+        )));
     }
     Ok(())
 }
@@ -479,7 +587,10 @@ fn check_name(name: &str) -> Result<(), StoreError> {
 /// A directory name per user that no address can turn into a path elsewhere.
 fn user_dir(user: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, user.to_lowercase().as_bytes());
-    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn role_name(role: FolderRole) -> &'static str {
@@ -520,53 +631,124 @@ mod tests {
     #[test]
     fn collected_mail_is_stored_once_and_listed_newest_first() {
         let (_dir, store) = store();
-        assert!(store.store_collected(ANNA, "u1", &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"), 1).unwrap());
-        assert!(store.store_collected(ANNA, "u2", &mail("Zweite", "Tue, 14 Nov 2023 12:00:00 +0000"), 2).unwrap());
-        assert!(!store.store_collected(ANNA, "u1", &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"), 3).unwrap());
+        assert!(store
+            .store_collected(
+                ANNA,
+                "u1",
+                &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"),
+                1
+            )
+            .unwrap());
+        assert!(store
+            .store_collected(
+                ANNA,
+                "u2",
+                &mail("Zweite", "Tue, 14 Nov 2023 12:00:00 +0000"),
+                2
+            )
+            .unwrap());
+        assert!(!store
+            .store_collected(
+                ANNA,
+                "u1",
+                &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"),
+                3
+            )
+            .unwrap());
         let list = store.list(ANNA, "INBOX", 0, 10).unwrap();
         assert_eq!(list.total, 2);
         assert_eq!(list.messages[0].subject, "Zweite");
         assert!(list.messages[0].unread);
         assert_eq!(store.collected(ANNA).unwrap().len(), 2);
-        let inbox = store.folders(ANNA).unwrap().into_iter().find(|f| f.name == "INBOX").unwrap();
-        assert_eq!((inbox.total, inbox.unread, inbox.role), (2, 2, Some(FolderRole::Inbox)));
+        let inbox = store
+            .folders(ANNA)
+            .unwrap()
+            .into_iter()
+            .find(|f| f.name == "INBOX")
+            .unwrap();
+        assert_eq!(
+            (inbox.total, inbox.unread, inbox.role),
+            (2, 2, Some(FolderRole::Inbox))
+        );
         // Exactly one file per message: the duplicate's file was removed.
-        let files: usize = fs::read_dir(store.mail_dir.join(user_dir(ANNA))).unwrap().count();
+        let files: usize = fs::read_dir(store.mail_dir.join(user_dir(ANNA)))
+            .unwrap()
+            .count();
         assert_eq!(files, 2);
     }
 
     #[test]
     fn flags_moves_folders_delete_and_search() {
         let (_dir, store) = store();
-        store.store_collected(ANNA, "u1", &mail("Urlaub in Köln", "Mon, 13 Nov 2023 12:00:00 +0000"), 1).unwrap();
+        store
+            .store_collected(
+                ANNA,
+                "u1",
+                &mail("Urlaub in Köln", "Mon, 13 Nov 2023 12:00:00 +0000"),
+                1,
+            )
+            .unwrap();
         let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
-        store.set_flags(ANNA, "INBOX", &[uid], &[Flag::Seen, Flag::Flagged], true).unwrap();
+        store
+            .set_flags(ANNA, "INBOX", &[uid], &[Flag::Seen, Flag::Flagged], true)
+            .unwrap();
         let (row, raw) = store.message(ANNA, "INBOX", uid).unwrap();
         assert!(!row.unread && row.flagged);
         assert!(String::from_utf8_lossy(&raw).contains("Urlaub"));
 
         store.create_folder(ANNA, "Familie").unwrap();
-        assert!(matches!(store.create_folder(ANNA, "Familie"), Err(StoreError::FolderExists(_))));
-        store.move_messages(ANNA, "INBOX", &[uid], "Familie").unwrap();
+        assert!(matches!(
+            store.create_folder(ANNA, "Familie"),
+            Err(StoreError::FolderExists(_))
+        ));
+        store
+            .move_messages(ANNA, "INBOX", &[uid], "Familie")
+            .unwrap();
         store.create_folder(ANNA, "Familie/2023").unwrap();
         store.rename_folder(ANNA, "Familie", "Verwandte").unwrap();
-        let names: Vec<_> = store.folders(ANNA).unwrap().into_iter().map(|f| f.name).collect();
-        assert!(names.contains(&"Verwandte".to_owned()) && names.contains(&"Verwandte/2023".to_owned()), "{names:?}");
+        let names: Vec<_> = store
+            .folders(ANNA)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert!(
+            names.contains(&"Verwandte".to_owned()) && names.contains(&"Verwandte/2023".to_owned()),
+            "{names:?}"
+        );
         assert_eq!(store.list(ANNA, "Verwandte", 0, 10).unwrap().total, 1);
-        assert!(matches!(store.rename_folder(ANNA, "INBOX", "x"), Err(StoreError::BadInput(_))));
+        assert!(matches!(
+            store.rename_folder(ANNA, "INBOX", "x"),
+            Err(StoreError::BadInput(_))
+        ));
 
-        let query = SearchQuery { text: Some("köln".into()), ..SearchQuery::default() };
+        let query = SearchQuery {
+            text: Some("köln".into()),
+            ..SearchQuery::default()
+        };
         let hits = store.search(ANNA, None, &query).unwrap();
         assert_eq!((hits.len(), hits[0].folder.as_str()), (1, "Verwandte"));
-        let query = SearchQuery { body: Some("hallo anna".into()), ..SearchQuery::default() };
-        assert_eq!(store.search(ANNA, Some("Verwandte"), &query).unwrap().len(), 1);
-        assert!(store.search(ANNA, Some("INBOX"), &query).unwrap().is_empty());
+        let query = SearchQuery {
+            body: Some("hallo anna".into()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            store.search(ANNA, Some("Verwandte"), &query).unwrap().len(),
+            1
+        );
+        assert!(store
+            .search(ANNA, Some("INBOX"), &query)
+            .unwrap()
+            .is_empty());
 
         store.delete_messages(ANNA, "Verwandte", &[uid]).unwrap();
         assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().total, 1);
         store.delete_messages(ANNA, "Trash", &[uid]).unwrap();
         assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().total, 0);
-        assert!(matches!(store.message(ANNA, "Trash", uid), Err(StoreError::NoSuchMessage)));
+        assert!(matches!(
+            store.message(ANNA, "Trash", uid),
+            Err(StoreError::NoSuchMessage)
+        ));
         // The collected UIDL stays: deleting locally never brings a message back.
         assert_eq!(store.collected(ANNA).unwrap().len(), 1);
     }
@@ -574,11 +756,24 @@ mod tests {
     #[test]
     fn users_are_kept_apart() {
         let (_dir, store) = store();
-        store.store_collected(ANNA, "u1", &mail("Privat", "Mon, 13 Nov 2023 12:00:00 +0000"), 1).unwrap();
+        store
+            .store_collected(
+                ANNA,
+                "u1",
+                &mail("Privat", "Mon, 13 Nov 2023 12:00:00 +0000"),
+                1,
+            )
+            .unwrap();
         store.ensure_user("ben@example.org").unwrap();
         let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
-        assert_eq!(store.list("ben@example.org", "INBOX", 0, 10).unwrap().total, 0);
-        assert!(matches!(store.message("ben@example.org", "INBOX", uid), Err(StoreError::NoSuchMessage)));
+        assert_eq!(
+            store.list("ben@example.org", "INBOX", 0, 10).unwrap().total,
+            0
+        );
+        assert!(matches!(
+            store.message("ben@example.org", "INBOX", uid),
+            Err(StoreError::NoSuchMessage)
+        ));
         assert!(store.collected("ben@example.org").unwrap().is_empty());
     }
 }

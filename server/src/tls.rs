@@ -7,7 +7,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::{client::TlsStream, TlsConnector};
 
-use crate::config::ImapServer;
+use crate::config::MailServer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
@@ -23,7 +23,7 @@ pub enum TlsSetupError {
 
 /// Builds the connector for one mail server: its pinned certificate if it has one, else the
 /// system roots plus its extra CA.
-pub fn connector(server: &ImapServer) -> Result<TlsConnector, TlsSetupError> {
+pub fn connector(server: &MailServer) -> Result<TlsConnector, TlsSetupError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()

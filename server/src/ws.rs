@@ -108,11 +108,11 @@ async fn answer(frame: ClientFrame, session: Arc<Session>, outgoing: mpsc::Sende
     }
     let reply = match session.request(request).await {
         Ok(body) => ServerFrame::Response { id, body },
-        Err(e) => {
-            tracing::info!(email = %session.email, error = %e, "request failed");
+        Err(error) => {
+            tracing::info!(email = %session.email, error = %error.message, "request failed");
             ServerFrame::Error {
                 id: Some(id),
-                error: ErrorInfo::new(e.code(), e.to_string()),
+                error,
             }
         }
     };

@@ -24,7 +24,12 @@ pub struct Client {
 impl Client {
     /// Logs in and opens the socket; panics with the relay's answer if either fails.
     pub async fn login(relay: &RunningRelay, email: &str, password: &str) -> Self {
-        let (status, cookie, body) = relay.login(email, password).await;
+        Self::login_as(relay, email, password, "imap").await
+    }
+
+    /// Logs in to an account of `kind` (`imap` or `pop3`).
+    pub async fn login_as(relay: &RunningRelay, email: &str, password: &str, kind: &str) -> Self {
+        let (status, cookie, body) = relay.login_as(email, password, kind).await;
         assert_eq!(status, 200, "login failed: {body}");
         Self::resume(relay, &cookie.expect("a session cookie")).await
     }

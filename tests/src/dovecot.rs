@@ -9,7 +9,7 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
 };
 
-use webmail_server::config::{ImapServer, TlsMode};
+use webmail_server::config::{MailServer, Pop3Config, TlsMode};
 
 use crate::{certs::TestPki, free_port, kill_group, wait_for_port};
 
@@ -95,8 +95,8 @@ impl Dovecot {
     }
 
     /// The relay's view of this server, over `tls`, trusting the test CA.
-    pub fn imap_server(&self, tls: TlsMode) -> ImapServer {
-        ImapServer {
+    pub fn imap_server(&self, tls: TlsMode) -> MailServer {
+        MailServer {
             host: "localhost".into(),
             port: match tls {
                 TlsMode::Implicit => self.imaps_port,
@@ -106,6 +106,32 @@ impl Dovecot {
             ca_file: Some(self.pki.ca_pem.clone()),
             pinned_sha256: None,
         }
+    }
+
+    /// The relay's view of this server's POP3, over `tls`, trusting the test CA.
+    pub fn pop3_server(&self, tls: TlsMode) -> Pop3Config {
+        Pop3Config {
+            host: "localhost".into(),
+            port: match tls {
+                TlsMode::Implicit => self.pop3s_port,
+                TlsMode::Starttls | TlsMode::Plain => self.pop3_port,
+            },
+            tls,
+            ca_file: Some(self.pki.ca_pem.clone()),
+            pinned_sha256: None,
+            delete_after_download: true,
+            keep_days: 0,
+            collect_every_minutes: 5,
+        }
+    }
+
+    /// How many messages `email` has on the server (new and seen), straight from the Maildir.
+    pub fn messages_on_server(&self, email: &str) -> usize {
+        let maildir = self.dir.path().join("home").join(email).join("Maildir");
+        ["new", "cur"]
+            .iter()
+            .map(|sub| fs::read_dir(maildir.join(sub)).map_or(0, |d| d.count()))
+            .sum()
     }
 
     /// Puts a raw message into `email`'s INBOX, as a delivery agent would.
@@ -185,6 +211,8 @@ first_valid_uid = {MAIL_UID}
 default_login_user = dovenull
 default_internal_user = dovecot
 pop3_uidl_format = %g
+# One POP3 session per mailbox at a time, as many servers do: a second gets [IN-USE].
+pop3_lock_session = yes
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd

@@ -20,6 +20,8 @@ pub struct FaultProxy {
     pub port: u16,
     accept: JoinHandle<()>,
     connections: Arc<Mutex<Vec<Connection>>>,
+    /// For connections opened from now on: cut after the server has sent this many bytes.
+    cut_after: Arc<Mutex<Option<usize>>>,
 }
 
 impl FaultProxy {
@@ -27,14 +29,17 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("bound").port();
         let connections: Arc<Mutex<Vec<Connection>>> = Arc::default();
+        let cut_after: Arc<Mutex<Option<usize>>> = Arc::default();
         let tracked = Arc::clone(&connections);
+        let budget = Arc::clone(&cut_after);
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
                     continue;
                 };
                 let (inject, injected) = mpsc::unbounded_channel();
-                let pipe = tokio::spawn(forward(client, server, injected));
+                let limit = *budget.lock().expect("not poisoned");
+                let pipe = tokio::spawn(forward(client, server, injected, limit));
                 tracked
                     .lock()
                     .expect("not poisoned")
@@ -45,7 +50,14 @@ impl FaultProxy {
             port,
             accept,
             connections,
+            cut_after,
         }
+    }
+
+    /// Connections opened from now on are cut once the server has sent `bytes` through them
+    /// (`None`: never).
+    pub fn cut_after(&self, bytes: Option<usize>) {
+        *self.cut_after.lock().expect("not poisoned") = bytes;
     }
 
     /// Drops every open connection through the proxy, as a network failure or a server restart
@@ -71,6 +83,7 @@ async fn forward(
     mut client: TcpStream,
     mut server: TcpStream,
     mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut budget: Option<usize>,
 ) {
     let (mut from_client, mut to_client) = client.split();
     let (mut from_server, mut to_server) = server.split();
@@ -84,7 +97,19 @@ async fn forward(
             },
             n = from_server.read(&mut down) => match n {
                 Ok(0) | Err(_) => break,
-                Ok(n) => if to_client.write_all(&down[..n]).await.is_err() { break },
+                Ok(n) => {
+                    // Pass on what fits in the budget, then drop the connection mid-stream.
+                    let pass = budget.map_or(n, |left| n.min(left));
+                    if to_client.write_all(&down[..pass]).await.is_err() {
+                        break;
+                    }
+                    if let Some(left) = &mut budget {
+                        *left -= pass;
+                        if *left == 0 {
+                            break;
+                        }
+                    }
+                }
             },
             Some(bytes) = injected.recv() => if to_client.write_all(&bytes).await.is_err() { break },
         }

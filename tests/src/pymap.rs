@@ -6,7 +6,7 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use webmail_server::config::{ImapServer, TlsMode};
+use webmail_server::config::{MailServer, TlsMode};
 
 use crate::{certs::TestPki, free_port, kill_group, wait_for_port, workspace_root};
 
@@ -56,8 +56,8 @@ impl Pymap {
     }
 
     /// STARTTLS on pymap's port, trusting the test CA.
-    pub fn imap_server(&self) -> ImapServer {
-        ImapServer {
+    pub fn imap_server(&self) -> MailServer {
+        MailServer {
             host: "localhost".into(),
             port: self.port,
             tls: TlsMode::Starttls,

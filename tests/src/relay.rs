@@ -1,13 +1,13 @@
 //! The relay, in-process, pointed at a test mail server, plus the few raw HTTP calls tests make.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 use webmail_server::{
-    config::{Config, ImapServer},
+    config::{Config, MailServer, Pop3Config},
     Relay,
 };
 
@@ -20,23 +20,31 @@ pub struct RunningRelay {
 
 impl RunningRelay {
     /// Starts a relay on a free loopback port that may connect to `imap` only.
-    pub async fn start(imap: ImapServer) -> Self {
+    pub async fn start(imap: MailServer) -> Self {
         Self::start_on(0, imap).await
     }
 
     /// Starts a relay on loopback `port` (0: any free one); if that port is taken, on a free one.
-    pub async fn start_on(port: u16, imap: ImapServer) -> Self {
+    pub async fn start_on(port: u16, imap: MailServer) -> Self {
         Self::start_with(port, imap, Duration::from_secs(600)).await
     }
 
     /// A relay whose sessions end `session_idle` after their last socket closes.
-    pub async fn start_with(port: u16, imap: ImapServer, session_idle: Duration) -> Self {
-        let web_root = workspace_root().join("dist");
-        assert!(
-            web_root.join("index.html").exists(),
-            "{} has no built app: run the test command from README.md (it builds the app first)",
-            web_root.display()
-        );
+    pub async fn start_with(port: u16, imap: MailServer, session_idle: Duration) -> Self {
+        let mut config = config(Some(imap));
+        config.session_idle = session_idle;
+        Self::start_config(port, config).await
+    }
+
+    /// A relay offering POP3 (collected into `data_dir`) and, if given, IMAP.
+    pub async fn start_pop3(pop3: Pop3Config, imap: Option<MailServer>, data_dir: &Path) -> Self {
+        let mut config = config(imap);
+        config.pop3 = Some(pop3);
+        config.data_dir = Some(data_dir.to_owned());
+        Self::start_config(0, config).await
+    }
+
+    async fn start_config(port: u16, mut config: Config) -> Self {
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
             Ok(listener) => listener,
             Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -44,13 +52,7 @@ impl RunningRelay {
                 .expect("bind"),
         };
         let addr = listener.local_addr().expect("bound");
-        let config = Config {
-            listen: addr,
-            web_root,
-            extra_origins: Vec::new(),
-            session_idle,
-            imap,
-        };
+        config.listen = addr;
         let relay = Relay::new(config).expect("relay config is valid");
         let task = tokio::spawn(async move {
             webmail_server::serve(relay, listener)
@@ -70,7 +72,18 @@ impl RunningRelay {
         email: &str,
         password: &str,
     ) -> (u16, Option<String>, serde_json::Value) {
-        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        self.login_as(email, password, "imap").await
+    }
+
+    /// Logs in to an account of `kind` (`imap` or `pop3`).
+    pub async fn login_as(
+        &self,
+        email: &str,
+        password: &str,
+        kind: &str,
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let body =
+            serde_json::json!({"email": email, "password": password, "kind": kind}).to_string();
         let response = self.post(protocol::LOGIN_PATH, &body, None).await;
         let cookie = response
             .headers
@@ -112,6 +125,25 @@ impl RunningRelay {
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.expect("read");
         HttpResponse::parse(&raw)
+    }
+}
+
+/// A relay config for tests: the built app, loopback, ten minutes of session idle time.
+pub fn config(imap: Option<MailServer>) -> Config {
+    let web_root = workspace_root().join("dist");
+    assert!(
+        web_root.join("index.html").exists(),
+        "{} has no built app: run the test command from README.md (it builds the app first)",
+        web_root.display()
+    );
+    Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        web_root,
+        extra_origins: Vec::new(),
+        session_idle: Duration::from_secs(600),
+        imap,
+        pop3: None,
+        data_dir: None,
     }
 }
 

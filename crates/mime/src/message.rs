@@ -49,7 +49,7 @@ pub fn parse_message(raw: &[u8]) -> Parsed {
             part: (i + 1).to_string(),
             name: part
                 .attachment_name()
-                .map(|n| crate::decode::safe_name(n))
+                .map(crate::decode::safe_name)
                 .unwrap_or_else(|| format!("part-{}", i + 1)),
             mime_type: part
                 .content_type()
@@ -78,7 +78,10 @@ pub fn has_attachments(raw: &[u8]) -> bool {
 /// Attachment `part` (as numbered by [`parse_message`]), decoded, with its info.
 pub fn attachment(raw: &[u8], part: &str) -> Option<(Attachment, Vec<u8>)> {
     let index: usize = part.parse().ok()?;
-    let info = parse_message(raw).attachments.into_iter().nth(index.checked_sub(1)?)?;
+    let info = parse_message(raw)
+        .attachments
+        .into_iter()
+        .nth(index.checked_sub(1)?)?;
     let message = MessageParser::default().parse(raw)?;
     let bytes = message.attachments().nth(index - 1)?.contents().to_vec();
     Some((info, bytes))
@@ -98,9 +101,18 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
     fn html_is_sanitized_and_attachments_listed() {
         let parsed = parse_message(MIXED);
         assert_eq!(parsed.headers.summary.subject, "Fotos");
-        let Body::Html { html, remote_content } = parsed.body else { panic!("html body") };
+        let Body::Html {
+            html,
+            remote_content,
+        } = parsed.body
+        else {
+            panic!("html body")
+        };
         assert!(remote_content);
-        assert!(!html.contains("script") && !html.contains("onclick"), "{html}");
+        assert!(
+            !html.contains("script") && !html.contains("onclick"),
+            "{html}"
+        );
         assert_eq!(parsed.attachments.len(), 1);
         assert_eq!(parsed.attachments[0].name, ".._plan.pdf");
         assert_eq!(parsed.attachments[0].mime_type, "application/pdf");
@@ -114,7 +126,12 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
     #[test]
     fn plain_and_broken_messages() {
         let parsed = parse_message(b"Subject: x\r\n\r\nplain words\r\n");
-        assert_eq!(parsed.body, Body::Text { text: "plain words\r\n".into() });
+        assert_eq!(
+            parsed.body,
+            Body::Text {
+                text: "plain words\r\n".into()
+            }
+        );
         let parsed = parse_message(b"\xff\xfe not a mail at all");
         assert!(!matches!(parsed.body, Body::Html { .. }));
     }

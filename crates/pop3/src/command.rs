@@ -10,13 +10,21 @@ pub enum Command {
     User(String),
     Pass(String),
     /// The digest is MD5(timestamp + secret) in hex, computed by the caller.
-    Apop { user: String, digest: String },
+    Apop {
+        user: String,
+        digest: String,
+    },
     /// SASL PLAIN with the initial response (RFC 5034): base64 of `\0user\0password`.
-    AuthPlain { initial_response: String },
+    AuthPlain {
+        initial_response: String,
+    },
     Stat,
     List(Option<u32>),
     Uidl(Option<u32>),
-    Top { message: u32, lines: u32 },
+    Top {
+        message: u32,
+        lines: u32,
+    },
     Retr(u32),
     Dele(u32),
     Rset,
@@ -97,7 +105,10 @@ impl Command {
                 push(&mut line, "mechanism", "PLAIN", false)?;
                 push(&mut line, "initial response", initial_response, false)?;
             }
-            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => {
+            Command::List(Some(n))
+            | Command::Uidl(Some(n))
+            | Command::Retr(n)
+            | Command::Dele(n) => {
                 number(&mut line, *n)?;
             }
             Command::Top { message, lines } => {
@@ -111,7 +122,12 @@ impl Command {
     }
 }
 
-fn push(line: &mut String, what: &'static str, value: &str, spaces_ok: bool) -> Result<(), EncodeError> {
+fn push(
+    line: &mut String,
+    what: &'static str,
+    value: &str,
+    spaces_ok: bool,
+) -> Result<(), EncodeError> {
     if value.is_empty() {
         return Err(EncodeError::Empty(what));
     }
@@ -142,15 +158,38 @@ mod tests {
     fn encodes_every_command() {
         let cases: Vec<(Command, &[u8])> = vec![
             (Command::Capa, b"CAPA\r\n"),
-            (Command::User("anna@example.org".into()), b"USER anna@example.org\r\n"),
-            (Command::Pass("correct horse".into()), b"PASS correct horse\r\n"),
-            (Command::Apop { user: "mrose".into(), digest: "c4c9334bac560ecc979e58001b3e22fb".into() }, b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n"),
-            (Command::AuthPlain { initial_response: "AGEAYg==".into() }, b"AUTH PLAIN AGEAYg==\r\n"),
+            (
+                Command::User("anna@example.org".into()),
+                b"USER anna@example.org\r\n",
+            ),
+            (
+                Command::Pass("correct horse".into()),
+                b"PASS correct horse\r\n",
+            ),
+            (
+                Command::Apop {
+                    user: "mrose".into(),
+                    digest: "c4c9334bac560ecc979e58001b3e22fb".into(),
+                },
+                b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n",
+            ),
+            (
+                Command::AuthPlain {
+                    initial_response: "AGEAYg==".into(),
+                },
+                b"AUTH PLAIN AGEAYg==\r\n",
+            ),
             (Command::Stat, b"STAT\r\n"),
             (Command::List(None), b"LIST\r\n"),
             (Command::List(Some(2)), b"LIST 2\r\n"),
             (Command::Uidl(None), b"UIDL\r\n"),
-            (Command::Top { message: 3, lines: 0 }, b"TOP 3 0\r\n"),
+            (
+                Command::Top {
+                    message: 3,
+                    lines: 0,
+                },
+                b"TOP 3 0\r\n",
+            ),
             (Command::Retr(7), b"RETR 7\r\n"),
             (Command::Dele(7), b"DELE 7\r\n"),
             (Command::Rset, b"RSET\r\n"),
@@ -165,16 +204,34 @@ mod tests {
 
     #[test]
     fn refuses_injection() {
-        assert_eq!(Command::User("a\r\nDELE 1".into()).encode(), Err(EncodeError::LineBreak("user name")));
-        assert_eq!(Command::Pass("x\ny".into()).encode(), Err(EncodeError::LineBreak("password")));
-        assert_eq!(Command::User("two words".into()).encode(), Err(EncodeError::Space("user name")));
-        assert_eq!(Command::User(String::new()).encode(), Err(EncodeError::Empty("user name")));
+        assert_eq!(
+            Command::User("a\r\nDELE 1".into()).encode(),
+            Err(EncodeError::LineBreak("user name"))
+        );
+        assert_eq!(
+            Command::Pass("x\ny".into()).encode(),
+            Err(EncodeError::LineBreak("password"))
+        );
+        assert_eq!(
+            Command::User("two words".into()).encode(),
+            Err(EncodeError::Space("user name"))
+        );
+        assert_eq!(
+            Command::User(String::new()).encode(),
+            Err(EncodeError::Empty("user name"))
+        );
         assert_eq!(Command::Retr(0).encode(), Err(EncodeError::ZeroMessage));
     }
 
     #[test]
     fn debug_hides_secrets() {
         assert!(!format!("{:?}", Command::Pass("hunter2".into())).contains("hunter2"));
-        assert!(!format!("{:?}", Command::AuthPlain { initial_response: "c2VjcmV0".into() }).contains("c2VjcmV0"));
+        assert!(!format!(
+            "{:?}",
+            Command::AuthPlain {
+                initial_response: "c2VjcmV0".into()
+            }
+        )
+        .contains("c2VjcmV0"));
     }
 }

@@ -4,9 +4,15 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `+OK text`, with the lines of a multi-line reply (dot-unstuffed, without line ends).
-    Ok { text: String, lines: Option<Vec<Vec<u8>>> },
+    Ok {
+        text: String,
+        lines: Option<Vec<Vec<u8>>>,
+    },
     /// `-ERR [CODE] text`.
-    Err { code: Option<RespCode>, text: String },
+    Err {
+        code: Option<RespCode>,
+        text: String,
+    },
 }
 
 /// RFC 2449 / RFC 3206 response codes.
@@ -66,7 +72,9 @@ impl Reply {
     /// The lines of a multi-line `+OK` (empty for anything else).
     pub fn lines(&self) -> &[Vec<u8>] {
         match self {
-            Reply::Ok { lines: Some(lines), .. } => lines,
+            Reply::Ok {
+                lines: Some(lines), ..
+            } => lines,
             _ => &[],
         }
     }
@@ -151,7 +159,8 @@ fn unique_id(text: &str) -> Option<UniqueId> {
 
 fn strip_prefix_ci<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
     let head = line.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &line[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &line[prefix.len()..])
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,17 +193,41 @@ mod tests {
 
     #[test]
     fn status_lines() {
-        assert_eq!(Reply::status(b"+OK 2 320"), Some(Reply::Ok { text: "2 320".into(), lines: None }));
-        assert_eq!(Reply::status(b"+ok"), Some(Reply::Ok { text: String::new(), lines: None }));
+        assert_eq!(
+            Reply::status(b"+OK 2 320"),
+            Some(Reply::Ok {
+                text: "2 320".into(),
+                lines: None
+            })
+        );
+        assert_eq!(
+            Reply::status(b"+ok"),
+            Some(Reply::Ok {
+                text: String::new(),
+                lines: None
+            })
+        );
         assert_eq!(
             Reply::status(b"-ERR [IN-USE] Mailbox locked"),
-            Some(Reply::Err { code: Some(RespCode::InUse), text: "Mailbox locked".into() })
+            Some(Reply::Err {
+                code: Some(RespCode::InUse),
+                text: "Mailbox locked".into()
+            })
         );
         assert_eq!(
             Reply::status(b"-ERR [SYS/TEMP] try later"),
-            Some(Reply::Err { code: Some(RespCode::SysTemp), text: "try later".into() })
+            Some(Reply::Err {
+                code: Some(RespCode::SysTemp),
+                text: "try later".into()
+            })
         );
-        assert_eq!(Reply::status(b"-ERR no such message"), Some(Reply::Err { code: None, text: "no such message".into() }));
+        assert_eq!(
+            Reply::status(b"-ERR no such message"),
+            Some(Reply::Err {
+                code: None,
+                text: "no such message".into()
+            })
+        );
         assert_eq!(Reply::status(b"* garbage"), None);
         assert_eq!(Reply::status(b"+O"), None);
     }
@@ -202,14 +235,49 @@ mod tests {
     #[test]
     fn typed_readers() {
         assert_eq!(Reply::status(b"+OK 2 320").unwrap().stat(), Some((2, 320)));
-        let listing = Reply::Ok { text: String::new(), lines: Some(vec![b"1 120".to_vec(), b"2 200".to_vec(), b"junk".to_vec()]) };
-        assert_eq!(listing.scan_listings(), vec![ScanListing { message: 1, size: 120 }, ScanListing { message: 2, size: 200 }]);
-        let uidl = Reply::Ok { text: String::new(), lines: Some(vec![b"1 whqtswO00WBw418f9t5JxYwZ".to_vec(), b"2 QhdPYR:00WBw1Ph7x7".to_vec(), b"3 bad\x01id".to_vec()]) };
+        let listing = Reply::Ok {
+            text: String::new(),
+            lines: Some(vec![b"1 120".to_vec(), b"2 200".to_vec(), b"junk".to_vec()]),
+        };
+        assert_eq!(
+            listing.scan_listings(),
+            vec![
+                ScanListing {
+                    message: 1,
+                    size: 120
+                },
+                ScanListing {
+                    message: 2,
+                    size: 200
+                }
+            ]
+        );
+        let uidl = Reply::Ok {
+            text: String::new(),
+            lines: Some(vec![
+                b"1 whqtswO00WBw418f9t5JxYwZ".to_vec(),
+                b"2 QhdPYR:00WBw1Ph7x7".to_vec(),
+                b"3 bad\x01id".to_vec(),
+            ]),
+        };
         assert_eq!(uidl.unique_ids().len(), 2);
         assert_eq!(uidl.unique_ids()[1].uid, "QhdPYR:00WBw1Ph7x7");
-        let capa = Reply::Ok { text: String::new(), lines: Some(vec![b"TOP".to_vec(), b"UIDL".to_vec(), b"PIPELINING".to_vec(), b"RESP-CODES".to_vec(), b"SASL PLAIN login".to_vec(), b"STLS".to_vec(), b"USER".to_vec()]) };
+        let capa = Reply::Ok {
+            text: String::new(),
+            lines: Some(vec![
+                b"TOP".to_vec(),
+                b"UIDL".to_vec(),
+                b"PIPELINING".to_vec(),
+                b"RESP-CODES".to_vec(),
+                b"SASL PLAIN login".to_vec(),
+                b"STLS".to_vec(),
+                b"USER".to_vec(),
+            ]),
+        };
         let caps = capa.capabilities();
-        assert!(caps.pipelining && caps.resp_codes && caps.stls && caps.uidl && caps.top && caps.user);
+        assert!(
+            caps.pipelining && caps.resp_codes && caps.stls && caps.uidl && caps.top && caps.user
+        );
         assert_eq!(caps.sasl, vec!["PLAIN", "LOGIN"]);
     }
 }

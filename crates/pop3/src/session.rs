@@ -25,7 +25,10 @@ pub enum Event {
         /// The `<...>` timestamp for APOP, if the server offers it.
         apop_timestamp: Option<String>,
     },
-    Reply { command: Command, reply: Reply },
+    Reply {
+        command: Command,
+        reply: Reply,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,7 +106,9 @@ impl Client {
         if !allowed {
             return Err(Error::WrongPhase(command.name(), self.phase));
         }
-        let bytes = command.encode().map_err(|e| Error::Encode(command.name(), e))?;
+        let bytes = command
+            .encode()
+            .map_err(|e| Error::Encode(command.name(), e))?;
         self.output.extend_from_slice(&bytes);
         self.waiting.push_back(command);
         Ok(())
@@ -177,7 +182,9 @@ impl Client {
             return Ok(None);
         }
         let Some(reply) = Reply::status(&line) else {
-            return Err(Error::Malformed(String::from_utf8_lossy(&line).into_owned()));
+            return Err(Error::Malformed(
+                String::from_utf8_lossy(&line).into_owned(),
+            ));
         };
         if self.phase == Phase::Greeting {
             return match reply {
@@ -218,7 +225,10 @@ impl Client {
         let command = self.waiting.pop_front().expect("a reply has a command");
         if reply.is_ok() {
             match (&command, self.phase) {
-                (Command::Pass(_) | Command::Apop { .. } | Command::AuthPlain { .. }, Phase::Authorization) => {
+                (
+                    Command::Pass(_) | Command::Apop { .. } | Command::AuthPlain { .. },
+                    Phase::Authorization,
+                ) => {
                     self.phase = Phase::Transaction;
                 }
                 (Command::Quit, Phase::Transaction) => self.phase = Phase::Closed,
@@ -248,11 +258,15 @@ mod tests {
     fn logged_in() -> Client {
         let mut client = Client::new();
         client.feed(b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n");
-        assert!(matches!(client.next_event().unwrap(), Some(Event::Greeting { apop_timestamp: Some(t), .. }) if t == "<1896.697170952@dbc.mtview.ca.us>"));
+        assert!(
+            matches!(client.next_event().unwrap(), Some(Event::Greeting { apop_timestamp: Some(t), .. }) if t == "<1896.697170952@dbc.mtview.ca.us>")
+        );
         client.send(Command::User("mrose".into())).unwrap();
         client.send(Command::Pass("secret".into())).unwrap();
         assert_eq!(client.take_output(), b"USER mrose\r\nPASS secret\r\n");
-        client.feed(b"+OK mrose is a real hoopy frood\r\n+OK maildrop has 2 messages (320 octets)\r\n");
+        client.feed(
+            b"+OK mrose is a real hoopy frood\r\n+OK maildrop has 2 messages (320 octets)\r\n",
+        );
         reply(&mut client);
         reply(&mut client);
         assert_eq!(client.phase(), Phase::Transaction);
@@ -267,15 +281,23 @@ mod tests {
         client.send(Command::Retr(1)).unwrap();
         client.send(Command::Dele(1)).unwrap();
         client.send(Command::Quit).unwrap();
-        assert_eq!(client.take_output(), b"STAT\r\nLIST\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n");
+        assert_eq!(
+            client.take_output(),
+            b"STAT\r\nLIST\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n"
+        );
         client.feed(b"+OK 2 320\r\n+OK 2 messages (320 octets)\r\n1 120\r\n2 200\r\n.\r\n");
         client.feed(b"+OK 120 octets\r\nSubject: hi\r\n\r\n..a line with a dot\r\n.\r\n");
-        client.feed(b"+OK message 1 deleted\r\n+OK dewey POP3 server signing off (maildrop empty)\r\n");
+        client.feed(
+            b"+OK message 1 deleted\r\n+OK dewey POP3 server signing off (maildrop empty)\r\n",
+        );
         assert_eq!(reply(&mut client).1.stat(), Some((2, 320)));
         assert_eq!(reply(&mut client).1.scan_listings().len(), 2);
         let (command, message) = reply(&mut client);
         assert_eq!(command, Command::Retr(1));
-        assert_eq!(message.message(), b"Subject: hi\r\n\r\n.a line with a dot\r\n");
+        assert_eq!(
+            message.message(),
+            b"Subject: hi\r\n\r\n.a line with a dot\r\n"
+        );
         assert!(reply(&mut client).1.is_ok());
         assert_eq!(reply(&mut client).0, Command::Quit);
         assert_eq!(client.phase(), Phase::Closed);
@@ -292,9 +314,18 @@ mod tests {
         client.feed(b"+OK\r\n-ERR [AUTH] Authentication failed.\r\n");
         reply(&mut client);
         let (_, answer) = reply(&mut client);
-        assert_eq!(answer, Reply::Err { code: Some(RespCode::Auth), text: "Authentication failed.".into() });
+        assert_eq!(
+            answer,
+            Reply::Err {
+                code: Some(RespCode::Auth),
+                text: "Authentication failed.".into()
+            }
+        );
         assert_eq!(client.phase(), Phase::Authorization);
-        assert_eq!(client.send(Command::Stat), Err(Error::WrongPhase("STAT", Phase::Authorization)));
+        assert_eq!(
+            client.send(Command::Stat),
+            Err(Error::WrongPhase("STAT", Phase::Authorization))
+        );
     }
 
     #[test]

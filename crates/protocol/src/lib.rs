@@ -18,11 +18,34 @@ pub const SESSION_PATH: &str = "/api/session";
 /// or without `part` the whole message as .eml; streamed.
 pub const DOWNLOAD_PATH: &str = "/api/download";
 
+/// `GET`: [`ServerInfo`], what the login form offers.
+pub const SERVER_INFO_PATH: &str = "/api/server";
+
 /// Body of `POST /api/login`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// Which kind of account to open; IMAP when absent.
+    #[serde(default)]
+    pub kind: AccountKind,
+}
+
+/// How the relay reaches a user's mail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// Mail stays on the server; every device sees the same folders and flags.
+    #[default]
+    Imap,
+    /// Mail is downloaded into the relay's store and removed from the server.
+    Pop3,
+}
+
+/// What the relay offers, for the login form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub account_kinds: Vec<AccountKind>,
 }
 
 /// Never print a password, not even in a debug log.
@@ -31,6 +54,7 @@ impl std::fmt::Debug for LoginRequest {
         f.debug_struct("LoginRequest")
             .field("email", &self.email)
             .field("password", &"<redacted>")
+            .field("kind", &self.kind)
             .finish()
     }
 }
@@ -39,6 +63,7 @@ impl std::fmt::Debug for LoginRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub email: String,
+    pub kind: AccountKind,
 }
 
 /// Chosen by the browser, echoed by the relay in the matching [`ServerFrame::Response`] or
@@ -73,6 +98,8 @@ pub enum Request {
         name: String,
         subscribed: bool,
     },
+    /// POP3 accounts: collect new mail from the server now.
+    CheckMail,
     /// A page of a folder's messages, newest first: `offset` 0 is the newest message.
     ListMessages {
         folder: String,
@@ -169,6 +196,14 @@ pub enum Event {
     Reconnecting,
     /// The connection is back and the session resynchronised.
     Reconnected,
+    /// POP3 accounts: a collection is under way, `done` of `total` new messages stored.
+    Collecting { done: u32, total: u32 },
+    /// POP3 accounts: a collection ended; `error` says why if it did not complete (it is
+    /// retried at the next check).
+    Collected {
+        stored: u32,
+        error: Option<ErrorInfo>,
+    },
 }
 
 /// A folder (IMAP mailbox).
@@ -368,6 +403,10 @@ pub enum ErrorCode {
     NoSuchMessage,
     /// The mailbox is over its quota.
     OverQuota,
+    /// The mailbox is busy (another client holds it, or logins come too fast): try again later.
+    TryLater,
+    /// This relay does not offer that (e.g. POP3 when only IMAP is configured).
+    NotOffered,
     /// A bug or an unexpected state in the relay.
     Internal,
     /// A code this build of the app does not know.
@@ -486,6 +525,16 @@ mod tests {
     }
 
     #[test]
+    fn login_kind_defaults_to_imap() {
+        let request: LoginRequest =
+            serde_json::from_str(r#"{"email":"a@b","password":"p"}"#).unwrap();
+        assert_eq!(request.kind, AccountKind::Imap);
+        let request: LoginRequest =
+            serde_json::from_str(r#"{"email":"a@b","password":"p","kind":"pop3"}"#).unwrap();
+        assert_eq!(request.kind, AccountKind::Pop3);
+    }
+
+    #[test]
     fn unknown_error_code_is_tolerated() {
         let error: ErrorInfo =
             serde_json::from_str(r#"{"code":"brand_new_code","message":"m"}"#).unwrap();
@@ -502,6 +551,7 @@ mod tests {
         let request = LoginRequest {
             email: "a@b".into(),
             password: "hunter2".into(),
+            kind: AccountKind::Pop3,
         };
         assert!(!format!("{request:?}").contains("hunter2"));
     }

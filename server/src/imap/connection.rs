@@ -19,7 +19,7 @@ use tokio_rustls::TlsConnector;
 
 use super::ImapError;
 use crate::{
-    config::{ImapServer, TlsMode},
+    config::{MailServer, TlsMode},
     tls,
 };
 
@@ -51,7 +51,7 @@ pub(super) struct Selected {
 
 impl ImapConnection {
     /// Connects and secures the connection as `server.tls` says; after this, LOGIN is safe.
-    pub async fn connect(server: &ImapServer, tls: &TlsConnector) -> Result<Self, ImapError> {
+    pub async fn connect(server: &MailServer, tls: &TlsConnector) -> Result<Self, ImapError> {
         let tcp = tokio::time::timeout(
             CONNECT_TIMEOUT,
             TcpStream::connect((server.host.as_str(), server.port)),
@@ -106,7 +106,7 @@ impl ImapConnection {
 
     async fn starttls(
         mut self,
-        server: &ImapServer,
+        server: &MailServer,
         tls: &TlsConnector,
     ) -> Result<Self, ImapError> {
         if self.capabilities.is_empty() {

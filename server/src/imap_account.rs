@@ -1,4 +1,5 @@
 //! A logged-in IMAP account: one actor task owning one IMAP connection.
+//! (`pop3_account` is the same for POP3 accounts, over the relay's store.)
 //!
 //! Requests from all of the user's tabs queue into it and run one after another. Between
 //! requests it waits in IDLE on the folder the user last looked at, so changes made by any other
@@ -7,7 +8,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use protocol::{Event, FolderRole, Request, Response, SearchHit};
+use protocol::{ErrorInfo, Event, FolderRole, Request, Response, SearchHit};
 use tokio::{
     sync::{broadcast, mpsc, oneshot},
     time::Instant,
@@ -16,7 +17,7 @@ use tokio_rustls::TlsConnector;
 use zeroize::Zeroizing;
 
 use crate::{
-    config::ImapServer,
+    config::MailServer,
     imap::{ImapConnection, ImapError},
 };
 
@@ -29,7 +30,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// What the actor needs to log in again after a dropped connection. The password lives here, in
 /// memory only, and is wiped when the session ends.
 pub struct Login {
-    pub server: ImapServer,
+    pub server: MailServer,
     pub tls: TlsConnector,
     pub user: String,
     pub password: Zeroizing<String>,
@@ -43,7 +44,8 @@ impl Login {
     }
 }
 
-pub type Reply = oneshot::Sender<Result<Response, ImapError>>;
+/// Where an account actor sends the answer to one request: the protocol's error at this edge.
+pub type Reply = oneshot::Sender<Result<Response, ErrorInfo>>;
 
 /// Starts the actor for a freshly logged-in connection; it ends when `jobs` closes.
 pub fn spawn(
@@ -107,7 +109,9 @@ impl Actor {
                         // Wait, but serve (with an error) whoever asks meanwhile.
                         tokio::select! {
                             job = jobs.recv() => match job {
-                                Some((_, reply)) => { let _ = reply.send(Err(e)); }
+                                Some((_, reply)) => {
+                                    let _ = reply.send(Err(ErrorInfo::new(e.code(), e.to_string())));
+                                }
                                 None => return,
                             },
                             () = tokio::time::sleep(backoff) => {}
@@ -128,7 +132,7 @@ impl Actor {
             };
             if let Some((request, reply)) = job {
                 let result = self.handle(request).await;
-                let _ = reply.send(result);
+                let _ = reply.send(result.map_err(|e| ErrorInfo::new(e.code(), e.to_string())));
             }
         }
         if let Some(connection) = self.connection.take() {
@@ -269,6 +273,8 @@ impl Actor {
                 connection.subscribe_folder(name, *subscribed).await?;
                 folders_changed()
             }
+            // The IMAP connection is live: "check" means telling the tabs what is there now.
+            Request::CheckMail => done(vec![self.watched.clone()]),
             Request::ListMessages {
                 folder,
                 offset,

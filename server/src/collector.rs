@@ -1,0 +1,429 @@
+//! The relay as a POP3 client: the I/O driver around the `pop3` crate's state machine, and the
+//! collection that moves mail from the server into the relay's store without ever losing or
+//! duplicating a message.
+//!
+//! The order is what makes it safe: RETR, store durably (file fsynced, row and UIDL committed),
+//! only then DELE; QUIT commits the deletes. A cut anywhere leaves either the message on the
+//! server (collected again later: its UIDL is known, so it is not stored twice, only deleted) or
+//! in the store (never downloaded twice).
+
+use std::{collections::HashMap, io, sync::Arc, time::Duration};
+
+use pop3::{Capabilities, Client, Command, Event, Reply, RespCode};
+use protocol::ErrorCode;
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::TcpStream,
+};
+use tokio_rustls::TlsConnector;
+use zeroize::Zeroizing;
+
+use crate::{
+    config::{MailServer, TlsMode},
+    store::{Store, StoreError},
+    tls::{self, HandshakeError},
+};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// RETRs in flight at once where the server allows pipelining.
+const WINDOW: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Pop3Error {
+    #[error("cannot reach the mail server: {0}")]
+    Unreachable(io::Error),
+    #[error(transparent)]
+    Tls(#[from] HandshakeError),
+    #[error("the mail server does not offer STLS; refusing to continue without encryption")]
+    StlsMissing,
+    #[error("wrong e-mail or password")]
+    AuthFailed,
+    #[error("the mailbox is in use by another program; trying again later")]
+    InUse,
+    #[error("the mail server allows no new login yet; trying again later")]
+    LoginDelay,
+    #[error("the mail server has a temporary problem: {0}")]
+    Temporary(String),
+    #[error("the mail server refused: {0}")]
+    Refused(String),
+    #[error("the mail server sent something unreadable: {0}")]
+    Protocol(String),
+    #[error("the mail server closed the connection")]
+    Closed,
+    #[error("the mail server did not answer in time")]
+    Timeout,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Pop3Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unreachable(_) | Self::Closed | Self::Timeout => ErrorCode::ServerUnreachable,
+            Self::Tls(HandshakeError::Untrusted(_)) => ErrorCode::CertificateNotTrusted,
+            Self::Tls(HandshakeError::Failed(_)) => ErrorCode::ServerUnreachable,
+            Self::StlsMissing | Self::Protocol(_) => ErrorCode::ServerProtocol,
+            Self::AuthFailed => ErrorCode::AuthFailed,
+            Self::InUse | Self::LoginDelay | Self::Temporary(_) => ErrorCode::TryLater,
+            Self::Refused(_) => ErrorCode::ServerRefused,
+            Self::Store(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<pop3::Error> for Pop3Error {
+    fn from(error: pop3::Error) -> Self {
+        match error {
+            pop3::Error::Rejected(text) => Self::Temporary(text),
+            other => Self::Protocol(other.to_string()),
+        }
+    }
+}
+
+/// What logging in to the POP3 server takes; the password is wiped when the session ends.
+pub struct Pop3Login {
+    pub server: MailServer,
+    pub tls: TlsConnector,
+    pub user: String,
+    pub password: Zeroizing<String>,
+}
+
+/// Whether collected mail leaves the server.
+#[derive(Debug, Clone, Copy)]
+pub enum Keep {
+    /// Delete each message once it is stored.
+    Nothing,
+    /// Leave messages on the server this many days after collecting them.
+    Days(u32),
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A POP3 connection: bytes between a stream and the state machine. Plain TCP (`Wire<TcpStream>`)
+/// until STLS, then whatever it became (`Connection`).
+struct Wire<S> {
+    io: S,
+    client: Client,
+    buffer: Vec<u8>,
+}
+
+type Connection = Wire<Box<dyn Io>>;
+
+impl Connection {
+    async fn open(login: &Pop3Login) -> Result<(Self, Capabilities), Pop3Error> {
+        let server = &login.server;
+        let tcp = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            TcpStream::connect((server.host.as_str(), server.port)),
+        )
+        .await
+        .map_err(|_| Pop3Error::Timeout)?
+        .map_err(Pop3Error::Unreachable)?;
+        let _ = tcp.set_nodelay(true);
+        let mut connection = match server.tls {
+            TlsMode::Implicit => Wire::new(Box::new(
+                tls::handshake(&login.tls, &server.host, tcp).await?,
+            ) as Box<dyn Io>),
+            TlsMode::Plain => Wire::new(Box::new(tcp) as Box<dyn Io>),
+            TlsMode::Starttls => {
+                let mut plain = Wire::new(tcp);
+                plain.event().await?; // the greeting
+                if !plain.capabilities().await?.stls {
+                    return Err(Pop3Error::StlsMissing);
+                }
+                if let Reply::Err { text, .. } = plain.call(Command::Stls).await? {
+                    return Err(Pop3Error::Refused(text));
+                }
+                let Wire {
+                    io,
+                    mut client,
+                    buffer,
+                } = plain;
+                let tls = tls::handshake(&login.tls, &server.host, io).await?;
+                client.tls_started();
+                let connection = Wire {
+                    io: Box::new(tls) as Box<dyn Io>,
+                    client,
+                    buffer,
+                };
+                return connection.with_capabilities().await;
+            }
+        };
+        connection.event().await?; // the greeting
+        connection.with_capabilities().await
+    }
+
+    async fn with_capabilities(mut self) -> Result<(Self, Capabilities), Pop3Error> {
+        let capabilities = self.capabilities().await?;
+        Ok((self, capabilities))
+    }
+
+    async fn login(
+        &mut self,
+        login: &Pop3Login,
+        capabilities: &Capabilities,
+    ) -> Result<(), Pop3Error> {
+        let replies = if capabilities.user || !capabilities.sasl.iter().any(|m| m == "PLAIN") {
+            vec![
+                self.call(Command::User(login.user.clone())).await?,
+                self.call(Command::Pass(login.password.to_string())).await?,
+            ]
+        } else {
+            use base64::Engine;
+            let token = Zeroizing::new(format!("\0{}\0{}", login.user, login.password.as_str()));
+            let initial_response =
+                base64::engine::general_purpose::STANDARD.encode(token.as_bytes());
+            vec![self.call(Command::AuthPlain { initial_response }).await?]
+        };
+        for reply in replies {
+            if let Reply::Err { code, text } = reply {
+                return Err(match code {
+                    Some(RespCode::InUse) => Pop3Error::InUse,
+                    Some(RespCode::LoginDelay) => Pop3Error::LoginDelay,
+                    Some(RespCode::SysTemp) => Pop3Error::Temporary(text),
+                    _ => Pop3Error::AuthFailed,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn quit(mut self) -> Result<(), Pop3Error> {
+        match self.call(Command::Quit).await? {
+            Reply::Ok { .. } => Ok(()),
+            Reply::Err { text, .. } => Err(Pop3Error::Refused(text)),
+        }
+    }
+}
+
+impl<S: Io> Wire<S> {
+    fn new(io: S) -> Self {
+        Self {
+            io,
+            client: Client::new(),
+            buffer: vec![0; 64 * 1024],
+        }
+    }
+
+    /// CAPA; a server without it (RFC 1939 only) just has no capabilities.
+    async fn capabilities(&mut self) -> Result<Capabilities, Pop3Error> {
+        Ok(self.call(Command::Capa).await?.capabilities())
+    }
+
+    /// Sends one command and waits for its reply.
+    async fn call(&mut self, command: Command) -> Result<Reply, Pop3Error> {
+        self.send(command)?;
+        self.flush().await?;
+        self.reply().await
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), Pop3Error> {
+        self.client.send(command).map_err(Pop3Error::from)
+    }
+
+    async fn flush(&mut self) -> Result<(), Pop3Error> {
+        let bytes = self.client.take_output();
+        if !bytes.is_empty() {
+            self.io
+                .write_all(&bytes)
+                .await
+                .map_err(Pop3Error::Unreachable)?;
+            self.io.flush().await.map_err(Pop3Error::Unreachable)?;
+        }
+        Ok(())
+    }
+
+    async fn reply(&mut self) -> Result<Reply, Pop3Error> {
+        Ok(self.command_reply().await?.1)
+    }
+
+    async fn command_reply(&mut self) -> Result<(Command, Reply), Pop3Error> {
+        match self.event().await? {
+            Event::Reply { command, reply } => Ok((command, reply)),
+            Event::Greeting { .. } => Err(Pop3Error::Protocol("a second greeting".into())),
+        }
+    }
+
+    async fn event(&mut self) -> Result<Event, Pop3Error> {
+        loop {
+            if let Some(event) = self.client.next_event()? {
+                return Ok(event);
+            }
+            let n = tokio::time::timeout(READ_TIMEOUT, self.io.read(&mut self.buffer))
+                .await
+                .map_err(|_| Pop3Error::Timeout)?
+                .map_err(Pop3Error::Unreachable)?;
+            if n == 0 {
+                return Err(Pop3Error::Closed);
+            }
+            self.client.feed(&self.buffer[..n]);
+        }
+    }
+}
+
+/// Logs in and out: checks the credentials (and the server) before a session starts.
+pub async fn check_login(login: &Pop3Login) -> Result<(), Pop3Error> {
+    let (mut connection, capabilities) = Connection::open(login).await?;
+    connection.login(login, &capabilities).await?;
+    connection.quit().await
+}
+
+/// How far a collection got (also when it broke off).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Collected {
+    pub stored: u32,
+    pub deleted: u32,
+}
+
+/// Moves new mail from the server into `store`, reporting `(done, total)` as it goes. Returns
+/// how far it got, and why it stopped if it did not finish.
+pub async fn collect(
+    login: &Pop3Login,
+    store: Arc<Store>,
+    keep: Keep,
+    progress: impl Fn(u32, u32),
+) -> (Collected, Option<Pop3Error>) {
+    let mut result = Collected::default();
+    let error = collect_into(login, store, keep, progress, &mut result)
+        .await
+        .err();
+    (result, error)
+}
+
+async fn collect_into(
+    login: &Pop3Login,
+    store: Arc<Store>,
+    keep: Keep,
+    progress: impl Fn(u32, u32),
+    result: &mut Collected,
+) -> Result<(), Pop3Error> {
+    let (mut connection, capabilities) = Connection::open(login).await?;
+    connection.login(login, &capabilities).await?;
+    let on_server = unique_ids(&mut connection, &capabilities).await?;
+    let user = login.user.clone();
+    let known: HashMap<String, i64> = blocking(&store, move |s| s.collected(&user))
+        .await?
+        .into_iter()
+        .collect();
+    let now = now();
+    let mut to_fetch = Vec::new();
+    let mut to_delete = Vec::new();
+    for (message, uid) in &on_server {
+        match known.get(uid) {
+            None => to_fetch.push((*message, uid.clone())),
+            // Stored before (maybe a cut stopped the DELE): only the deletion is left to do.
+            Some(collected_at) if deletable(keep, *collected_at, now) => to_delete.push(*message),
+            Some(_) => {}
+        }
+    }
+    let total = to_fetch.len() as u32;
+    progress(0, total);
+
+    let window = if capabilities.pipelining { WINDOW } else { 1 };
+    let mut waiting = 0usize;
+    let mut next = to_fetch.iter();
+    let mut uid_of: HashMap<u32, String> = to_fetch.iter().cloned().collect();
+    for message in to_delete {
+        connection.send(Command::Dele(message))?;
+        waiting += 1;
+    }
+    loop {
+        while waiting < window {
+            let Some((message, _)) = next.next() else {
+                break;
+            };
+            connection.send(Command::Retr(*message))?;
+            waiting += 1;
+        }
+        if waiting == 0 {
+            break;
+        }
+        connection.flush().await?;
+        let (command, reply) = connection.command_reply().await?;
+        waiting -= 1;
+        match (command, reply) {
+            (Command::Retr(message), reply @ Reply::Ok { .. }) => {
+                let uid = uid_of.remove(&message).unwrap_or_default();
+                let raw = reply.message();
+                let user = login.user.clone();
+                // Durable before anything else happens to it on the server.
+                blocking(&store, move |s| s.store_collected(&user, &uid, &raw, now)).await?;
+                result.stored += 1;
+                progress(result.stored, total);
+                if matches!(keep, Keep::Nothing) {
+                    connection.send(Command::Dele(message))?;
+                    waiting += 1;
+                }
+            }
+            (Command::Dele(_), Reply::Ok { .. }) => result.deleted += 1,
+            // A message that vanished meanwhile (another client) is simply not there any more.
+            (_, Reply::Err { text, .. }) => {
+                tracing::info!(user = %login.user, %text, "POP3 command refused")
+            }
+            _ => {}
+        }
+    }
+    // The deletions take effect now, with QUIT.
+    connection.quit().await
+}
+
+/// `(message number, unique id)` of every message on the server: by UIDL, or where the server
+/// has none, by a hash of each message's header block (TOP n 0).
+async fn unique_ids(
+    connection: &mut Connection,
+    capabilities: &Capabilities,
+) -> Result<Vec<(u32, String)>, Pop3Error> {
+    let uidl = connection.call(Command::Uidl(None)).await?;
+    if uidl.is_ok() {
+        return Ok(uidl
+            .unique_ids()
+            .into_iter()
+            .map(|u| (u.message, u.uid))
+            .collect());
+    }
+    tracing::info!(
+        top = capabilities.top,
+        "no UIDL: identifying messages by their headers"
+    );
+    let listing = connection.call(Command::List(None)).await?.scan_listings();
+    let mut ids = Vec::with_capacity(listing.len());
+    for entry in listing {
+        let headers = connection
+            .call(Command::Top {
+                message: entry.message,
+                lines: 0,
+            })
+            .await?
+            .message();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &headers);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        ids.push((entry.message, format!("sha256:{hex}")));
+    }
+    Ok(ids)
+}
+
+fn deletable(keep: Keep, collected_at: i64, now: i64) -> bool {
+    match keep {
+        Keep::Nothing => true,
+        Keep::Days(days) => now - collected_at >= i64::from(days) * 86_400,
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Runs a store operation (SQLite, fsync) off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|e| StoreError::Io(io::Error::other(e.to_string())))?
+}

@@ -1,0 +1,237 @@
+//! A logged-in POP3 account: one actor task that answers the same requests as an IMAP account,
+//! from the relay's store, and collects new mail from the POP3 server at login, on "check mail",
+//! and every few minutes while the user has a browser open.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use protocol::{ErrorCode, ErrorInfo, Event, MessageView, Request, Response};
+use tokio::{
+    sync::{broadcast, mpsc},
+    time::Instant,
+};
+
+use crate::{
+    collector::{self, blocking, Keep, Pop3Login},
+    imap_account::Reply,
+    store::{Store, StoreError},
+};
+
+pub struct Pop3Account {
+    pub login: Arc<Pop3Login>,
+    pub store: Arc<Store>,
+    pub keep: Keep,
+    pub every: Duration,
+    pub events: broadcast::Sender<Event>,
+}
+
+impl Pop3Account {
+    /// Starts the actor; it ends when the returned sender (every handle to it) is dropped.
+    pub fn spawn(self) -> mpsc::Sender<(Request, Reply)> {
+        let (sender, jobs) = mpsc::channel(64);
+        tokio::spawn(self.run(jobs));
+        sender
+    }
+
+    async fn run(self, mut jobs: mpsc::Receiver<(Request, Reply)>) {
+        let collecting = Arc::new(AtomicBool::new(false));
+        let mut next_collection = Instant::now();
+        loop {
+            tokio::select! {
+                job = jobs.recv() => match job {
+                    None => break,
+                    Some((Request::CheckMail, reply)) => {
+                        self.start_collection(&collecting);
+                        let _ = reply.send(Ok(Response::Done));
+                    }
+                    Some((request, reply)) => {
+                        let _ = reply.send(self.handle(request).await);
+                    }
+                },
+                () = tokio::time::sleep_until(next_collection) => {
+                    self.start_collection(&collecting);
+                    next_collection = Instant::now() + self.every;
+                }
+            }
+        }
+    }
+
+    /// Collects in a task of its own, so reading goes on meanwhile; one collection at a time.
+    fn start_collection(&self, collecting: &Arc<AtomicBool>) {
+        if collecting.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (login, store, keep, events) = (
+            Arc::clone(&self.login),
+            Arc::clone(&self.store),
+            self.keep,
+            self.events.clone(),
+        );
+        let collecting = Arc::clone(collecting);
+        tokio::spawn(async move {
+            let progress_events = events.clone();
+            let outcome =
+                collector::collect(&login, Arc::clone(&store), keep, move |done, total| {
+                    // About a hundred progress events per collection, however large.
+                    if done == 0 || done == total || done % (total / 100).max(1) == 0 {
+                        let _ = progress_events.send(Event::Collecting { done, total });
+                    }
+                })
+                .await;
+            let (collected, error) = outcome;
+            let stored = collected.stored;
+            let error = error.map(|e| {
+                tracing::info!(user = %login.user, error = %e, "POP3 collection stopped");
+                ErrorInfo::new(e.code(), e.to_string())
+            });
+            let user = login.user.clone();
+            if let Ok((total, unread)) = blocking(&store, move |s| s.counts(&user, "INBOX")).await {
+                let _ = events.send(Event::FolderChanged {
+                    folder: "INBOX".into(),
+                    total,
+                    unread,
+                });
+            }
+            let _ = events.send(Event::Collected { stored, error });
+            collecting.store(false, Ordering::SeqCst);
+        });
+    }
+
+    async fn handle(&self, request: Request) -> Result<Response, ErrorInfo> {
+        let user = self.login.user.clone();
+        let (response, changed, folder_list) =
+            blocking(&self.store, move |store| answer(store, &user, request))
+                .await
+                .map_err(error_info)?;
+        if folder_list {
+            let _ = self.events.send(Event::FoldersChanged);
+        }
+        for folder in changed {
+            let user = self.login.user.clone();
+            let name = folder.clone();
+            if let Ok((total, unread)) =
+                blocking(&self.store, move |s| s.counts(&user, &name)).await
+            {
+                let _ = self.events.send(Event::FolderChanged {
+                    folder,
+                    total,
+                    unread,
+                });
+            }
+        }
+        Ok(response)
+    }
+}
+
+/// One request against the store: the answer, the folders whose contents changed, and whether
+/// the folder list changed.
+fn answer(
+    store: &Store,
+    user: &str,
+    request: Request,
+) -> Result<(Response, Vec<String>, bool), StoreError> {
+    let done = |folders: Vec<String>| Ok((Response::Done, folders, false));
+    match request {
+        Request::ListFolders => Ok((
+            Response::Folders {
+                folders: store.folders(user)?,
+            },
+            Vec::new(),
+            false,
+        )),
+        Request::CreateFolder { name } => {
+            store.create_folder(user, &name)?;
+            Ok((Response::Done, Vec::new(), true))
+        }
+        Request::RenameFolder { from, to } => {
+            store.rename_folder(user, &from, &to)?;
+            Ok((Response::Done, Vec::new(), true))
+        }
+        Request::DeleteFolder { name } => {
+            store.delete_folder(user, &name)?;
+            Ok((Response::Done, vec!["Trash".into()], true))
+        }
+        // Local folders are always there for every device: nothing to subscribe to.
+        Request::SubscribeFolder { .. } => done(Vec::new()),
+        Request::CheckMail => done(Vec::new()),
+        Request::ListMessages {
+            folder,
+            offset,
+            limit,
+        } => Ok((
+            Response::MessageList(store.list(user, &folder, offset, limit)?),
+            Vec::new(),
+            false,
+        )),
+        Request::OpenMessage { folder, uid } => {
+            let (row, raw) = store.message(user, &folder, uid)?;
+            let parsed = mime::parse_message(&raw);
+            let view = MessageView {
+                folder,
+                uid,
+                from: row.from,
+                to: row.to,
+                cc: parsed.headers.cc,
+                reply_to: parsed.headers.reply_to,
+                subject: row.subject,
+                date: row.date,
+                message_id: parsed.headers.message_id,
+                body: parsed.body,
+                attachments: parsed.attachments,
+                unread: row.unread,
+                flagged: row.flagged,
+                answered: row.answered,
+                keywords: Vec::new(),
+            };
+            Ok((Response::Message(Box::new(view)), Vec::new(), false))
+        }
+        Request::SetFlags {
+            folder,
+            uids,
+            flags,
+            set,
+        } => {
+            store.set_flags(user, &folder, &uids, &flags, set)?;
+            done(vec![folder])
+        }
+        Request::MoveMessages { folder, uids, to } => {
+            store.move_messages(user, &folder, &uids, &to)?;
+            done(vec![folder, to])
+        }
+        Request::CopyMessages { folder, uids, to } => {
+            store.copy_messages(user, &folder, &uids, &to)?;
+            done(vec![to])
+        }
+        Request::DeleteMessages { folder, uids } => {
+            store.delete_messages(user, &folder, &uids)?;
+            done(vec![folder, "Trash".into()])
+        }
+        Request::ArchiveMessages { folder, uids } => {
+            store.move_messages(user, &folder, &uids, "Archive")?;
+            done(vec![folder, "Archive".into()])
+        }
+        Request::Search { folder, query } => {
+            let hits = store.search(user, folder.as_deref(), &query)?;
+            Ok((Response::SearchResults { hits }, Vec::new(), false))
+        }
+    }
+}
+
+pub fn error_info(error: StoreError) -> ErrorInfo {
+    let code = match &error {
+        StoreError::NoSuchFolder(_) => ErrorCode::NoSuchFolder,
+        StoreError::FolderExists(_) => ErrorCode::FolderExists,
+        StoreError::NoSuchMessage => ErrorCode::NoSuchMessage,
+        StoreError::BadInput(_) => ErrorCode::BadRequest,
+        StoreError::Db(_) | StoreError::Io(_) => {
+            tracing::error!(%error, "mail store failed");
+            ErrorCode::Internal
+        }
+    };
+    ErrorInfo::new(code, error.to_string())
+}

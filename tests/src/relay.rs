@@ -44,6 +44,19 @@ impl RunningRelay {
         Self::start_config(0, config).await
     }
 
+    /// The demo: IMAP and POP3, on `port` if it is free.
+    pub async fn start_demo(
+        port: u16,
+        imap: MailServer,
+        pop3: Pop3Config,
+        data_dir: &Path,
+    ) -> Self {
+        let mut config = config(Some(imap));
+        config.pop3 = Some(pop3);
+        config.data_dir = Some(data_dir.to_owned());
+        Self::start_config(port, config).await
+    }
+
     async fn start_config(port: u16, mut config: Config) -> Self {
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
             Ok(listener) => listener,

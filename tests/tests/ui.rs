@@ -399,3 +399,72 @@ async fn a_big_folder_scrolls_with_a_bounded_dom() {
     assert_eq!(height.as_f64(), Some(f64::from(MESSAGES * 72)));
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pop3_account_reads_the_same_way() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Grandma <oma@example.org>",
+            ALICE.0,
+            "Collected by POP3",
+            "Mon, 13 Nov 2023 12:00:00 +0000",
+            "Hello!",
+        ),
+        false,
+    );
+    let data = tempfile::tempdir().unwrap();
+    let relay = RunningRelay::start_pop3(
+        dovecot.pop3_server(TlsMode::Starttls),
+        Some(dovecot.imap_server(TlsMode::Starttls)),
+        data.path(),
+    )
+    .await;
+    let browser = Browser::phone().await;
+    browser.client.goto(&relay.url()).await.unwrap();
+    // Both kinds are offered, with what each means.
+    browser.find("fieldset.kinds").await;
+    let explained = browser.find("fieldset.kinds").await.text().await.unwrap();
+    assert!(explained.contains("removed from the server"), "{explained}");
+    browser.click("input[name=kind][value=pop3]").await;
+    browser.screenshot("login-kinds-phone.png").await;
+    browser
+        .find("input[name=email]")
+        .await
+        .send_keys(ALICE.0)
+        .await
+        .unwrap();
+    browser
+        .find("input[name=password]")
+        .await
+        .send_keys(ALICE.1)
+        .await
+        .unwrap();
+    browser.click("button[type=submit]").await;
+    browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Collected by POP3'))").await;
+    assert_eq!(dovecot.messages_on_server(ALICE.0), 0);
+    let uid = row_uid(&browser, "Collected by POP3").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    browser.wait_for("document.querySelector('.mail-text') && document.querySelector('.mail-text').textContent.includes('Hello!')").await;
+    browser.screenshot("pop3-message-phone.png").await;
+
+    // New mail on the server: the check-mail button (the list's refresh) collects it.
+    browser.click(".reader .toolbar .back").await;
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Grandma <oma@example.org>",
+            ALICE.0,
+            "Second letter",
+            "Tue, 14 Nov 2023 12:00:00 +0000",
+            "Again!",
+        ),
+        false,
+    );
+    browser.click(".list-head button.icon").await;
+    browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Second letter'))").await;
+    browser.close().await;
+}

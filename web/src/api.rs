@@ -1,6 +1,6 @@
 //! The HTTP half of the protocol: logging in and out, asking who is logged in.
 
-use protocol::{ErrorCode, ErrorInfo, LoginRequest, SessionInfo};
+use protocol::{AccountKind, ErrorCode, ErrorInfo, LoginRequest, ServerInfo, SessionInfo};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, Response};
@@ -9,8 +9,21 @@ pub async fn session() -> Result<SessionInfo, ErrorInfo> {
     call("GET", protocol::SESSION_PATH, None).await
 }
 
-pub async fn login(email: String, password: String) -> Result<SessionInfo, ErrorInfo> {
-    let body = serde_json::to_string(&LoginRequest { email, password }).expect("serializes");
+pub async fn server_info() -> Result<ServerInfo, ErrorInfo> {
+    call("GET", protocol::SERVER_INFO_PATH, None).await
+}
+
+pub async fn login(
+    email: String,
+    password: String,
+    kind: AccountKind,
+) -> Result<SessionInfo, ErrorInfo> {
+    let body = serde_json::to_string(&LoginRequest {
+        email,
+        password,
+        kind,
+    })
+    .expect("serializes");
     call("POST", protocol::LOGIN_PATH, Some(body)).await
 }
 

@@ -75,7 +75,6 @@ pub struct Strings {
     pub delete: &'static str,
     pub archive: &'static str,
     pub move_to: &'static str,
-    pub refresh: &'static str,
     pub search: &'static str,
     pub search_placeholder: &'static str,
     pub search_all_folders: &'static str,
@@ -113,6 +112,15 @@ pub struct Strings {
     pub certificate_not_trusted: &'static str,
     pub not_logged_in: &'static str,
     pub message_gone: &'static str,
+    pub account_type: &'static str,
+    pub imap_label: &'static str,
+    pub imap_explained: &'static str,
+    pub pop3_label: &'static str,
+    pub pop3_explained: &'static str,
+    pub check_mail: &'static str,
+    /// "Collecting new mail: {done} of {total}"
+    pub collecting: &'static str,
+    pub collect_failed: &'static str,
 }
 
 impl Strings {
@@ -172,7 +180,6 @@ const EN: Strings = Strings {
     delete: "Delete",
     archive: "Archive",
     move_to: "Move to…",
-    refresh: "Refresh",
     search: "Search",
     search_placeholder: "Search mail",
     search_all_folders: "All folders",
@@ -221,6 +228,14 @@ const EN: Strings = Strings {
         "The mail server's certificate is not trusted. Please tell your administrator.",
     not_logged_in: "Your session has ended. Please sign in again.",
     message_gone: "This message is no longer there. It may have been moved or deleted.",
+    account_type: "How should this webmail fetch your mail?",
+    imap_label: "IMAP",
+    imap_explained: "Mail stays on the server; all your devices see the same folders and read marks.",
+    pop3_label: "POP3",
+    pop3_explained: "Mail is downloaded into this webmail and removed from the server; read it here on every device.",
+    check_mail: "Check mail",
+    collecting: "Collecting new mail: {done} of {total}",
+    collect_failed: "Could not collect mail; trying again later:",
 };
 
 const DE: Strings = Strings {
@@ -252,7 +267,6 @@ const DE: Strings = Strings {
     delete: "Löschen",
     archive: "Archivieren",
     move_to: "Verschieben nach…",
-    refresh: "Aktualisieren",
     search: "Suchen",
     search_placeholder: "E-Mails durchsuchen",
     search_all_folders: "Alle Ordner",
@@ -300,6 +314,14 @@ const DE: Strings = Strings {
     certificate_not_trusted: "Dem Zertifikat des Mailservers wird nicht vertraut. Bitte wenden Sie sich an Ihren Administrator.",
     not_logged_in: "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
     message_gone: "Diese Nachricht ist nicht mehr vorhanden. Sie wurde vielleicht verschoben oder gelöscht.",
+    account_type: "Wie soll dieses Webmail Ihre E-Mails abrufen?",
+    imap_label: "IMAP",
+    imap_explained: "Die E-Mails bleiben auf dem Server; alle Ihre Geräte sehen dieselben Ordner und Gelesen-Markierungen.",
+    pop3_label: "POP3",
+    pop3_explained: "Die E-Mails werden in dieses Webmail geladen und vom Server gelöscht; Sie lesen sie hier auf jedem Gerät.",
+    check_mail: "E-Mails abrufen",
+    collecting: "Neue E-Mails werden abgerufen: {done} von {total}",
+    collect_failed: "E-Mails konnten nicht abgerufen werden; neuer Versuch später:",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

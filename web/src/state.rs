@@ -57,6 +57,10 @@ pub struct Mail {
     pub list: ListData,
     pub help_open: RwSignal<bool>,
     pub settings_open: RwSignal<bool>,
+    /// POP3: a collection under way, `(done, total)`.
+    pub collecting: RwSignal<Option<(u32, u32)>>,
+    /// POP3: why the last collection did not finish.
+    pub collect_error: RwSignal<Option<String>>,
 }
 
 impl Mail {
@@ -78,6 +82,8 @@ impl Mail {
             },
             help_open: RwSignal::new(false),
             settings_open: RwSignal::new(false),
+            collecting: RwSignal::new(None),
+            collect_error: RwSignal::new(None),
         }
     }
 

@@ -5,31 +5,52 @@ use webmail_server::config::TlsMode;
 use webmail_tests::{dovecot::Dovecot, mail, relay::RunningRelay};
 
 const DEMO: (&str, &str) = ("demo@example.org", "demo");
+/// A second account to try POP3 with: collecting moves its mail into the relay's store.
+const FAMILY: (&str, &str) = ("family@example.org", "demo");
 
 #[tokio::main]
 async fn main() {
-    let dovecot = Dovecot::start(&[DEMO]).await;
-    for (i, (from, subject, body, seen)) in SAMPLES.iter().enumerate() {
-        let date = format!(
-            "{:02} Nov 2026 {:02}:{:02}:00 +0100",
-            1 + i,
-            8 + i % 10,
-            (i * 7) % 60
+    let dovecot = Dovecot::start(&[DEMO, FAMILY]).await;
+    for account in [DEMO.0, FAMILY.0] {
+        for (i, (from, subject, body, seen)) in SAMPLES.iter().enumerate() {
+            let date = format!(
+                "{:02} Nov 2026 {:02}:{:02}:00 +0100",
+                1 + i,
+                8 + i % 10,
+                (i * 7) % 60
+            );
+            dovecot.deliver(
+                account,
+                &mail::message(from, account, subject, &date, body),
+                *seen,
+            );
+        }
+        let newsletter = mail::html_with_attachment(
+            "Newsletter <news@example.org>",
+            account,
+            "November newsletter",
         );
-        dovecot.deliver(
-            DEMO.0,
-            &mail::message(from, DEMO.0, subject, &date, body),
-            *seen,
-        );
+        dovecot.deliver(account, &newsletter, false);
     }
+    let data = tempfile::tempdir().expect("temp dir");
     let port = std::env::var("DEMO_PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
-    let relay = RunningRelay::start_on(port, dovecot.imap_server(TlsMode::Starttls)).await;
+    let relay = RunningRelay::start_demo(
+        port,
+        dovecot.imap_server(TlsMode::Starttls),
+        dovecot.pop3_server(TlsMode::Implicit),
+        data.path(),
+    )
+    .await;
     println!();
     println!("  Webmail demo is running: {}", relay.url());
-    println!("  Log in as {} with password {:?}", DEMO.0, DEMO.1);
+    println!("  IMAP: log in as {} with password {:?}", DEMO.0, DEMO.1);
+    println!(
+        "  POP3: choose POP3 and log in as {} with password {:?}",
+        FAMILY.0, FAMILY.1
+    );
     println!(
         "  (Dovecot IMAP STARTTLS on 127.0.0.1:{}; Ctrl-C stops everything)",
         dovecot.imap_port

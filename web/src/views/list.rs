@@ -156,7 +156,7 @@ fn FolderList() -> impl IntoView {
         let end = ev.changed_touches().get(0).map(|t| t.client_y());
         if let (Some(start), Some(end)) = (touch_start.get_value(), end) {
             if end - start > 80 {
-                mail.version.update(|v| *v += 1);
+                check_mail(mail);
             }
         }
         touch_start.set_value(None);
@@ -172,8 +172,8 @@ fn FolderList() -> impl IntoView {
     view! {
         <div class="list-head">
             <h2 class="pane-title">{folder_label}</h2>
-            <button class="icon" aria-label=t.refresh title=t.refresh
-                on:click=move |_| mail.version.update(|v| *v += 1)>{icon(Icon::Refresh)}</button>
+            <button class="icon" aria-label=t.check_mail title=t.check_mail
+                on:click=move |_| check_mail(mail)>{icon(Icon::Refresh)}</button>
         </div>
         <BulkActions />
         <Show when=empty>
@@ -350,6 +350,12 @@ fn SearchResults(search: Search) -> impl IntoView {
             }
         }}
     }
+}
+
+/// Reloads the list, and asks the relay to fetch new mail (POP3) or report what is there (IMAP).
+fn check_mail(mail: Mail) {
+    mail.version.update(|v| *v += 1);
+    mail.act(Request::CheckMail);
 }
 
 /// Sets or clears `flag` on the checked messages, or on `uids` when given.

@@ -1,5 +1,7 @@
 use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 
+use protocol::AccountKind;
+
 use super::Phase;
 use crate::{api, i18n::Lang};
 
@@ -11,6 +13,16 @@ pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let kind = RwSignal::new(AccountKind::Imap);
+    let offered = RwSignal::new(Vec::<AccountKind>::new());
+    spawn_local(async move {
+        if let Ok(info) = api::server_info().await {
+            if let Some(first) = info.account_kinds.first() {
+                kind.set(*first);
+            }
+            offered.set(info.account_kinds);
+        }
+    });
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -20,7 +32,8 @@ pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match api::login(email.get_untracked(), password.get_untracked()).await {
+            let chosen = kind.get_untracked();
+            match api::login(email.get_untracked(), password.get_untracked(), chosen).await {
                 Ok(info) => phase.set(Phase::LoggedIn(info)),
                 Err(e) => {
                     password.set(String::new());
@@ -42,6 +55,32 @@ pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
                 <label for="password">{move || t().password}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"
                     required bind:value=password />
+                <Show when=move || offered.with(|o| o.len() > 1)>
+                    <fieldset class="kinds">
+                        <legend>{move || t().account_type}</legend>
+                        {[AccountKind::Imap, AccountKind::Pop3]
+                            .into_iter()
+                            .map(|k| {
+                                let (label, explained) = match k {
+                                    AccountKind::Imap => (t().imap_label, t().imap_explained),
+                                    AccountKind::Pop3 => (t().pop3_label, t().pop3_explained),
+                                };
+                                let value = match k {
+                                    AccountKind::Imap => "imap",
+                                    AccountKind::Pop3 => "pop3",
+                                };
+                                view! {
+                                    <label class="kind">
+                                        <input type="radio" name="kind" value=value
+                                            prop:checked=move || kind.get() == k
+                                            on:change=move |_| kind.set(k) />
+                                        <span><strong>{label}</strong>" "{explained}</span>
+                                    </label>
+                                }
+                            })
+                            .collect_view()}
+                    </fieldset>
+                </Show>
                 <p class="error" role="alert">{move || error.get()}</p>
                 <button type="submit" disabled=move || busy.get()>
                     {move || if busy.get() { t().signing_in } else { t().sign_in }}

@@ -38,6 +38,16 @@ pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
             }
         }
         Notice::Event(Event::FoldersChanged) => load_folders(mail),
+        Notice::Event(Event::Collecting { done, total }) => {
+            mail.collect_error.set(None);
+            mail.collecting.set((done < total).then_some((done, total)));
+        }
+        Notice::Event(Event::Collected { error, .. }) => {
+            mail.collecting.set(None);
+            let t = lang.get_untracked().strings();
+            mail.collect_error
+                .set(error.map(|e| t.error(e.code, &e.message).to_owned()));
+        }
         Notice::Event(Event::Reconnecting) | Notice::Lost => {
             mail.link.set(Link::Lost);
             // A socket that cannot come back because the session is gone means: log in again.
@@ -129,11 +139,30 @@ fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
 fn LinkBanner() -> impl IntoView {
     let mail = expect_context::<Mail>();
     let t = texts();
-    move || match mail.link.get() {
+    let link = move || match mail.link.get() {
         Link::Up => None,
         Link::Lost => Some(view! { <p class="banner lost" role="status">{t.connection_lost}</p> }),
         Link::Back => Some(view! { <p class="banner back" role="status">{t.connection_back}</p> }),
-    }
+    };
+    let collecting = move || {
+        mail.collecting.get().map(|(done, total)| {
+            let text = t
+                .collecting
+                .replace("{done}", &done.to_string())
+                .replace("{total}", &total.to_string());
+            view! {
+                <p class="banner back" role="status">
+                    {text}" "<progress max=total value=done aria-hidden="true"></progress>
+                </p>
+            }
+        })
+    };
+    let failed = move || {
+        mail.collect_error.get().map(
+            |why| view! { <p class="banner lost" role="status">{t.collect_failed}" "{why}</p> },
+        )
+    };
+    view! { {link} {collecting} {failed} }
 }
 
 #[component]

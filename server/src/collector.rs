@@ -323,46 +323,63 @@ async fn collect_into(
 
     let window = if capabilities.pipelining { WINDOW } else { 1 };
     let mut waiting = 0usize;
+    let mut retrieving = 0usize;
     let mut next = to_fetch.iter();
     let mut uid_of: HashMap<u32, String> = to_fetch.iter().cloned().collect();
+    // Retrieved, not yet stored: stored together (one commit), then deleted together.
+    let mut batch: Vec<(u32, String, Vec<u8>)> = Vec::new();
     for message in to_delete {
         connection.send(Command::Dele(message))?;
         waiting += 1;
     }
     loop {
-        while waiting < window {
+        while retrieving < window {
             let Some((message, _)) = next.next() else {
                 break;
             };
             connection.send(Command::Retr(*message))?;
+            retrieving += 1;
             waiting += 1;
         }
-        if waiting == 0 {
+        if waiting == 0 && batch.is_empty() {
             break;
         }
-        connection.flush().await?;
-        let (command, reply) = connection.command_reply().await?;
-        waiting -= 1;
-        match (command, reply) {
-            (Command::Retr(message), reply @ Reply::Ok { .. }) => {
-                let uid = uid_of.remove(&message).unwrap_or_default();
-                let raw = reply.message();
-                let user = login.user.clone();
-                // Durable before anything else happens to it on the server.
-                blocking(&store, move |s| s.store_collected(&user, &uid, &raw, now)).await?;
-                result.stored += 1;
-                progress(result.stored, total);
-                if matches!(keep, Keep::Nothing) {
+        if waiting > 0 {
+            connection.flush().await?;
+            let (command, reply) = connection.command_reply().await?;
+            waiting -= 1;
+            match (command, reply) {
+                (Command::Retr(message), reply @ Reply::Ok { .. }) => {
+                    retrieving -= 1;
+                    let uid = uid_of.remove(&message).unwrap_or_default();
+                    batch.push((message, uid, reply.message()));
+                }
+                (Command::Dele(_), Reply::Ok { .. }) => result.deleted += 1,
+                // A message that vanished meanwhile (another client) is simply not there any more.
+                (command, Reply::Err { text, .. }) => {
+                    if let Command::Retr(_) = command {
+                        retrieving -= 1;
+                    }
+                    tracing::info!(user = %login.user, %text, "POP3 command refused");
+                }
+                _ => {}
+            }
+        }
+        if !batch.is_empty() && (batch.len() >= window || retrieving == 0) {
+            let numbers: Vec<u32> = batch.iter().map(|(n, _, _)| *n).collect();
+            let messages: Vec<(String, Vec<u8>)> =
+                batch.drain(..).map(|(_, uid, raw)| (uid, raw)).collect();
+            let user = login.user.clone();
+            // Durable before anything else happens to them on the server.
+            result.stored +=
+                blocking(&store, move |s| s.store_collected(&user, &messages, now)).await?;
+            progress(result.stored, total);
+            if matches!(keep, Keep::Nothing) {
+                for message in numbers {
                     connection.send(Command::Dele(message))?;
                     waiting += 1;
                 }
             }
-            (Command::Dele(_), Reply::Ok { .. }) => result.deleted += 1,
-            // A message that vanished meanwhile (another client) is simply not there any more.
-            (_, Reply::Err { text, .. }) => {
-                tracing::info!(user = %login.user, %text, "POP3 command refused")
-            }
-            _ => {}
         }
     }
     // The deletions take effect now, with QUIT.

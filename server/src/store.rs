@@ -102,28 +102,40 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Stores a collected message durably, in INBOX, unread. Returns false (and stores nothing)
-    /// when this UIDL was collected before.
+    /// Stores collected messages (`(uidl, raw)`) durably, in INBOX, unread: every file fsynced,
+    /// then all rows and UIDLs in one transaction. Returns how many were new; a UIDL collected
+    /// before stores nothing.
     pub fn store_collected(
         &self,
         user: &str,
-        uidl: &str,
-        raw: &[u8],
+        batch: &[(String, Vec<u8>)],
         now: i64,
-    ) -> Result<bool, StoreError> {
-        let file = self.write_file(user, raw)?;
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        let fresh = tx.execute(
-            "INSERT OR IGNORE INTO collected (user, uidl, collected_at) VALUES (?1, ?2, ?3)",
-            params![user, uidl, now],
-        )? == 1;
-        if fresh {
-            insert_message(&tx, user, "INBOX", &file, raw, now)?;
+    ) -> Result<u32, StoreError> {
+        let files = batch
+            .iter()
+            .map(|(_, raw)| self.write_file(user, raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut duplicates = Vec::new();
+        let mut fresh = 0;
+        {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            for ((uidl, raw), file) in batch.iter().zip(&files) {
+                let new = tx.execute(
+                    "INSERT OR IGNORE INTO collected (user, uidl, collected_at) VALUES (?1, ?2, ?3)",
+                    params![user, uidl, now],
+                )? == 1;
+                if new {
+                    insert_message(&tx, user, "INBOX", file, raw, now)?;
+                    fresh += 1;
+                } else {
+                    duplicates.push(file);
+                }
+            }
+            tx.commit()?;
         }
-        tx.commit()?;
-        if !fresh {
-            let _ = fs::remove_file(self.mail_dir.join(&file));
+        for file in duplicates {
+            let _ = fs::remove_file(self.mail_dir.join(file));
         }
         Ok(fresh)
     }
@@ -628,33 +640,32 @@ mod tests {
         format!("From: Bob <bob@example.org>\r\nTo: anna@example.org\r\nSubject: {subject}\r\nDate: {date}\r\n\r\nHallo Anna, {subject}\r\n").into_bytes()
     }
 
+    /// Stores one collected message; true if it was new.
+    fn collect(store: &Store, user: &str, uidl: &str, raw: Vec<u8>) -> bool {
+        store
+            .store_collected(user, &[(uidl.to_owned(), raw)], 1)
+            .unwrap()
+            == 1
+    }
+
     #[test]
     fn collected_mail_is_stored_once_and_listed_newest_first() {
         let (_dir, store) = store();
-        assert!(store
-            .store_collected(
-                ANNA,
-                "u1",
-                &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"),
-                1
-            )
-            .unwrap());
-        assert!(store
-            .store_collected(
-                ANNA,
-                "u2",
-                &mail("Zweite", "Tue, 14 Nov 2023 12:00:00 +0000"),
-                2
-            )
-            .unwrap());
-        assert!(!store
-            .store_collected(
-                ANNA,
-                "u1",
-                &mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"),
-                3
-            )
-            .unwrap());
+        let first = (
+            "u1".to_owned(),
+            mail("Erste", "Mon, 13 Nov 2023 12:00:00 +0000"),
+        );
+        let second = (
+            "u2".to_owned(),
+            mail("Zweite", "Tue, 14 Nov 2023 12:00:00 +0000"),
+        );
+        assert_eq!(
+            store
+                .store_collected(ANNA, &[first.clone(), second], 1)
+                .unwrap(),
+            2
+        );
+        assert!(!collect(&store, ANNA, "u1", first.1));
         let list = store.list(ANNA, "INBOX", 0, 10).unwrap();
         assert_eq!(list.total, 2);
         assert_eq!(list.messages[0].subject, "Zweite");
@@ -680,14 +691,12 @@ mod tests {
     #[test]
     fn flags_moves_folders_delete_and_search() {
         let (_dir, store) = store();
-        store
-            .store_collected(
-                ANNA,
-                "u1",
-                &mail("Urlaub in Köln", "Mon, 13 Nov 2023 12:00:00 +0000"),
-                1,
-            )
-            .unwrap();
+        collect(
+            &store,
+            ANNA,
+            "u1",
+            mail("Urlaub in Köln", "Mon, 13 Nov 2023 12:00:00 +0000"),
+        );
         let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
         store
             .set_flags(ANNA, "INBOX", &[uid], &[Flag::Seen, Flag::Flagged], true)
@@ -756,14 +765,12 @@ mod tests {
     #[test]
     fn users_are_kept_apart() {
         let (_dir, store) = store();
-        store
-            .store_collected(
-                ANNA,
-                "u1",
-                &mail("Privat", "Mon, 13 Nov 2023 12:00:00 +0000"),
-                1,
-            )
-            .unwrap();
+        collect(
+            &store,
+            ANNA,
+            "u1",
+            mail("Privat", "Mon, 13 Nov 2023 12:00:00 +0000"),
+        );
         store.ensure_user("ben@example.org").unwrap();
         let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
         assert_eq!(

@@ -167,13 +167,13 @@ impl Dovecot {
         for sub in ["new", "tmp"] {
             fs::create_dir_all(cur.with_file_name(sub)).expect("maildir");
         }
+        static BATCH: AtomicU32 = AtomicU32::new(0);
+        let batch = BATCH.fetch_add(1, Ordering::Relaxed);
         for i in 0..count {
-            // Names sort in delivery order, so sequence numbers follow `i`.
-            fs::write(
-                cur.join(format!("{:010}.M{i}P0.bulk:2,S", 1_700_000_000 + i)),
-                make(i),
-            )
-            .expect("write mail");
+            // Names sort in delivery order, so sequence numbers follow `i`; every batch has its
+            // own names (Dovecot remembers the names it has seen).
+            let name = format!("{:010}.M{i}P{batch}.bulk:2,S", 1_700_000_000 + i);
+            fs::write(cur.join(name), make(i)).expect("write mail");
         }
         chown_tree(&self.dir.path().join("home").join(email));
     }

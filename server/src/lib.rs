@@ -1,6 +1,7 @@
-//! The relay between browsers and the mail server. `main.rs` only reads the config and calls
-//! [`serve`]; the tests call it too, in-process.
+//! The relay between browsers and the mail server. `cli` reads the config file and calls
+//! [`serve`]; most tests call it in-process.
 
+pub mod cli;
 mod collector;
 pub mod config;
 mod csp;

@@ -15,7 +15,8 @@ use crate::workspace_root;
 
 pub struct RunningRelay {
     pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    /// The in-process relay; `None` for one running as its own process.
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningRelay {
@@ -72,7 +73,15 @@ impl RunningRelay {
                 .await
                 .expect("serves");
         });
-        Self { addr, task }
+        Self {
+            addr,
+            task: Some(task),
+        }
+    }
+
+    /// Talks to a relay running elsewhere (its own process) at `addr`.
+    pub fn at(addr: SocketAddr) -> Self {
+        Self { addr, task: None }
     }
 
     pub fn url(&self) -> String {
@@ -162,7 +171,9 @@ pub fn config(imap: Option<MailServer>) -> Config {
 
 impl Drop for RunningRelay {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 

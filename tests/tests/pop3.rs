@@ -277,3 +277,83 @@ async fn cuts_at_any_byte_lose_and_duplicate_nothing() {
     all.dedup();
     assert_eq!(all.len() as u32, MESSAGES, "no duplicates");
 }
+
+/// The relay killed (SIGKILL) in the middle of a collection restarts with a consistent store,
+/// and the next collection completes with no loss and no duplicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relay_killed_mid_collection_loses_and_duplicates_nothing() {
+    const MESSAGES: u32 = 3_000;
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    dovecot.deliver_many(ALICE.0, MESSAGES, |i| {
+        mail::message(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            &format!("Brief {i:05}"),
+            "Mon, 13 Nov 2023 12:00:00 +0000",
+            &"Zeile\r\n".repeat(50),
+        )
+    });
+    let data = tempfile::tempdir().unwrap();
+    let port = webmail_tests::free_port();
+    let pop3 = dovecot.pop3_server(TlsMode::Implicit);
+    let config = data.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\nweb_root = {web_root:?}\ndata_dir = {data_dir:?}\n\
+[pop3]\nhost = \"localhost\"\nport = {pop3_port}\ntls = \"implicit\"\nca_file = {ca:?}\n",
+            web_root = webmail_tests::workspace_root().join("dist"),
+            data_dir = data.path().join("store"),
+            pop3_port = pop3.port,
+            ca = pop3.ca_file.unwrap(),
+        ),
+    )
+    .unwrap();
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("the relay starts")
+    };
+    let relay = RunningRelay::at(([127, 0, 0, 1], port).into());
+
+    let mut process = start();
+    webmail_tests::wait_for_port(port, "relay").await;
+    let mut client = Client::login_as(&relay, ALICE.0, ALICE.1, "pop3").await;
+    client
+        .event(Duration::from_secs(30), |e| {
+            e["kind"] == "collecting" && e["done"].as_u64().unwrap_or(0) >= 300
+        })
+        .await;
+    process.kill().unwrap(); // SIGKILL, mid-collection
+    process.wait().unwrap();
+    // No QUIT, so the server deleted nothing: what the relay stored is also still there.
+    assert_eq!(dovecot.messages_on_server(ALICE.0), MESSAGES as usize);
+
+    let mut process = start();
+    webmail_tests::wait_for_port(port, "relay").await;
+    let mut client = Client::login_as(&relay, ALICE.0, ALICE.1, "pop3").await;
+    let done = collected(&mut client, Duration::from_secs(60)).await;
+    assert_eq!(done["error"], Value::Null, "{done}");
+    assert_eq!(dovecot.messages_on_server(ALICE.0), 0);
+    let page = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 500}))
+        .await;
+    assert_eq!(page["total"], MESSAGES, "every message stored exactly once");
+    let hits = client
+        .ok(json!({"op": "search", "folder": "INBOX", "query": {"subject": "Brief"}}))
+        .await;
+    let mut all: Vec<_> = hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["message"]["subject"].as_str().unwrap().to_owned())
+        .collect();
+    let found = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), found, "no duplicates");
+    process.kill().unwrap();
+    process.wait().unwrap();
+}

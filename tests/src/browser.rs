@@ -122,6 +122,26 @@ impl Browser {
         panic!("{css} never showed the expected text; last seen: {last:?}");
     }
 
+    /// Opens `url` and fills in the login form, without sending it.
+    pub async fn fill_login(&self, url: &str, email: &str, password: &str) {
+        self.client.goto(url).await.expect("the page loads");
+        for (field, value) in [("email", email), ("password", password)] {
+            self.find(&format!("input[name={field}]"))
+                .await
+                .send_keys(value)
+                .await
+                .expect("typing");
+        }
+    }
+
+    /// Logs in through the form and waits for the message list.
+    pub async fn log_in(&self, url: &str, email: &str, password: &str) {
+        self.fill_login(url, email, password).await;
+        self.click("button[type=submit]").await;
+        self.wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
+            .await;
+    }
+
     /// Waits up to 10 s until the JavaScript expression `condition` is true in the page.
     pub async fn wait_for(&self, condition: &str) {
         let script = format!("return !!({condition});");

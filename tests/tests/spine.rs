@@ -63,19 +63,7 @@ async fn login_shows_the_inbox_and_logout_returns_to_the_form() {
     let browser = Browser::desktop().await;
     let c = &browser.client;
 
-    c.goto(&relay.url()).await.unwrap();
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys(ALICE.0)
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys(ALICE.1)
-        .await
-        .unwrap();
+    browser.fill_login(&relay.url(), ALICE.0, ALICE.1).await;
     // Both inputs have visible labels.
     for id in ["email", "password"] {
         let label = browser.find(&format!("label[for={id}]")).await;
@@ -167,25 +155,8 @@ async fn wrong_password_shows_a_clear_error_on_a_phone() {
     let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Implicit)).await;
     let browser = Browser::phone().await;
 
-    browser.client.goto(&relay.url()).await.unwrap();
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys(ALICE.0)
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys("wrong")
-        .await
-        .unwrap();
-    browser
-        .find("button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.fill_login(&relay.url(), ALICE.0, "wrong").await;
+    browser.click("button[type=submit]").await;
     let text = browser
         .text_of("[role=alert]", |t| !t.trim().is_empty())
         .await;

@@ -34,23 +34,7 @@ async fn setup() -> (Dovecot, RunningRelay) {
 }
 
 async fn log_in(browser: &Browser, relay: &RunningRelay) {
-    browser.client.goto(&relay.url()).await.unwrap();
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys(ALICE.0)
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys(ALICE.1)
-        .await
-        .unwrap();
-    browser.click("button[type=submit]").await;
-    browser
-        .wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
-        .await;
+    browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
 }
 
 /// The row whose text contains `text`, as a CSS selector.
@@ -360,23 +344,7 @@ async fn a_big_folder_scrolls_with_a_bounded_dom() {
     });
     let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
     let browser = Browser::desktop().await;
-    browser.client.goto(&relay.url()).await.unwrap();
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys(ALICE.0)
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys(ALICE.1)
-        .await
-        .unwrap();
-    browser.click("button[type=submit]").await;
-    browser
-        .wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
-        .await;
+    log_in(&browser, &relay).await;
 
     let mut most_rows = 0;
     for step in 0..=20 {
@@ -422,25 +390,12 @@ async fn a_pop3_account_reads_the_same_way() {
     )
     .await;
     let browser = Browser::phone().await;
-    browser.client.goto(&relay.url()).await.unwrap();
+    browser.fill_login(&relay.url(), ALICE.0, ALICE.1).await;
     // Both kinds are offered, with what each means.
-    browser.find("fieldset.kinds").await;
     let explained = browser.find("fieldset.kinds").await.text().await.unwrap();
     assert!(explained.contains("removed from the server"), "{explained}");
     browser.click("input[name=kind][value=pop3]").await;
     browser.screenshot("login-kinds-phone.png").await;
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys(ALICE.0)
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys(ALICE.1)
-        .await
-        .unwrap();
     browser.click("button[type=submit]").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Collected by POP3'))").await;
     assert_eq!(dovecot.messages_on_server(ALICE.0), 0);

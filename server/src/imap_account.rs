@@ -335,6 +335,21 @@ impl Actor {
                     },
                 )
             }
+            Request::Conversation { folder, thread_id } => {
+                let sent = connection.folder_with_role(FolderRole::Sent).await?;
+                let mut folders = vec![folder.clone()];
+                folders.extend(sent.filter(|s| s != folder));
+                let mut hits = Vec::new();
+                for folder in folders {
+                    let found = connection.conversation(&folder, thread_id).await?;
+                    hits.extend(found.into_iter().map(|message| SearchHit {
+                        folder: folder.clone(),
+                        message,
+                    }));
+                }
+                hits.sort_by_key(|hit| hit.message.date);
+                (Response::SearchResults { hits }, Changed::default())
+            }
             Request::Search { folder, query } => {
                 let folders = match folder {
                     Some(folder) => vec![folder.clone()],

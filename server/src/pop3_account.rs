@@ -181,6 +181,7 @@ fn answer(
                 subject: row.subject,
                 date: row.date,
                 message_id: parsed.headers.message_id,
+                thread_id: row.thread_id,
                 body: parsed.body,
                 attachments: parsed.attachments,
                 unread: row.unread,
@@ -214,6 +215,10 @@ fn answer(
         Request::ArchiveMessages { folder, uids } => {
             store.move_messages(user, &folder, &uids, "Archive")?;
             done(vec![folder, "Archive".into()])
+        }
+        Request::Conversation { folder, thread_id } => {
+            let hits = store.conversation(user, &folder, &thread_id)?;
+            Ok((Response::SearchResults { hits }, Vec::new(), false))
         }
         Request::Search { folder, query } => {
             let hits = store.search(user, folder.as_deref(), &query)?;

@@ -418,6 +418,26 @@ impl Store {
         Ok(())
     }
 
+    /// The messages of one conversation in `folder` and Sent, oldest first.
+    pub fn conversation(
+        &self,
+        user: &str,
+        folder: &str,
+        thread_id: &str,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let db = self.db();
+        let mut statement = db.prepare(&format!(
+            "{SUMMARY_WITH_FOLDER} WHERE user = ?1 AND thread_id = ?2 AND folder IN (?3, 'Sent') ORDER BY date, id"
+        ))?;
+        let rows = statement.query_map(params![user, thread_id, folder], |r| {
+            Ok(SearchHit {
+                folder: r.get(0)?,
+                message: summary_at(r, 1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Searches headers in the database and, for body and full-text queries, the stored files.
     pub fn search(
         &self,

@@ -70,3 +70,26 @@ Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n",
     )
     .into_bytes()
 }
+
+/// A message with its own Message-ID, replying to `references` (oldest first) when given.
+pub fn in_thread(
+    from: &str,
+    to: &str,
+    subject: &str,
+    date: &str,
+    message_id: &str,
+    references: &[&str],
+) -> Vec<u8> {
+    let threading = match references.last() {
+        Some(parent) => format!(
+            "In-Reply-To: {parent}\r\nReferences: {}\r\n",
+            references.join(" ")
+        ),
+        None => String::new(),
+    };
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: {message_id}\r\n\
+{threading}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{subject}\r\n"
+    )
+    .into_bytes()
+}

@@ -689,3 +689,85 @@ async fn garbage_from_the_server_is_an_error_not_a_crash() {
         proxy.cut_all();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_includes_the_users_own_replies_from_sent() {
+    let (dovecot, relay) = setup().await;
+    let root = "<plan-1@example.org>";
+    dovecot.deliver(
+        ALICE.0,
+        &mail::in_thread(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            "Trip plans",
+            "Mon, 20 Nov 2023 09:00:00 +0000",
+            root,
+            &[],
+        ),
+        true,
+    );
+    dovecot.deliver(
+        ALICE.0,
+        &mail::in_thread(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            "Re: Trip plans",
+            "Mon, 20 Nov 2023 11:00:00 +0000",
+            "<plan-3@example.org>",
+            &[root, "<plan-2@example.org>"],
+        ),
+        false,
+    );
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    let own = mail::in_thread(
+        "Alice <alice@example.org>",
+        "bob@example.org",
+        "Re: Trip plans",
+        "Mon, 20 Nov 2023 10:00:00 +0000",
+        "<plan-2@example.org>",
+        &[root],
+    );
+    phone.append("Sent", &own, "\\Seen").await;
+
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let first = message(&mut client, "INBOX", "Trip plans").await;
+    assert_eq!(first["thread_id"], root);
+    let view = client
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": first["uid"]}))
+        .await;
+    let thread = client
+        .ok(json!({"op": "conversation", "folder": "INBOX", "thread_id": view["thread_id"]}))
+        .await;
+    let hits: Vec<(String, String)> = thread["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["folder"].as_str().unwrap().to_owned(),
+                h["message"]["from"]["email"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hits,
+        [
+            ("INBOX".into(), "bob@example.org".into()),
+            ("Sent".into(), "alice@example.org".into()),
+            ("INBOX".into(), "bob@example.org".into())
+        ],
+        "oldest first, with the reply from Sent"
+    );
+    let other = client
+        .ok(json!({"op": "conversation", "folder": "INBOX", "thread_id": "<nothing@example.org>"}))
+        .await;
+    assert!(other["hits"].as_array().unwrap().is_empty());
+    assert_eq!(
+        client
+            .error_code(
+                json!({"op": "conversation", "folder": "INBOX", "thread_id": "x\r\nT1 LOGOUT"})
+            )
+            .await,
+        "bad_request"
+    );
+}

@@ -64,7 +64,8 @@ async fn reading_and_organising_on_a_desktop() {
         .wait_for("document.querySelector('.folders').textContent.includes('Trash')")
         .await;
 
-    // Open the HTML newsletter: sandboxed, no scripts, remote images held back.
+    // Open the HTML newsletter: sandboxed, no scripts, remote images held back; a single
+    // message shows no conversation list.
     let uid = row_uid(&browser, "Newsletter").await;
     browser
         .click(&format!(".row[data-uid='{uid}'] .open"))
@@ -94,6 +95,12 @@ async fn reading_and_organising_on_a_desktop() {
         .await
         .unwrap()
         .contains("Bericht März.pdf"));
+    assert_eq!(
+        browser
+            .eval("return !!document.querySelector('.conversation')")
+            .await,
+        false
+    );
     browser.screenshot("message-desktop.png").await;
     // Opening marks it read, in the list too.
     browser
@@ -421,5 +428,49 @@ async fn a_pop3_account_reads_the_same_way() {
     );
     browser.click(".list-head button.icon").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Second letter'))").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_shows_with_the_own_reply() {
+    let (dovecot, relay) = setup().await;
+    let root = "<trip-1@example.org>";
+    dovecot.deliver(
+        ALICE.0,
+        &mail::in_thread(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            "Trip plans",
+            "Mon, 20 Nov 2023 09:00:00 +0000",
+            root,
+            &[],
+        ),
+        true,
+    );
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    let own = mail::in_thread(
+        "Alice <alice@example.org>",
+        "bob@example.org",
+        "Re: Trip plans",
+        "Mon, 20 Nov 2023 10:00:00 +0000",
+        "<trip-2@example.org>",
+        &[root],
+    );
+    phone.append("Sent", &own, "\\Seen").await;
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+    let uid = row_uid(&browser, "Trip plans").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    browser
+        .wait_for("document.querySelectorAll('.conversation li').length === 2")
+        .await;
+    let text = browser.find(".conversation").await.text().await.unwrap();
+    assert!(text.contains("Alice") && text.contains("Sent"), "{text}");
+    browser.screenshot("conversation-desktop.png").await;
+    // Open the own reply from the conversation.
+    browser.click(".conversation li:not(.current) button").await;
+    browser.wait_for("document.querySelector('.message-head h1') && document.querySelector('.message-head h1').textContent === 'Re: Trip plans'").await;
     browser.close().await;
 }

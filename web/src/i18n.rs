@@ -121,6 +121,7 @@ pub struct Strings {
     /// "Collecting new mail: {done} of {total}"
     pub collecting: &'static str,
     pub collect_failed: &'static str,
+    pub conversation: &'static str,
 }
 
 impl Strings {
@@ -236,6 +237,7 @@ const EN: Strings = Strings {
     check_mail: "Check mail",
     collecting: "Collecting new mail: {done} of {total}",
     collect_failed: "Could not collect mail; trying again later:",
+    conversation: "Conversation",
 };
 
 const DE: Strings = Strings {
@@ -322,6 +324,7 @@ const DE: Strings = Strings {
     check_mail: "E-Mails abrufen",
     collecting: "Neue E-Mails werden abgerufen: {done} von {total}",
     collect_failed: "E-Mails konnten nicht abgerufen werden; neuer Versuch später:",
+    conversation: "Unterhaltung",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

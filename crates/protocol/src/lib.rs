@@ -139,6 +139,12 @@ pub enum Request {
         folder: String,
         uids: Vec<u32>,
     },
+    /// The messages of one conversation (same `thread_id`) in `folder` and in Sent, so the
+    /// user's own replies show with the rest. Answered with `search_results`.
+    Conversation {
+        folder: String,
+        thread_id: String,
+    },
     /// Server-side search in one folder, or in all folders when `folder` is absent.
     Search {
         folder: Option<String>,
@@ -256,6 +262,8 @@ pub struct MessageView {
     pub subject: String,
     pub date: i64,
     pub message_id: Option<String>,
+    /// As in [`MessageSummary::thread_id`].
+    pub thread_id: Option<String>,
     pub body: Body,
     pub attachments: Vec<Attachment>,
     pub unread: bool,

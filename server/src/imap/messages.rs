@@ -137,6 +137,7 @@ impl ImapConnection {
             subject: summary.subject,
             date: summary.date.or(fetched.received).unwrap_or(0),
             message_id: headers.message_id,
+            thread_id: summary.thread_id,
             body,
             attachments: plan.map(|p| p.attachments).unwrap_or_default(),
             unread: !fetched.has(&ImapFlag::Seen),
@@ -343,7 +344,42 @@ impl ImapConnection {
         folder: &str,
         query: &SearchQuery,
     ) -> Result<Vec<MessageSummary>, ImapError> {
-        let criteria = search_keys(query)?;
+        self.search_by(folder, search_keys(query)?).await
+    }
+
+    /// The messages of the conversation whose first message is `thread_id` (a Message-ID):
+    /// that message, and those that refer to it.
+    pub async fn conversation(
+        &mut self,
+        folder: &str,
+        thread_id: &str,
+    ) -> Result<Vec<MessageSummary>, ImapError> {
+        if thread_id.is_empty() || thread_id.contains(['\r', '\n', '\0']) {
+            return Err(ImapError::BadInput("not a message id".into()));
+        }
+        let text = |value: &str| {
+            AString::try_from(value.to_owned())
+                .map_err(|_| ImapError::BadInput(format!("not a message id: {value:?}")))
+        };
+        let header = |name: &str| -> Result<SearchKey<'static>, ImapError> {
+            Ok(SearchKey::Header(text(name)?, text(thread_id)?))
+        };
+        let any = SearchKey::Or(
+            Box::new(header("Message-ID")?),
+            Box::new(SearchKey::Or(
+                Box::new(header("References")?),
+                Box::new(header("In-Reply-To")?),
+            )),
+        );
+        self.search_by(folder, Vec1::from(any)).await
+    }
+
+    /// Messages matching `criteria` in `folder`, newest first (at most [`MAX_HITS`]).
+    async fn search_by(
+        &mut self,
+        folder: &str,
+        criteria: Vec1<SearchKey<'static>>,
+    ) -> Result<Vec<MessageSummary>, ImapError> {
         self.select(folder).await?;
         let charset = Charset::try_from("UTF-8").expect("valid charset");
         let data = self

@@ -3,7 +3,7 @@
 //! actions on it. Also the actions on the checked rows of the list.
 
 use leptos::{prelude::*, task::spawn_local};
-use protocol::{Address, Body, Flag, FolderRole, MessageView, Request, Response};
+use protocol::{Address, Body, Flag, FolderRole, MessageView, Request, Response, SearchHit};
 
 use super::list::flag_messages;
 use crate::{
@@ -129,9 +129,60 @@ fn Reader(message: MessageView) -> impl IntoView {
                     <dd><time>{dates::long(message.date, lang)}</time></dd>
                 </dl>
             </header>
+            {message
+                .thread_id
+                .clone()
+                .map(|thread_id| view! { <Conversation folder=folder.clone() uid thread_id /> })}
             <BodyView body=message.body.clone() sender />
             <AttachmentList message=message.clone() />
         </article>
+    }
+}
+
+/// The other messages of this conversation (from this folder and Sent), oldest first, with
+/// this one marked: only shown when there are others.
+#[component]
+fn Conversation(folder: String, uid: u32, thread_id: String) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let hits = RwSignal::new(Vec::<SearchHit>::new());
+    let here = folder.clone();
+    spawn_local(async move {
+        let request = Request::Conversation { folder, thread_id };
+        if let Ok(Response::SearchResults { hits: found }) = mail.request(request).await {
+            hits.set(found);
+        }
+    });
+    move || {
+        let found = hits.get();
+        (found.len() > 1).then(|| {
+            let here = here.clone();
+            view! {
+                <nav class="conversation" aria-label=t.conversation>
+                    <h2>{format!("{} ({})", t.conversation, found.len())}</h2>
+                    <ol>
+                        {found
+                            .into_iter()
+                            .map(|hit| {
+                                let current = hit.folder == here && hit.message.uid == uid;
+                                let sender = hit.message.from.as_ref().map(|a| a.display().to_owned()).unwrap_or_default();
+                                let (folder, other) = (hit.folder.clone(), hit.message.uid);
+                                view! {
+                                    <li class:current=current>
+                                        <button class="secondary" aria-current=current.then_some("true")
+                                            on:click=move |_| mail.open_message(folder.clone(), other)>
+                                            <span class="from">{sender}</span>
+                                            <time>{dates::short(hit.message.date)}</time>
+                                            {(hit.folder != here).then(|| view! { <span class="in-folder">{hit.folder.clone()}</span> })}
+                                        </button>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ol>
+                </nav>
+            }
+        })
     }
 }
 

@@ -357,3 +357,48 @@ async fn a_relay_killed_mid_collection_loses_and_duplicates_nothing() {
     process.kill().unwrap();
     process.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pop3_login_errors_name_their_cause() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    let data = tempfile::tempdir().unwrap();
+    let relay =
+        RunningRelay::start_pop3(dovecot.pop3_server(TlsMode::Starttls), None, data.path()).await;
+    let (status, _, body) = relay.login_as(ALICE.0, "wrong", "pop3").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("auth_failed")),
+        "{body}"
+    );
+    let (status, _, body) = relay
+        .login_as("alice@example.org\r\nDELE 1", ALICE.1, "pop3")
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("auth_failed")),
+        "{body}"
+    );
+
+    let mut untrusted = dovecot.pop3_server(TlsMode::Implicit);
+    untrusted.ca_file = None;
+    let relay = RunningRelay::start_pop3(untrusted, None, data.path()).await;
+    let (_, _, body) = relay.login_as(ALICE.0, ALICE.1, "pop3").await;
+    assert_eq!(body["code"], "certificate_not_trusted", "{body}");
+
+    // A server that does not offer STLS on a port configured for it is refused, not used in clear.
+    let plain = Dovecot::start_without_tls(&[ALICE]).await;
+    let relay =
+        RunningRelay::start_pop3(plain.pop3_server(TlsMode::Starttls), None, data.path()).await;
+    let (status, _, body) = relay.login_as(ALICE.0, ALICE.1, "pop3").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("server_protocol")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("STLS"), "{body}");
+    assert!(
+        !plain.log().contains(ALICE.0),
+        "the password never went out: {}",
+        plain.log()
+    );
+}

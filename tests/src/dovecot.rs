@@ -29,15 +29,29 @@ pub struct Dovecot {
 impl Dovecot {
     /// Starts Dovecot with these `(email, password)` accounts and waits until it listens.
     pub async fn start(users: &[(&str, &str)]) -> Self {
-        Self::start_with(users, true).await
+        Self::start_with(users, Options::default()).await
     }
 
     /// A Dovecot without any TLS: it offers no STARTTLS, and its TLS ports speak plain text.
     pub async fn start_without_tls(users: &[(&str, &str)]) -> Self {
-        Self::start_with(users, false).await
+        let options = Options {
+            tls: false,
+            ..Options::default()
+        };
+        Self::start_with(users, options).await
     }
 
-    async fn start_with(users: &[(&str, &str)], tls: bool) -> Self {
+    /// A Dovecot that allows one POP3 session per mailbox at a time, as many servers do: a
+    /// second login gets `-ERR [IN-USE]` (after a 10 s wait for the lock).
+    pub async fn start_locking_pop3(users: &[(&str, &str)]) -> Self {
+        let options = Options {
+            pop3_lock: true,
+            ..Options::default()
+        };
+        Self::start_with(users, options).await
+    }
+
+    async fn start_with(users: &[(&str, &str)], options: Options) -> Self {
         // In /tmp whatever TMPDIR says: mail processes run as MAIL_UID and must be able to
         // traverse every parent directory of the homes inside.
         let dir = tempfile::Builder::new()
@@ -65,7 +79,7 @@ impl Dovecot {
             fs::create_dir_all(root.join(sub)).expect("dirs");
         }
         let ports = [imap_port, imaps_port, pop3_port, pop3s_port];
-        let config = config(root, &pki, ports, tls);
+        let config = config(root, &pki, ports, options);
         fs::write(root.join("dovecot.conf"), config).expect("config");
 
         let child = Command::new("dovecot")
@@ -190,9 +204,30 @@ impl Drop for Dovecot {
     }
 }
 
-fn config(root: &Path, pki: &TestPki, [imap, imaps, pop3, pop3s]: [u16; 4], tls: bool) -> String {
+#[derive(Clone, Copy)]
+struct Options {
+    tls: bool,
+    pop3_lock: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            tls: true,
+            pop3_lock: false,
+        }
+    }
+}
+
+fn config(
+    root: &Path,
+    pki: &TestPki,
+    [imap, imaps, pop3, pop3s]: [u16; 4],
+    options: Options,
+) -> String {
     let root = root.display();
-    let ssl = if tls { "yes" } else { "no" };
+    let ssl = if options.tls { "yes" } else { "no" };
+    let pop3_lock = if options.pop3_lock { "yes" } else { "no" };
     // Dovecot rejects one-line blocks: every block below spans lines.
     let mut config = format!(
         r#"
@@ -211,8 +246,7 @@ first_valid_uid = {MAIL_UID}
 default_login_user = dovenull
 default_internal_user = dovecot
 pop3_uidl_format = %g
-# One POP3 session per mailbox at a time, as many servers do: a second gets [IN-USE].
-pop3_lock_session = yes
+pop3_lock_session = {pop3_lock}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
@@ -268,7 +302,7 @@ namespace inbox {{
         key = pki.key_pem.display(),
     );
     let dh = PathBuf::from("/usr/share/dovecot/dh.pem");
-    if tls && dh.exists() {
+    if options.tls && dh.exists() {
         config.push_str(&format!("ssl_dh = <{}\n", dh.display()));
     }
     config

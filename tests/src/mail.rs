@@ -93,3 +93,18 @@ pub fn in_thread(
     )
     .into_bytes()
 }
+
+/// An HTML mail showing a logo by `cid:` (multipart/related), as newsletters and signatures do.
+pub fn html_with_inline_image(from: &str, to: &str, subject: &str) -> Vec<u8> {
+    // A 1×1 PNG.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Fri, 17 Nov 2023 10:00:00 +0100\r\n\
+Message-ID: <{id}@webmail.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n\
+--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Our logo: <img src=\"cid:logo@webmail.test\" alt=\"logo\"></p>\r\n\
+--r\r\nContent-Type: image/png; name=\"logo.png\"\r\nContent-ID: <logo@webmail.test>\r\n\
+Content-Disposition: inline; filename=\"logo.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n--r--\r\n",
+        id = unique()
+    )
+    .into_bytes()
+}

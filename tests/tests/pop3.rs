@@ -170,7 +170,7 @@ async fn leave_on_server_collects_each_message_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mailbox_in_use_is_a_clear_try_later() {
-    let dovecot = Dovecot::start(&[ALICE]).await;
+    let dovecot = Dovecot::start_locking_pop3(&[ALICE]).await;
     deliver(&dovecot, 1);
     // Another program holds the mailbox (Dovecot locks a POP3 session's mailbox here).
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", dovecot.pop3_port))

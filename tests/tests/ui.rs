@@ -109,7 +109,7 @@ async fn reading_and_organising_on_a_desktop() {
         ))
         .await;
 
-    // Show images for this message.
+    // Show images for this message (remote ones; inline ones by cid: show anyway, see below).
     browser.click(".remote-bar button").await;
     browser.wait_for("document.querySelector('iframe.mail-body').srcdoc.includes(' src=\"https://tracker.example/pixel.gif\"')").await;
     assert!(
@@ -472,5 +472,40 @@ async fn a_conversation_shows_with_the_own_reply() {
     // Open the own reply from the conversation.
     browser.click(".conversation li:not(.current) button").await;
     browser.wait_for("document.querySelector('.message-head h1') && document.querySelector('.message-head h1').textContent === 'Re: Trip plans'").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inline_images_show_inside_the_sandboxed_body() {
+    let (dovecot, relay) = setup().await;
+    dovecot.deliver(
+        ALICE.0,
+        &mail::html_with_inline_image("Shop <shop@example.org>", ALICE.0, "With a logo"),
+        false,
+    );
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+    let uid = row_uid(&browser, "With a logo").await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    browser
+        .wait_for("document.querySelector('iframe.mail-body') && document.querySelector('iframe.mail-body').srcdoc.includes('src=\"data:image/png;base64,iVBORw0KGgo')")
+        .await;
+    let srcdoc = browser
+        .find("iframe.mail-body")
+        .await
+        .attr("srcdoc")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(!srcdoc.contains("cid:"), "{srcdoc}");
+    // An inline image is part of the body, not an attachment to download.
+    assert_eq!(
+        browser
+            .eval("return !!document.querySelector('.attachments')")
+            .await,
+        false
+    );
     browser.close().await;
 }

@@ -61,6 +61,9 @@ pub fn parse_message(raw: &[u8]) -> Parsed {
                 .to_ascii_lowercase(),
             size: part.contents().len() as u32,
             inline: part.content_id().is_some() && !part.is_content_type("application", "pdf"),
+            content_id: part
+                .content_id()
+                .map(|id| id.trim_matches(['<', '>', ' ']).to_owned()),
         })
         .collect();
     Parsed {

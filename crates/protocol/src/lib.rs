@@ -296,6 +296,8 @@ pub struct Attachment {
     pub size: u32,
     /// Shown inside the body (e.g. an image referenced by `cid:`).
     pub inline: bool,
+    /// The part's Content-ID without angle brackets, which the HTML refers to as `cid:...`.
+    pub content_id: Option<String>,
 }
 
 /// What to search for; every given field must match.

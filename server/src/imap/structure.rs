@@ -83,6 +83,7 @@ fn walk(structure: &BodyStructure<'_>, path: &str, in_related: bool, plan: &mut 
                 return;
             }
             plan.attachments.push(Attachment {
+                content_id: info.content_id,
                 name: info.name.unwrap_or_else(|| format!("part-{}", info.part)),
                 inline: in_related && !info.is_attachment && info.mime_type.starts_with("image/"),
                 part: info.part,
@@ -104,6 +105,7 @@ pub struct PartInfo {
     pub size: u32,
     /// `Content-Disposition: attachment`.
     pub is_attachment: bool,
+    pub content_id: Option<String>,
     /// `Some(true)` for HTML, `Some(false)` for plain text, `None` for anything else.
     text_kind: Option<bool>,
 }
@@ -173,6 +175,12 @@ fn describe(structure: &BodyStructure<'_>, path: &str) -> Option<PartInfo> {
         size: body.basic.size,
         is_attachment: disposition
             .is_some_and(|(kind, _)| text(kind).eq_ignore_ascii_case("attachment")),
+        content_id: body
+            .basic
+            .id
+            .0
+            .as_ref()
+            .map(|id| text(id).trim_matches(['<', '>', ' ']).to_owned()),
         part,
         mime_type,
         text_kind,
@@ -287,6 +295,7 @@ mod tests {
         assert_eq!(plan.body.unwrap().part, "1");
         assert!(plan.attachments[0].inline);
         assert_eq!(plan.attachments[0].name, "logo.png");
+        assert_eq!(plan.attachments[0].content_id.as_deref(), Some("logo@x"));
         assert!(!has_attachments(&s));
     }
 

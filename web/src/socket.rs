@@ -15,6 +15,7 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{MessageEvent, WebSocket};
 
 type Answer = Result<Response, ErrorInfo>;
+type Handler = Closure<dyn FnMut(web_sys::Event)>;
 
 /// What the socket reports besides answers.
 pub enum Notice {
@@ -36,7 +37,7 @@ struct Inner {
     /// Frames written while not connected.
     queued: RefCell<Vec<String>>,
     on_notice: Box<dyn Fn(Notice)>,
-    handlers: RefCell<Vec<Closure<dyn FnMut(web_sys::Event)>>>,
+    handlers: RefCell<Vec<Handler>>,
     /// Reconnect attempts since the last successful open.
     attempts: Cell<u32>,
     lost: Cell<bool>,
@@ -151,7 +152,7 @@ fn connect(inner: &Rc<Inner>) {
 fn handler(
     weak: &Weak<Inner>,
     act: impl Fn(&Rc<Inner>, web_sys::Event) + 'static,
-) -> Closure<dyn FnMut(web_sys::Event)> {
+) -> Handler {
     let weak = weak.clone();
     Closure::new(move |event| {
         if let Some(inner) = weak.upgrade() {

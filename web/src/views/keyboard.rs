@@ -36,7 +36,7 @@ pub fn install(mail: Mail) {
                 })
             }),
             "s" => toggle_flag(mail),
-            "/" => focus("search"),
+            "/" => focus_search(mail),
             "?" => {
                 mail.help_open.update(|open| *open = !*open);
                 true
@@ -128,17 +128,16 @@ fn toggle_flag(mail: Mail) -> bool {
     true
 }
 
-fn focus(id: &str) -> bool {
-    let Some(el) = document().get_element_by_id(id) else {
+fn focus_search(mail: Mail) -> bool {
+    let Some(el) = document()
+        .get_element_by_id("search")
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
         return false;
     };
-    if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-        let _ = el.focus();
-        // On a phone the search box lives above the list.
-        if let Some(mail) = use_context::<Mail>() {
-            mail.pane.set(Pane::List);
-        }
-    }
+    // On a phone the search box belongs to the list pane.
+    mail.pane.set(Pane::List);
+    let _ = el.focus();
     true
 }
 

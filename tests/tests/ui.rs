@@ -198,6 +198,14 @@ async fn plain_text_keyboard_languages_and_themes() {
     // u goes back; ? shows the shortcuts.
     browser.keys("u").await;
     browser.wait_for("!document.querySelector('.reader')").await;
+    browser.keys("/").await;
+    browser
+        .wait_for("document.activeElement && document.activeElement.id === 'search'")
+        .await;
+    browser.keys("\u{E00C}").await; // Escape leaves the field
+    browser
+        .wait_for("document.activeElement === document.body")
+        .await;
     browser.keys("?").await;
     browser.find(".dialog .shortcuts").await;
     browser.keys("\u{E00C}").await; // Escape

@@ -149,10 +149,7 @@ fn connect(inner: &Rc<Inner>) {
 }
 
 /// A handler that does nothing once the socket is gone.
-fn handler(
-    weak: &Weak<Inner>,
-    act: impl Fn(&Rc<Inner>, web_sys::Event) + 'static,
-) -> Handler {
+fn handler(weak: &Weak<Inner>, act: impl Fn(&Rc<Inner>, web_sys::Event) + 'static) -> Handler {
     let weak = weak.clone();
     Closure::new(move |event| {
         if let Some(inner) = weak.upgrade() {

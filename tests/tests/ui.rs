@@ -37,7 +37,16 @@ async fn log_in(browser: &Browser, relay: &RunningRelay) {
     browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
 }
 
-/// The row whose text contains `text`, as a CSS selector.
+/// Opens the message whose row contains `text`; returns its UID.
+async fn open_row(browser: &Browser, text: &str) -> String {
+    let uid = row_uid(browser, text).await;
+    browser
+        .click(&format!(".row[data-uid='{uid}'] .open"))
+        .await;
+    uid
+}
+
+/// The UID of the row whose text contains `text` (waiting for it to show).
 async fn row_uid(browser: &Browser, text: &str) -> String {
     browser
         .wait_for(&format!(
@@ -66,10 +75,7 @@ async fn reading_and_organising_on_a_desktop() {
 
     // Open the HTML newsletter: sandboxed, no scripts, remote images held back; a single
     // message shows no conversation list.
-    let uid = row_uid(&browser, "Newsletter").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    let uid = open_row(&browser, "Newsletter").await;
     let frame = browser.find("iframe.mail-body").await;
     let sandbox = frame.attr("sandbox").await.unwrap().unwrap_or_default();
     assert!(
@@ -138,10 +144,7 @@ async fn reading_and_organising_on_a_desktop() {
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Newsletter'))").await;
 
     // Delete it from there: it goes to Trash.
-    let uid = row_uid(&browser, "Newsletter").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    open_row(&browser, "Newsletter").await;
     browser.find(".reader").await;
     browser.eval("[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Delete').click(); return true").await;
     browser.wait_for("!document.querySelector('.reader')").await;
@@ -232,10 +235,7 @@ async fn plain_text_keyboard_languages_and_themes() {
         .wait_for("document.documentElement.dataset.theme === 'dark'")
         .await;
     // The mail body stays light and readable in dark mode.
-    let uid = row_uid(&browser, "Newsletter").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    open_row(&browser, "Newsletter").await;
     let frame = browser.find("iframe.mail-body").await;
     assert!(frame
         .attr("srcdoc")
@@ -269,10 +269,7 @@ async fn one_pane_at_a_time_on_a_phone_with_live_mail() {
         .await;
     assert_eq!(small, serde_json::json!([]), "too small to touch");
 
-    let uid = row_uid(&browser, "Lunch").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    open_row(&browser, "Lunch").await;
     browser.find(".mail-text").await;
     assert_eq!(
         browser
@@ -321,10 +318,7 @@ async fn no_serious_accessibility_problems() {
         .wait_for("document.querySelector('.folders').textContent.includes('Trash')")
         .await;
     let inbox = browser.accessibility_problems().await;
-    let uid = row_uid(&browser, "Newsletter").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    open_row(&browser, "Newsletter").await;
     browser.find(".attachments").await;
     let message = browser.accessibility_problems().await;
     browser.click("button[aria-label=Settings]").await;
@@ -414,10 +408,7 @@ async fn a_pop3_account_reads_the_same_way() {
     browser.click("button[type=submit]").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Collected by POP3'))").await;
     assert_eq!(dovecot.messages_on_server(ALICE.0), 0);
-    let uid = row_uid(&browser, "Collected by POP3").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    open_row(&browser, "Collected by POP3").await;
     browser.wait_for("document.querySelector('.mail-text') && document.querySelector('.mail-text').textContent.includes('Hello!')").await;
     browser.screenshot("pop3-message-phone.png").await;
 
@@ -467,10 +458,7 @@ async fn a_conversation_shows_with_the_own_reply() {
     phone.append("Sent", &own, "\\Seen").await;
     let browser = Browser::desktop().await;
     log_in(&browser, &relay).await;
-    let uid = row_uid(&browser, "Trip plans").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    open_row(&browser, "Trip plans").await;
     browser
         .wait_for("document.querySelectorAll('.conversation li').length === 2")
         .await;
@@ -493,10 +481,7 @@ async fn inline_images_show_inside_the_sandboxed_body() {
     );
     let browser = Browser::desktop().await;
     log_in(&browser, &relay).await;
-    let uid = row_uid(&browser, "With a logo").await;
-    browser
-        .click(&format!(".row[data-uid='{uid}'] .open"))
-        .await;
+    open_row(&browser, "With a logo").await;
     browser
         .wait_for("document.querySelector('iframe.mail-body') && document.querySelector('iframe.mail-body').srcdoc.includes('src=\"data:image/png;base64,iVBORw0KGgo')")
         .await;

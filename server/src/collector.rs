@@ -11,30 +11,25 @@ use std::{collections::HashMap, io, sync::Arc, time::Duration};
 
 use pop3::{Capabilities, Client, Command, Event, Reply, RespCode};
 use protocol::ErrorCode;
-use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
-    net::TcpStream,
-};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 use zeroize::Zeroizing;
 
 use crate::{
     config::{MailServer, TlsMode},
+    link::{self, LinkError},
     store::{Store, StoreError},
-    tls::{self, HandshakeError},
+    tls,
 };
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// RETRs in flight at once where the server allows pipelining.
 const WINDOW: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Pop3Error {
-    #[error("cannot reach the mail server: {0}")]
-    Unreachable(io::Error),
     #[error(transparent)]
-    Tls(#[from] HandshakeError),
+    Link(#[from] LinkError),
     #[error("the mail server does not offer STLS; refusing to continue without encryption")]
     StlsMissing,
     #[error("wrong e-mail or password")]
@@ -49,10 +44,6 @@ pub enum Pop3Error {
     Refused(String),
     #[error("the mail server sent something unreadable: {0}")]
     Protocol(String),
-    #[error("the mail server closed the connection")]
-    Closed,
-    #[error("the mail server did not answer in time")]
-    Timeout,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -60,9 +51,7 @@ pub enum Pop3Error {
 impl Pop3Error {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unreachable(_) | Self::Closed | Self::Timeout => ErrorCode::ServerUnreachable,
-            Self::Tls(HandshakeError::Untrusted(_)) => ErrorCode::CertificateNotTrusted,
-            Self::Tls(HandshakeError::Failed(_)) => ErrorCode::ServerUnreachable,
+            Self::Link(link) => link.code(),
             Self::StlsMissing | Self::Protocol(_) => ErrorCode::ServerProtocol,
             Self::AuthFailed => ErrorCode::AuthFailed,
             Self::InUse | Self::LoginDelay | Self::Temporary(_) => ErrorCode::TryLater,
@@ -114,17 +103,12 @@ type Connection = Wire<Box<dyn Io>>;
 impl Connection {
     async fn open(login: &Pop3Login) -> Result<(Self, Capabilities), Pop3Error> {
         let server = &login.server;
-        let tcp = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            TcpStream::connect((server.host.as_str(), server.port)),
-        )
-        .await
-        .map_err(|_| Pop3Error::Timeout)?
-        .map_err(Pop3Error::Unreachable)?;
-        let _ = tcp.set_nodelay(true);
+        let tcp = link::connect(server).await?;
         let mut connection = match server.tls {
             TlsMode::Implicit => Wire::new(Box::new(
-                tls::handshake(&login.tls, &server.host, tcp).await?,
+                tls::handshake(&login.tls, &server.host, tcp)
+                    .await
+                    .map_err(LinkError::from)?,
             ) as Box<dyn Io>),
             TlsMode::Plain => Wire::new(Box::new(tcp) as Box<dyn Io>),
             TlsMode::Starttls => {
@@ -141,7 +125,9 @@ impl Connection {
                     mut client,
                     buffer,
                 } = plain;
-                let tls = tls::handshake(&login.tls, &server.host, io).await?;
+                let tls = tls::handshake(&login.tls, &server.host, io)
+                    .await
+                    .map_err(LinkError::from)?;
                 client.tls_started();
                 let connection = Wire {
                     io: Box::new(tls) as Box<dyn Io>,
@@ -226,11 +212,8 @@ impl<S: Io> Wire<S> {
     async fn flush(&mut self) -> Result<(), Pop3Error> {
         let bytes = self.client.take_output();
         if !bytes.is_empty() {
-            self.io
-                .write_all(&bytes)
-                .await
-                .map_err(Pop3Error::Unreachable)?;
-            self.io.flush().await.map_err(Pop3Error::Unreachable)?;
+            self.io.write_all(&bytes).await.map_err(unreachable)?;
+            self.io.flush().await.map_err(unreachable)?;
         }
         Ok(())
     }
@@ -253,10 +236,10 @@ impl<S: Io> Wire<S> {
             }
             let n = tokio::time::timeout(READ_TIMEOUT, self.io.read(&mut self.buffer))
                 .await
-                .map_err(|_| Pop3Error::Timeout)?
-                .map_err(Pop3Error::Unreachable)?;
+                .map_err(|_| Pop3Error::Link(LinkError::Timeout))?
+                .map_err(unreachable)?;
             if n == 0 {
-                return Err(Pop3Error::Closed);
+                return Err(Pop3Error::Link(LinkError::Closed));
             }
             self.client.feed(&self.buffer[..n]);
         }
@@ -419,6 +402,11 @@ async fn unique_ids(
         ids.push((entry.message, format!("sha256:{hex}")));
     }
     Ok(ids)
+}
+
+/// An I/O failure on the way to the server.
+fn unreachable(error: io::Error) -> Pop3Error {
+    LinkError::Unreachable(error).into()
 }
 
 fn deletable(keep: Keep, collected_at: i64, now: i64) -> bool {

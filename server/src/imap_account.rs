@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use crate::{
     config::MailServer,
     imap::{ImapConnection, ImapError},
+    link::LinkError,
 };
 
 /// How often the counts of folders other than the watched one are refreshed.
@@ -224,7 +225,7 @@ impl Actor {
     }
 
     async fn attempt(&mut self, request: &Request) -> Result<(Response, Changed), ImapError> {
-        let connection = self.connection.as_mut().ok_or(ImapError::Closed)?;
+        let connection = self.connection.as_mut().ok_or(LinkError::Closed)?;
         let done = |folders: Vec<String>| {
             (
                 Response::Done,

@@ -9,6 +9,7 @@ mod download;
 mod http;
 pub mod imap;
 mod imap_account;
+mod link;
 mod origin;
 mod pop3_account;
 mod session;

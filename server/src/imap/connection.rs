@@ -20,11 +20,11 @@ use tokio_rustls::TlsConnector;
 use super::ImapError;
 use crate::{
     config::{MailServer, TlsMode},
+    link::{self, LinkError},
     tls,
 };
 
-/// How long a connection attempt, or one command, may take before the server counts as unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one command may take before the server counts as unreachable.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// RFC 2177: servers may drop an IDLE after 30 minutes, so it is renewed before that.
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
@@ -52,18 +52,13 @@ pub(super) struct Selected {
 impl ImapConnection {
     /// Connects and secures the connection as `server.tls` says; after this, LOGIN is safe.
     pub async fn connect(server: &MailServer, tls: &TlsConnector) -> Result<Self, ImapError> {
-        let tcp = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            TcpStream::connect((server.host.as_str(), server.port)),
-        )
-        .await
-        .map_err(|_| ImapError::Timeout)?
-        .map_err(ImapError::Unreachable)?;
-        let _ = tcp.set_nodelay(true);
+        let tcp = link::connect(server).await?;
 
         let mut connection = match server.tls {
             TlsMode::Implicit => {
-                let tls = tls::handshake(tls, &server.host, tcp).await?;
+                let tls = tls::handshake(tls, &server.host, tcp)
+                    .await
+                    .map_err(LinkError::from)?;
                 Self::new(Stream::tls(tls.into()), false)
             }
             TlsMode::Plain | TlsMode::Starttls => Self::new(Stream::insecure(tcp), false),
@@ -119,7 +114,9 @@ impl ImapConnection {
         // Whatever the server sent after its OK is dropped with the plain-text stream: bytes that
         // arrive before the handshake cannot be trusted (CVE-2011-0411 style injection).
         let tcp = TcpStream::from(self.stream);
-        let tls = tls::handshake(tls, &server.host, tcp).await?;
+        let tls = tls::handshake(tls, &server.host, tcp)
+            .await
+            .map_err(LinkError::from)?;
         // Capabilities learnt in clear are forgotten too; they are asked again after login.
         Ok(Self::new(Stream::tls(tls.into()), true))
     }
@@ -203,7 +200,7 @@ impl ImapConnection {
                 }
                 Event::StatusReceived {
                     status: Status::Bye(_),
-                } => return Err(ImapError::Closed),
+                } => return Err(ImapError::Link(LinkError::Closed)),
                 Event::CommandRejected { status, .. } => return Err(rejected(status)),
                 _ => {}
             }
@@ -226,7 +223,7 @@ impl ImapConnection {
                 } if got == tag => return Ok((data, body)),
                 Event::StatusReceived {
                     status: Status::Bye(_),
-                } => return Err(ImapError::Closed),
+                } => return Err(ImapError::Link(LinkError::Closed)),
                 Event::CommandRejected { status, .. } => return Err(rejected(status)),
                 _ => {}
             }
@@ -256,7 +253,7 @@ impl ImapConnection {
                 () = &mut stop, if !done_wanted => None,
                 () = &mut renew, if !done_wanted => None,
                 // After DONE the server must answer promptly; a silent one counts as gone.
-                () = tokio::time::sleep(COMMAND_TIMEOUT), if done_sent => return Err(ImapError::Timeout),
+                () = tokio::time::sleep(COMMAND_TIMEOUT), if done_sent => return Err(ImapError::Link(LinkError::Timeout)),
             };
             match step {
                 None => done_wanted = true,
@@ -278,7 +275,7 @@ impl ImapConnection {
                 }
                 Some(Event::StatusReceived {
                     status: Status::Bye(_),
-                }) => return Err(ImapError::Closed),
+                }) => return Err(ImapError::Link(LinkError::Closed)),
                 Some(_) => {}
             }
         }
@@ -315,7 +312,7 @@ impl ImapConnection {
     async fn next_event(&mut self) -> Result<Event, ImapError> {
         tokio::time::timeout(COMMAND_TIMEOUT, self.stream.next(&mut self.client))
             .await
-            .map_err(|_| ImapError::Timeout)?
+            .map_err(|_| ImapError::Link(LinkError::Timeout))?
             .map_err(ImapError::from)
     }
 }
@@ -338,9 +335,11 @@ fn rejected(status: Status<'static>) -> ImapError {
 impl From<stream::Error<imap_next::client::Error>> for ImapError {
     fn from(error: stream::Error<imap_next::client::Error>) -> Self {
         match error {
-            stream::Error::Closed => Self::Closed,
-            stream::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => Self::Closed,
-            stream::Error::Io(e) => Self::Unreachable(e),
+            stream::Error::Closed => LinkError::Closed.into(),
+            stream::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                LinkError::Closed.into()
+            }
+            stream::Error::Io(e) => LinkError::Unreachable(e).into(),
             stream::Error::Tls(e) => Self::Protocol(format!("TLS: {e}")),
             stream::Error::State(e) => Self::Protocol(e.to_string()),
         }

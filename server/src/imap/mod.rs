@@ -11,20 +11,16 @@ mod messages;
 mod structure;
 mod utf7;
 
-use std::io;
-
 pub use connection::ImapConnection;
 use imap_codec::imap_types::response::{Code, StatusBody};
 use protocol::ErrorCode;
 
-use crate::tls::HandshakeError;
+use crate::link::LinkError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
-    #[error("cannot reach the mail server: {0}")]
-    Unreachable(io::Error),
     #[error(transparent)]
-    Tls(#[from] HandshakeError),
+    Link(#[from] LinkError),
     #[error("the mail server does not offer STARTTLS; refusing to continue without encryption")]
     StartTlsMissing,
     #[error("wrong e-mail or password")]
@@ -43,18 +39,12 @@ pub enum ImapError {
     BadInput(String),
     #[error("the mail server sent something unreadable: {0}")]
     Protocol(String),
-    #[error("the mail server closed the connection")]
-    Closed,
-    #[error("the mail server did not answer in time")]
-    Timeout,
 }
 
 impl ImapError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unreachable(_) | Self::Closed | Self::Timeout => ErrorCode::ServerUnreachable,
-            Self::Tls(HandshakeError::Untrusted(_)) => ErrorCode::CertificateNotTrusted,
-            Self::Tls(HandshakeError::Failed(_)) => ErrorCode::ServerUnreachable,
+            Self::Link(link) => link.code(),
             Self::StartTlsMissing | Self::Protocol(_) => ErrorCode::ServerProtocol,
             Self::AuthFailed => ErrorCode::AuthFailed,
             Self::Refused(_) => ErrorCode::ServerRefused,
@@ -68,10 +58,7 @@ impl ImapError {
 
     /// True when the connection is gone and a new one may help.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(
-            self,
-            Self::Unreachable(_) | Self::Closed | Self::Timeout | Self::Protocol(_)
-        )
+        matches!(self, Self::Link(_) | Self::Protocol(_))
     }
 
     /// A NO or BAD, named by its response code (RFC 5530) where the server gave one.

@@ -1,6 +1,6 @@
 //! Logging in and out over HTTP, and the session cookie.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{rejection::JsonRejection, State},
@@ -8,10 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use std::time::Duration;
-
 use protocol::{AccountKind, ErrorCode, ErrorInfo, LoginRequest, ServerInfo, SessionInfo};
-
 use zeroize::Zeroizing;
 
 use crate::{

@@ -272,9 +272,18 @@ impl Store {
         let mut query = db.prepare(&format!(
             "{SUMMARY} WHERE user = ?1 AND folder = ?2 ORDER BY date DESC, id DESC LIMIT ?3 OFFSET ?4"
         ))?;
-        let messages = query
+        let mut messages: Vec<MessageSummary> = query
             .query_map(params![user, folder, limit, offset], summary)?
             .collect::<Result<_, _>>()?;
+        for message in &mut messages {
+            if let Some(thread) = &message.thread_id {
+                message.thread_size = db.query_row(
+                    "SELECT COUNT(*) FROM messages WHERE user = ?1 AND folder = ?2 AND thread_id = ?3",
+                    params![user, folder, thread],
+                    |r| r.get(0),
+                )?;
+            }
+        }
         Ok(MessageList {
             folder: folder.to_owned(),
             total,
@@ -545,6 +554,7 @@ fn summary_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<MessageSum
         size: row.get(at + 9)?,
         has_attachments: row.get(at + 10)?,
         thread_id: row.get(at + 11)?,
+        thread_size: 1,
     })
 }
 
@@ -780,6 +790,30 @@ mod tests {
         ));
         // The collected UIDL stays: deleting locally never brings a message back.
         assert_eq!(store.collected(ANNA).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn rows_know_the_size_of_their_conversation() {
+        let (_dir, store) = store();
+        let root = b"Subject: Plan\r\nMessage-ID: <r@x>\r\n\r\nroot\r\n".to_vec();
+        let reply = b"Subject: Re: Plan\r\nMessage-ID: <s@x>\r\nReferences: <r@x>\r\n\r\nreply\r\n"
+            .to_vec();
+        let alone = b"Subject: Other\r\nMessage-ID: <o@x>\r\n\r\nalone\r\n".to_vec();
+        let batch = [
+            ("1".to_owned(), root),
+            ("2".to_owned(), reply),
+            ("3".to_owned(), alone),
+        ];
+        store.store_collected(ANNA, &batch, 1).unwrap();
+        let list = store.list(ANNA, "INBOX", 0, 10).unwrap();
+        let size = |subject: &str| {
+            list.messages
+                .iter()
+                .find(|m| m.subject == subject)
+                .unwrap()
+                .thread_size
+        };
+        assert_eq!((size("Plan"), size("Re: Plan"), size("Other")), (2, 2, 1));
     }
 
     #[test]

@@ -732,6 +732,12 @@ async fn a_conversation_includes_the_users_own_replies_from_sent() {
     let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
     let first = message(&mut client, "INBOX", "Trip plans").await;
     assert_eq!(first["thread_id"], root);
+    // Two of the conversation's messages are in INBOX (THREAD=REFERENCES on Dovecot).
+    assert_eq!(first["thread_size"], 2);
+    assert_eq!(
+        message(&mut client, "INBOX", "Newsletter").await["thread_size"],
+        1
+    );
     let view = client
         .ok(json!({"op": "open_message", "folder": "INBOX", "uid": first["uid"]}))
         .await;

@@ -456,18 +456,32 @@ async fn a_conversation_shows_with_the_own_reply() {
         &[root],
     );
     phone.append("Sent", &own, "\\Seen").await;
+    dovecot.deliver(
+        ALICE.0,
+        &mail::in_thread(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            "Re: Trip plans",
+            "Mon, 20 Nov 2023 11:00:00 +0000",
+            "<trip-3@example.org>",
+            &[root, "<trip-2@example.org>"],
+        ),
+        false,
+    );
     let browser = Browser::desktop().await;
     log_in(&browser, &relay).await;
+    // The list shows how many messages of the conversation this folder holds.
+    browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Trip plans') && r.querySelector('.thread-count')?.textContent === '2')").await;
     open_row(&browser, "Trip plans").await;
     browser
-        .wait_for("document.querySelectorAll('.conversation li').length === 2")
+        .wait_for("document.querySelectorAll('.conversation li').length === 3")
         .await;
     let text = browser.find(".conversation").await.text().await.unwrap();
     assert!(text.contains("Alice") && text.contains("Sent"), "{text}");
     browser.screenshot("conversation-desktop.png").await;
     // Open the own reply from the conversation.
-    browser.click(".conversation li:not(.current) button").await;
-    browser.wait_for("document.querySelector('.message-head h1') && document.querySelector('.message-head h1').textContent === 'Re: Trip plans'").await;
+    browser.eval("[...document.querySelectorAll('.conversation li button')].find(b => b.textContent.includes('Sent')).click(); return true").await;
+    browser.wait_for("document.querySelector('.message-head h1') && document.querySelector('.message-head h1').textContent === 'Re: Trip plans' && document.querySelector('.message-head .sender').textContent.includes('alice@example.org')").await;
     browser.close().await;
 }
 

@@ -122,6 +122,7 @@ pub struct Strings {
     pub collecting: &'static str,
     pub collect_failed: &'static str,
     pub conversation: &'static str,
+    pub in_conversation: &'static str,
 }
 
 impl Strings {
@@ -238,6 +239,7 @@ const EN: Strings = Strings {
     collecting: "Collecting new mail: {done} of {total}",
     collect_failed: "Could not collect mail; trying again later:",
     conversation: "Conversation",
+    in_conversation: "messages in this conversation",
 };
 
 const DE: Strings = Strings {
@@ -325,6 +327,7 @@ const DE: Strings = Strings {
     collecting: "Neue E-Mails werden abgerufen: {done} von {total}",
     collect_failed: "E-Mails konnten nicht abgerufen werden; neuer Versuch später:",
     conversation: "Unterhaltung",
+    in_conversation: "Nachrichten in dieser Unterhaltung",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

@@ -351,6 +351,13 @@ pub struct MessageSummary {
     pub has_attachments: bool,
     /// Groups a conversation: equal for messages of one thread (the root's Message-ID).
     pub thread_id: Option<String>,
+    /// How many messages of this folder belong to the same conversation (1: none other).
+    #[serde(default = "one")]
+    pub thread_size: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A mailbox address with its display name, both decoded.
@@ -475,6 +482,7 @@ mod tests {
                     size: 1234,
                     has_attachments: true,
                     thread_id: Some("<root@example.org>".into()),
+                    thread_size: 3,
                 }],
             }),
         });

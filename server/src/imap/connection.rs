@@ -41,6 +41,8 @@ pub struct ImapConnection {
     pub(super) selected: Option<Selected>,
     /// The selected folder's UIDs in SORT order, newest first, until the folder changes.
     pub(super) sorted: Option<Vec<std::num::NonZeroU32>>,
+    /// The selected folder's conversation sizes by UID (THREAD), until the folder changes.
+    pub(super) threads: Option<std::collections::HashMap<u32, u32>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +87,7 @@ impl ImapConnection {
             capabilities: Vec::new(),
             selected: None,
             sorted: None,
+            threads: None,
         }
     }
 
@@ -297,16 +300,22 @@ impl ImapConnection {
             match &data {
                 Data::Exists(n) => {
                     selected.exists = *n;
-                    self.sorted = None;
+                    self.forget_order();
                 }
                 Data::Expunge(_) => {
                     selected.exists = selected.exists.saturating_sub(1);
-                    self.sorted = None;
+                    self.forget_order();
                 }
                 _ => {}
             }
         }
         into.push(data);
+    }
+
+    /// The folder changed: its sort order and conversations are asked again when needed.
+    pub(super) fn forget_order(&mut self) {
+        self.sorted = None;
+        self.threads = None;
     }
 
     async fn next_event(&mut self) -> Result<Event, ImapError> {

@@ -2,8 +2,11 @@
 
 use std::num::NonZeroU32;
 
+use std::collections::HashMap;
+
 use imap_codec::imap_types::{
     core::Vec1,
+    extensions::thread::Thread,
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
     flag::{Flag, FlagFetch},
     response::Data,
@@ -135,7 +138,38 @@ fn summary(items: &[MessageDataItem<'_>]) -> Option<MessageSummary> {
         size: fetched.size,
         has_attachments: fetched.structure.is_some_and(structure::has_attachments),
         thread_id: header.thread_id,
+        thread_size: 1,
     })
+}
+
+/// For each UID in a THREAD answer, how many messages its conversation has.
+pub fn thread_sizes(data: Vec<Data<'static>>) -> HashMap<u32, u32> {
+    fn members(thread: &Thread, into: &mut Vec<u32>) {
+        match thread {
+            Thread::Members { prefix, answers } => {
+                into.extend(prefix.as_ref().iter().map(|uid| uid.get()));
+                for answer in answers.iter().flat_map(|a| a.as_ref()) {
+                    members(answer, into);
+                }
+            }
+            Thread::Nested { answers } => {
+                for answer in answers.as_ref() {
+                    members(answer, into);
+                }
+            }
+        }
+    }
+    let mut sizes = HashMap::new();
+    for d in data {
+        let Data::Thread(threads) = d else { continue };
+        for thread in &threads {
+            let mut uids = Vec::new();
+            members(thread, &mut uids);
+            let size = uids.len() as u32;
+            sizes.extend(uids.into_iter().map(|uid| (uid, size)));
+        }
+    }
+    sizes
 }
 
 #[cfg(test)]
@@ -186,6 +220,16 @@ pub(super) mod tests {
         assert_eq!(rows[1].subject, "Äpfel");
         assert_eq!(rows[1].from.as_ref().unwrap().display(), "Zoë");
         assert_eq!(rows[1].size, 321);
+    }
+
+    #[test]
+    fn thread_sizes_count_every_member() {
+        // RFC 5256's example: (2)(3 6 (4 23)(44 7 96)) — two threads, of 1 and 7 messages.
+        let sizes = thread_sizes(vec![data(b"* THREAD (2)(3 6 (4 23)(44 7 96))\r\n")]);
+        assert_eq!(sizes[&2], 1);
+        assert_eq!(sizes[&3], 7);
+        assert_eq!(sizes[&96], 7);
+        assert_eq!(sizes.len(), 8);
     }
 
     #[test]

@@ -215,7 +215,7 @@ impl ImapConnection {
             }
         }
         self.selected = None;
-        self.sorted = None;
+        self.forget_order();
         let body = CommandBody::select(mailbox(folder)?).map_err(|_| bad_name(folder))?;
         let data = match self.run(body).await {
             Ok(data) => data,

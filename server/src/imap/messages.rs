@@ -1,12 +1,15 @@
 //! Messages: pages of a folder, opening one (only the part to show), flags, moves, deletion and
 //! search. Everything addresses messages by UID, which other clients' changes do not shift.
 
-use std::num::NonZeroU32;
+use std::{collections::HashMap, num::NonZeroU32};
 
 use imap_codec::imap_types::{
     command::CommandBody,
     core::{AString, Charset, Vec1},
-    extensions::sort::{SortCriterion, SortKey},
+    extensions::{
+        sort::{SortCriterion, SortKey},
+        thread::ThreadingAlgorithm,
+    },
     fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section},
     flag::{Flag as ImapFlag, StoreResponse, StoreType},
     response::{Capability, Data},
@@ -69,7 +72,32 @@ impl ImapConnection {
                 .await?;
             list.messages = fetch::summaries(data);
         }
+        if self
+            .capabilities_match(|c| matches!(c, Capability::Thread(ThreadingAlgorithm::References)))
+        {
+            let sizes = self.thread_sizes().await?;
+            for row in &mut list.messages {
+                row.thread_size = sizes.get(&row.uid).copied().unwrap_or(1);
+            }
+        }
         Ok(list)
+    }
+
+    /// Conversation sizes in the selected folder by THREAD=REFERENCES; asked once, then kept
+    /// until the folder changes.
+    async fn thread_sizes(&mut self) -> Result<HashMap<u32, u32>, ImapError> {
+        if let Some(threads) = &self.threads {
+            return Ok(threads.clone());
+        }
+        let body = CommandBody::Thread {
+            algorithm: ThreadingAlgorithm::References,
+            charset: Charset::try_from("UTF-8").expect("valid charset"),
+            search_criteria: Vec1::from(SearchKey::All),
+            uid: true,
+        };
+        let sizes = fetch::thread_sizes(self.run(body).await?);
+        self.threads = Some(sizes.clone());
+        Ok(sizes)
     }
 
     fn has_sort(&self) -> bool {

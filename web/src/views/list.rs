@@ -264,6 +264,8 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
         message.subject.clone()
     };
     let cursor = move || mail.list.cursor.get() == Some(index) && folder_is_list(&mail);
+    let in_thread =
+        (message.thread_size > 1).then(|| format!("{} {}", message.thread_size, t.in_conversation));
     let marks = [
         (message.unread, t.unread),
         (message.flagged, t.flagged),
@@ -271,7 +273,8 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
     ]
     .into_iter()
     .filter(|(on, _)| *on)
-    .map(|(_, label)| label)
+    .map(|(_, label)| label.to_owned())
+    .chain(in_thread)
     .collect::<Vec<_>>()
     .join(", ");
     let open = move |_| {
@@ -291,6 +294,7 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
                     {(!marks.is_empty()).then(|| view! { <span class="sr-only">" · "{marks}</span> })}
                 </span>
                 <span class="marks" aria-hidden="true">
+                    {(message.thread_size > 1).then(|| view! { <span class="thread-count">{message.thread_size}</span> })}
                     {message.flagged.then(|| icon(Icon::Flag))}
                     {message.has_attachments.then(|| icon(Icon::Attachment))}
                     {folder.map(|f| view! { <span class="in-folder">{f}</span> })}

@@ -380,14 +380,13 @@ impl Store {
         uids: &[u32],
         to: &str,
     ) -> Result<(), StoreError> {
+        if !folder_exists(&self.db(), user, to)? {
+            return Err(StoreError::NoSuchFolder(to.to_owned()));
+        }
         for uid in uids {
             let (row, raw) = self.message(user, folder, *uid)?;
             let file = self.write_file(user, &raw)?;
-            let db = self.db();
-            if !folder_exists(&db, user, to)? {
-                return Err(StoreError::NoSuchFolder(to.to_owned()));
-            }
-            insert_message(&db, user, to, &file, &raw, row.date)?;
+            insert_message(&self.db(), user, to, &file, &raw, row.date)?;
         }
         Ok(())
     }

@@ -49,8 +49,9 @@ impl ImapConnection {
             messages: Vec::new(),
         };
         if self.has_sort() {
-            let sorted = self.sorted_uids().await?;
-            let page: Vec<NonZeroU32> = sorted
+            let page: Vec<NonZeroU32> = self
+                .sorted_uids()
+                .await?
                 .iter()
                 .skip(offset as usize)
                 .take(limit as usize)
@@ -85,19 +86,21 @@ impl ImapConnection {
 
     /// Conversation sizes in the selected folder by THREAD=REFERENCES; asked once, then kept
     /// until the folder changes.
-    async fn thread_sizes(&mut self) -> Result<HashMap<u32, u32>, ImapError> {
-        if let Some(threads) = &self.threads {
-            return Ok(threads.clone());
+    async fn thread_sizes(&mut self) -> Result<&HashMap<u32, u32>, ImapError> {
+        if self.threads.is_none() {
+            self.threads = Some(self.thread().await?);
         }
+        Ok(self.threads.get_or_insert_default())
+    }
+
+    async fn thread(&mut self) -> Result<HashMap<u32, u32>, ImapError> {
         let body = CommandBody::Thread {
             algorithm: ThreadingAlgorithm::References,
             charset: Charset::try_from("UTF-8").expect("valid charset"),
             search_criteria: Vec1::from(SearchKey::All),
             uid: true,
         };
-        let sizes = fetch::thread_sizes(self.run(body).await?);
-        self.threads = Some(sizes.clone());
-        Ok(sizes)
+        Ok(fetch::thread_sizes(self.run(body).await?))
     }
 
     fn has_sort(&self) -> bool {
@@ -105,10 +108,14 @@ impl ImapConnection {
     }
 
     /// The selected folder's UIDs, newest first; asked once, then kept until the folder changes.
-    async fn sorted_uids(&mut self) -> Result<Vec<NonZeroU32>, ImapError> {
-        if let Some(sorted) = &self.sorted {
-            return Ok(sorted.clone());
+    async fn sorted_uids(&mut self) -> Result<&[NonZeroU32], ImapError> {
+        if self.sorted.is_none() {
+            self.sorted = Some(self.sort().await?);
         }
+        Ok(self.sorted.as_deref().unwrap_or_default())
+    }
+
+    async fn sort(&mut self) -> Result<Vec<NonZeroU32>, ImapError> {
         let body = CommandBody::Sort {
             sort_criteria: Vec1::from(SortCriterion {
                 reverse: true,
@@ -119,15 +126,13 @@ impl ImapConnection {
             uid: true,
         };
         let data = self.run(body).await?;
-        let uids: Vec<NonZeroU32> = data
+        Ok(data
             .into_iter()
             .flat_map(|d| match d {
                 Data::Sort(uids, ..) => uids,
                 _ => Vec::new(),
             })
-            .collect();
-        self.sorted = Some(uids.clone());
-        Ok(uids)
+            .collect())
     }
 
     pub async fn open_message(&mut self, folder: &str, uid: u32) -> Result<MessageView, ImapError> {

@@ -10,7 +10,7 @@
 use std::{collections::HashMap, io, sync::Arc, time::Duration};
 
 use pop3::{Capabilities, Client, Command, Event, Reply, RespCode};
-use protocol::ErrorCode;
+use protocol::{ErrorCode, TooBig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 use zeroize::Zeroizing;
@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use crate::{
     config::{MailServer, TlsMode},
     link::{self, LinkError},
-    store::{Store, StoreError},
+    store::{Incoming, Store, StoreError},
     tls,
 };
 
@@ -76,6 +76,15 @@ pub struct Pop3Login {
     pub tls: TlsConnector,
     pub user: String,
     pub password: Zeroizing<String>,
+}
+
+/// What a collection takes and what it leaves on the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub keep: Keep,
+    /// Messages larger than this (by the server's LIST) stay on the server, and the user is
+    /// told which.
+    pub max_message: u64,
 }
 
 /// Whether collected mail leaves the server.
@@ -218,13 +227,11 @@ impl<S: Io> Wire<S> {
         Ok(())
     }
 
+    /// The next reply; only for commands that carry no message.
     async fn reply(&mut self) -> Result<Reply, Pop3Error> {
-        Ok(self.command_reply().await?.1)
-    }
-
-    async fn command_reply(&mut self) -> Result<(Command, Reply), Pop3Error> {
         match self.event().await? {
-            Event::Reply { command, reply } => Ok((command, reply)),
+            Event::Reply { reply, .. } => Ok(reply),
+            Event::MessageData { .. } => Err(Pop3Error::Protocol("an unasked message".into())),
             Event::Greeting { .. } => Err(Pop3Error::Protocol("a second greeting".into())),
         }
     }
@@ -254,10 +261,12 @@ pub async fn check_login(login: &Pop3Login) -> Result<(), Pop3Error> {
 }
 
 /// How far a collection got (also when it broke off).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Collected {
     pub stored: u32,
     pub deleted: u32,
+    /// Left on the server for their size.
+    pub too_big: Vec<TooBig>,
 }
 
 /// Moves new mail from the server into `store`, reporting `(done, total)` as it goes. Returns
@@ -265,11 +274,11 @@ pub struct Collected {
 pub async fn collect(
     login: &Pop3Login,
     store: Arc<Store>,
-    keep: Keep,
+    policy: Policy,
     progress: impl Fn(u32, u32),
 ) -> (Collected, Option<Pop3Error>) {
     let mut result = Collected::default();
-    let error = collect_into(login, store, keep, progress, &mut result)
+    let error = collect_into(login, store, policy, progress, &mut result)
         .await
         .err();
     (result, error)
@@ -278,13 +287,20 @@ pub async fn collect(
 async fn collect_into(
     login: &Pop3Login,
     store: Arc<Store>,
-    keep: Keep,
+    policy: Policy,
     progress: impl Fn(u32, u32),
     result: &mut Collected,
 ) -> Result<(), Pop3Error> {
     let (mut connection, capabilities) = Connection::open(login).await?;
     connection.login(login, &capabilities).await?;
     let on_server = unique_ids(&mut connection, &capabilities).await?;
+    let sizes: HashMap<u32, u64> = connection
+        .call(Command::List(None))
+        .await?
+        .scan_listings()
+        .into_iter()
+        .map(|l| (l.message, l.size))
+        .collect();
     let user = login.user.clone();
     let known: HashMap<String, i64> = blocking(&store, move |s| s.collected(&user))
         .await?
@@ -293,13 +309,28 @@ async fn collect_into(
     let now = now();
     let mut to_fetch = Vec::new();
     let mut to_delete = Vec::new();
+    let mut too_big = Vec::new();
     for (message, uid) in &on_server {
         match known.get(uid) {
+            None if sizes
+                .get(message)
+                .is_some_and(|size| *size > policy.max_message) =>
+            {
+                too_big.push(*message)
+            }
             None => to_fetch.push((*message, uid.clone())),
             // Stored before (maybe a cut stopped the DELE): only the deletion is left to do.
-            Some(collected_at) if deletable(keep, *collected_at, now) => to_delete.push(*message),
+            Some(collected_at) if deletable(policy.keep, *collected_at, now) => {
+                to_delete.push(*message)
+            }
             Some(_) => {}
         }
+    }
+    for message in too_big {
+        let size = sizes.get(&message).copied().unwrap_or_default();
+        result
+            .too_big
+            .push(describe(&mut connection, message, size).await?);
     }
     let total = to_fetch.len() as u32;
     progress(0, total);
@@ -309,8 +340,10 @@ async fn collect_into(
     let mut retrieving = 0usize;
     let mut next = to_fetch.iter();
     let mut uid_of: HashMap<u32, String> = to_fetch.iter().cloned().collect();
+    // The message arriving now, written to its file piece by piece.
+    let mut arriving: Option<(u32, Incoming)> = None;
     // Retrieved, not yet stored: stored together (one commit), then deleted together.
-    let mut batch: Vec<(u32, String, Vec<u8>)> = Vec::new();
+    let mut batch: Vec<(u32, String, Incoming)> = Vec::new();
     for message in to_delete {
         connection.send(Command::Dele(message))?;
         waiting += 1;
@@ -329,35 +362,58 @@ async fn collect_into(
         }
         if waiting > 0 {
             connection.flush().await?;
-            let (command, reply) = connection.command_reply().await?;
-            waiting -= 1;
-            match (command, reply) {
-                (Command::Retr(message), reply @ Reply::Ok { .. }) => {
-                    retrieving -= 1;
-                    let uid = uid_of.remove(&message).unwrap_or_default();
-                    batch.push((message, uid, reply.message()));
+            match connection.event().await? {
+                Event::MessageData {
+                    command: Command::Retr(message),
+                    data,
+                } => {
+                    let file = match &mut arriving {
+                        Some((number, file)) if *number == message => file,
+                        _ => &mut arriving.insert((message, store.incoming(&login.user)?)).1,
+                    };
+                    file.write(&data).map_err(StoreError::from)?;
                 }
-                (Command::Dele(_), Reply::Ok { .. }) => result.deleted += 1,
-                // A message that vanished meanwhile (another client) is simply not there any more.
-                (command, Reply::Err { text, .. }) => {
-                    if let Command::Retr(_) = command {
-                        retrieving -= 1;
+                Event::Reply { command, reply } => {
+                    waiting -= 1;
+                    match (command, reply) {
+                        (Command::Retr(message), Reply::Ok { .. }) => {
+                            retrieving -= 1;
+                            let file = match arriving.take() {
+                                Some((number, file)) if number == message => file,
+                                // An empty message sends no data.
+                                _ => store.incoming(&login.user)?,
+                            };
+                            let uid = uid_of.remove(&message).unwrap_or_default();
+                            batch.push((message, uid, file));
+                        }
+                        (Command::Dele(_), Reply::Ok { .. }) => result.deleted += 1,
+                        // A message that vanished meanwhile (another client) is simply not
+                        // there any more.
+                        (command, Reply::Err { text, .. }) => {
+                            if let Command::Retr(_) = command {
+                                retrieving -= 1;
+                                arriving = None;
+                            }
+                            tracing::info!(user = %login.user, %text, "POP3 command refused");
+                        }
+                        _ => {}
                     }
-                    tracing::info!(user = %login.user, %text, "POP3 command refused");
                 }
-                _ => {}
+                Event::MessageData { .. } | Event::Greeting { .. } => {
+                    return Err(Pop3Error::Protocol("an unexpected answer".into()))
+                }
             }
         }
         if !batch.is_empty() && (batch.len() >= window || retrieving == 0) {
             let numbers: Vec<u32> = batch.iter().map(|(n, _, _)| *n).collect();
-            let messages: Vec<(String, Vec<u8>)> =
-                batch.drain(..).map(|(_, uid, raw)| (uid, raw)).collect();
+            let messages: Vec<(String, Incoming)> =
+                batch.drain(..).map(|(_, uid, file)| (uid, file)).collect();
             let user = login.user.clone();
             // Durable before anything else happens to them on the server.
             result.stored +=
-                blocking(&store, move |s| s.store_collected(&user, &messages, now)).await?;
+                blocking(&store, move |s| s.store_collected(&user, messages, now)).await?;
             progress(result.stored, total);
-            if matches!(keep, Keep::Nothing) {
+            if matches!(policy.keep, Keep::Nothing) {
                 for message in numbers {
                     connection.send(Command::Dele(message))?;
                     waiting += 1;
@@ -367,6 +423,30 @@ async fn collect_into(
     }
     // The deletions take effect now, with QUIT.
     connection.quit().await
+}
+
+/// Who sent a message that stays on the server, and what about, from its header (TOP n 0).
+async fn describe(
+    connection: &mut Connection,
+    message: u32,
+    size: u64,
+) -> Result<TooBig, Pop3Error> {
+    let mut scan = mime::MessageScan::new();
+    connection.send(Command::Top { message, lines: 0 })?;
+    connection.flush().await?;
+    loop {
+        match connection.event().await? {
+            Event::MessageData { data, .. } => scan.feed(&data),
+            Event::Reply { .. } => break,
+            Event::Greeting { .. } => return Err(Pop3Error::Protocol("a second greeting".into())),
+        }
+    }
+    let summary = scan.finish().headers.summary;
+    Ok(TooBig {
+        from: summary.from,
+        subject: summary.subject,
+        size,
+    })
 }
 
 /// `(message number, unique id)` of every message on the server: by UIDL, or where the server
@@ -390,15 +470,27 @@ async fn unique_ids(
     let listing = connection.call(Command::List(None)).await?.scan_listings();
     let mut ids = Vec::with_capacity(listing.len());
     for entry in listing {
-        let headers = connection
-            .call(Command::Top {
-                message: entry.message,
-                lines: 0,
-            })
-            .await?
-            .message();
-        let digest = ring::digest::digest(&ring::digest::SHA256, &headers);
-        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        connection.send(Command::Top {
+            message: entry.message,
+            lines: 0,
+        })?;
+        connection.flush().await?;
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        loop {
+            match connection.event().await? {
+                Event::MessageData { data, .. } => digest.update(&data),
+                Event::Reply { .. } => break,
+                Event::Greeting { .. } => {
+                    return Err(Pop3Error::Protocol("a second greeting".into()))
+                }
+            }
+        }
+        let hex: String = digest
+            .finish()
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         ids.push((entry.message, format!("sha256:{hex}")));
     }
     Ok(ids)

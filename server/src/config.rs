@@ -29,9 +29,23 @@ pub struct Config {
     pub pop3: Option<Pop3Config>,
     /// Where POP3 mail is kept (a SQLite file and the message files). Needed with `pop3`.
     pub data_dir: Option<PathBuf>,
+    /// Inline images (`cid:`) put into a message's body when it is opened: at most this many
+    /// per message ...
+    #[serde(default = "default_inline_images")]
+    pub inline_images: usize,
+    /// ... and at most this many megabytes of them in all. The rest stay blank.
+    #[serde(default = "default_inline_images_mb")]
+    pub inline_images_mb: usize,
 }
 
 impl Config {
+    pub fn inline_limits(&self) -> mime::InlineLimits {
+        mime::InlineLimits {
+            count: self.inline_images,
+            bytes: self.inline_images_mb.saturating_mul(1_000_000),
+        }
+    }
+
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -54,6 +68,14 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+fn default_inline_images() -> usize {
+    mime::InlineLimits::default().count
+}
+
+fn default_inline_images_mb() -> usize {
+    5
 }
 
 fn default_idle() -> Duration {
@@ -85,6 +107,11 @@ pub struct Pop3Config {
     /// How often mail is collected while the user has a browser open.
     #[serde(default = "default_collect_minutes")]
     pub collect_every_minutes: u64,
+    /// Messages larger than this many megabytes (10^6 bytes) stay on the server, and the user is
+    /// told which: collecting streams to disk whatever the size, but reading one in the browser
+    /// does not.
+    #[serde(default = "default_max_message_mb")]
+    pub max_message_mb: u64,
 }
 
 impl Pop3Config {
@@ -105,6 +132,10 @@ fn yes() -> bool {
 
 fn default_collect_minutes() -> u64 {
     5
+}
+
+fn default_max_message_mb() -> u64 {
+    50
 }
 
 #[derive(Debug, Clone, Deserialize)]

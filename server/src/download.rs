@@ -29,7 +29,7 @@ use crate::{
 const CHUNK: u32 = 256 * 1024;
 /// Types a browser may render when the user previews an attachment. Anything else (HTML, SVG,
 /// scripts) is only ever a download, as opaque bytes.
-const PREVIEWABLE: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+use mime::PREVIEWABLE;
 
 #[derive(Deserialize)]
 pub struct PartQuery {

@@ -12,7 +12,7 @@ use protocol::{AccountKind, ErrorCode, ErrorInfo, LoginRequest, ServerInfo, Sess
 use zeroize::Zeroizing;
 
 use crate::{
-    collector::{self, Keep, Pop3Login},
+    collector::{self, Keep, Policy, Pop3Login},
     imap_account::Login,
     origin,
     pop3_account::Pop3Account,
@@ -90,6 +90,7 @@ async fn login_imap(
         tls: tls.clone(),
         user: email.to_owned(),
         password: Zeroizing::new(password),
+        inline: relay.config.inline_limits(),
     };
     let connection = login
         .connect()
@@ -125,12 +126,16 @@ async fn login_pop3(
     Ok(relay.sessions.start_pop3(Pop3Account {
         login: Arc::new(login),
         store: Arc::clone(store),
-        keep: if config.delete_after_download {
-            Keep::Nothing
-        } else {
-            Keep::Days(config.keep_days)
+        policy: Policy {
+            keep: if config.delete_after_download {
+                Keep::Nothing
+            } else {
+                Keep::Days(config.keep_days)
+            },
+            max_message: config.max_message_mb.saturating_mul(1_000_000),
         },
         every: Duration::from_secs(config.collect_every_minutes.max(1) * 60),
+        inline: relay.config.inline_limits(),
         events,
     }))
 }

@@ -35,6 +35,8 @@ pub struct Login {
     pub tls: TlsConnector,
     pub user: String,
     pub password: Zeroizing<String>,
+    /// How many inline images an opened message may carry into the browser.
+    pub inline: mime::InlineLimits,
 }
 
 impl Login {
@@ -286,7 +288,9 @@ impl Actor {
                 (Response::MessageList(list), Changed::default())
             }
             Request::OpenMessage { folder, uid } => {
-                let message = connection.open_message(folder, *uid).await?;
+                let message = connection
+                    .open_message(folder, *uid, self.login.inline)
+                    .await?;
                 (Response::Message(Box::new(message)), Changed::default())
             }
             Request::SetFlags {

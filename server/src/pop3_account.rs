@@ -17,7 +17,7 @@ use tokio::{
 };
 
 use crate::{
-    collector::{self, blocking, Keep, Pop3Login},
+    collector::{self, blocking, Collected, Policy, Pop3Login},
     imap_account::Reply,
     store::{Store, StoreError},
 };
@@ -25,9 +25,11 @@ use crate::{
 pub struct Pop3Account {
     pub login: Arc<Pop3Login>,
     pub store: Arc<Store>,
-    pub keep: Keep,
+    pub policy: Policy,
     pub every: Duration,
     pub events: broadcast::Sender<Event>,
+    /// How many inline images an opened message may carry into the browser.
+    pub inline: mime::InlineLimits,
 }
 
 impl Pop3Account {
@@ -66,17 +68,17 @@ impl Pop3Account {
         if collecting.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (login, store, keep, events) = (
+        let (login, store, policy, events) = (
             Arc::clone(&self.login),
             Arc::clone(&self.store),
-            self.keep,
+            self.policy,
             self.events.clone(),
         );
         let collecting = Arc::clone(collecting);
         tokio::spawn(async move {
             let progress_events = events.clone();
             let outcome =
-                collector::collect(&login, Arc::clone(&store), keep, move |done, total| {
+                collector::collect(&login, Arc::clone(&store), policy, move |done, total| {
                     // About a hundred progress events per collection, however large.
                     if done == 0 || done == total || done % (total / 100).max(1) == 0 {
                         let _ = progress_events.send(Event::Collecting { done, total });
@@ -84,7 +86,9 @@ impl Pop3Account {
                 })
                 .await;
             let (collected, error) = outcome;
-            let stored = collected.stored;
+            let Collected {
+                stored, too_big, ..
+            } = collected;
             let error = error.map(|e| {
                 tracing::info!(user = %login.user, error = %e, "POP3 collection stopped");
                 ErrorInfo::new(e.code(), e.to_string())
@@ -97,17 +101,23 @@ impl Pop3Account {
                     unread,
                 });
             }
-            let _ = events.send(Event::Collected { stored, error });
+            let _ = events.send(Event::Collected {
+                stored,
+                error,
+                too_big,
+            });
             collecting.store(false, Ordering::SeqCst);
         });
     }
 
     async fn handle(&self, request: Request) -> Result<Response, ErrorInfo> {
         let user = self.login.user.clone();
-        let (response, changed, folder_list) =
-            blocking(&self.store, move |store| answer(store, &user, request))
-                .await
-                .map_err(error_info)?;
+        let inline = self.inline;
+        let (response, changed, folder_list) = blocking(&self.store, move |store| {
+            answer(store, &user, request, inline)
+        })
+        .await
+        .map_err(error_info)?;
         if folder_list {
             let _ = self.events.send(Event::FoldersChanged);
         }
@@ -134,6 +144,7 @@ fn answer(
     store: &Store,
     user: &str,
     request: Request,
+    inline: mime::InlineLimits,
 ) -> Result<(Response, Vec<String>, bool), StoreError> {
     let done = |folders: Vec<String>| Ok((Response::Done, folders, false));
     match request {
@@ -170,7 +181,7 @@ fn answer(
         )),
         Request::OpenMessage { folder, uid } => {
             let (row, raw) = store.message(user, &folder, uid)?;
-            let parsed = mime::parse_message(&raw);
+            let parsed = mime::parse_message(&raw, inline);
             let view = MessageView {
                 folder,
                 uid,
@@ -188,6 +199,8 @@ fn answer(
                 flagged: row.flagged,
                 answered: row.answered,
                 keywords: Vec::new(),
+                damaged: false,
+                truncated: false,
             };
             Ok((Response::Message(Box::new(view)), Vec::new(), false))
         }

@@ -102,34 +102,54 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Stores collected messages (`(uidl, raw)`) durably, in INBOX, unread: every file fsynced,
-    /// then all rows and UIDLs in one transaction. Returns how many were new; a UIDL collected
-    /// before stores nothing.
+    /// A new message file for `user`, to be written as the message arrives. Nothing is kept
+    /// unless it is handed to [`Self::store_collected`]; a dropped one leaves no file.
+    pub fn incoming(&self, user: &str) -> Result<Incoming, StoreError> {
+        let dir_name = user_dir(user);
+        let dir = self.mail_dir.join(&dir_name);
+        fs::create_dir_all(&dir)?;
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).expect("the OS random source works");
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let temp = dir.join(format!("{name}.tmp"));
+        Ok(Incoming {
+            file: fs::File::create(&temp)?,
+            temp,
+            name: format!("{dir_name}/{name}.eml"),
+            scan: mime::MessageScan::new(),
+            size: 0,
+            kept: false,
+        })
+    }
+
+    /// Stores collected messages (`(uidl, message)`) durably, in INBOX, unread: every file
+    /// fsynced and renamed into place, then all rows and UIDLs in one transaction. Returns how
+    /// many were new; a UIDL collected before stores nothing.
     pub fn store_collected(
         &self,
         user: &str,
-        batch: &[(String, Vec<u8>)],
+        batch: Vec<(String, Incoming)>,
         now: i64,
     ) -> Result<u32, StoreError> {
-        let files = batch
-            .iter()
-            .map(|(_, raw)| self.write_file(user, raw))
-            .collect::<Result<Vec<_>, _>>()?;
+        let kept = batch
+            .into_iter()
+            .map(|(uidl, incoming)| Ok((uidl, self.keep(incoming)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let mut duplicates = Vec::new();
         let mut fresh = 0;
         {
             let mut db = self.db();
             let tx = db.transaction()?;
-            for ((uidl, raw), file) in batch.iter().zip(&files) {
+            for (uidl, message) in &kept {
                 let new = tx.execute(
                     "INSERT OR IGNORE INTO collected (user, uidl, collected_at) VALUES (?1, ?2, ?3)",
                     params![user, uidl, now],
                 )? == 1;
                 if new {
-                    insert_message(&tx, user, "INBOX", file, raw, now)?;
+                    insert_message(&tx, user, "INBOX", message, now)?;
                     fresh += 1;
                 } else {
-                    duplicates.push(file);
+                    duplicates.push(&message.file);
                 }
             }
             tx.commit()?;
@@ -140,23 +160,22 @@ impl Store {
         Ok(fresh)
     }
 
-    /// Writes the body where nothing can lose it: a temp file, fsynced, renamed, directory fsynced.
-    fn write_file(&self, user: &str, raw: &[u8]) -> Result<String, StoreError> {
-        let dir_name = user_dir(user);
-        let dir = self.mail_dir.join(&dir_name);
-        fs::create_dir_all(&dir)?;
-        let mut random = [0u8; 16];
-        getrandom::fill(&mut random).expect("the OS random source works");
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let temp = dir.join(format!("{name}.tmp"));
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(raw)?;
-        file.sync_all()?;
-        drop(file);
-        let final_path = dir.join(format!("{name}.eml"));
-        fs::rename(&temp, &final_path)?;
-        fs::File::open(&dir)?.sync_all()?;
-        Ok(format!("{dir_name}/{name}.eml"))
+    /// Makes a written message durable where nothing can lose it: fsynced, renamed from its
+    /// temp name, the directory fsynced.
+    fn keep(&self, mut incoming: Incoming) -> Result<Kept, StoreError> {
+        incoming.file.sync_all()?;
+        let final_path = self.mail_dir.join(&incoming.name);
+        fs::rename(&incoming.temp, &final_path)?;
+        incoming.kept = true;
+        if let Some(dir) = final_path.parent() {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        let scanned = std::mem::take(&mut incoming.scan).finish();
+        Ok(Kept {
+            file: std::mem::take(&mut incoming.name),
+            size: incoming.size,
+            scanned,
+        })
     }
 
     pub fn folders(&self, user: &str) -> Result<Vec<Folder>, StoreError> {
@@ -385,8 +404,10 @@ impl Store {
         }
         for uid in uids {
             let (row, raw) = self.message(user, folder, *uid)?;
-            let file = self.write_file(user, &raw)?;
-            insert_message(&self.db(), user, to, &file, &raw, row.date)?;
+            let mut copy = self.incoming(user)?;
+            copy.write(&raw)?;
+            let copy = self.keep(copy)?;
+            insert_message(&self.db(), user, to, &copy, row.date)?;
         }
         Ok(())
     }
@@ -512,7 +533,7 @@ impl Store {
             }
             if body.is_some() || text.is_some() {
                 let raw = fs::read(self.mail_dir.join(&file)).unwrap_or_default();
-                let content = match mime::parse_message(&raw).body {
+                let content = match mime::parse_message(&raw, mime::InlineLimits::NONE).body {
                     protocol::Body::Html { html, .. } => html,
                     protocol::Body::Text { text } => text,
                     protocol::Body::Empty => String::new(),
@@ -526,6 +547,43 @@ impl Store {
         }
         Ok(hits)
     }
+}
+
+/// A message being written into the store, piece by piece as it arrives.
+pub struct Incoming {
+    file: fs::File,
+    temp: PathBuf,
+    /// Where it goes, relative to the mail directory.
+    name: String,
+    scan: mime::MessageScan,
+    size: u64,
+    kept: bool,
+}
+
+impl Incoming {
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        // Into the page cache only; the slow part, fsync, happens in `Store::keep`, which runs
+        // off the async threads.
+        self.file.write_all(bytes)?;
+        self.scan.feed(bytes);
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// A message file in place, with what its row needs.
+struct Kept {
+    file: String,
+    size: u64,
+    scanned: mime::Scanned,
 }
 
 const SUMMARY: &str = "SELECT id, from_name, from_email, recipients, subject, date, seen, flagged, answered, size, has_attachments, thread_id FROM messages";
@@ -554,6 +612,7 @@ fn summary_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<MessageSum
         has_attachments: row.get(at + 10)?,
         thread_id: row.get(at + 11)?,
         thread_size: 1,
+        damaged: false,
     })
 }
 
@@ -561,26 +620,25 @@ fn insert_message(
     db: &Connection,
     user: &str,
     folder: &str,
-    file: &str,
-    raw: &[u8],
+    message: &Kept,
     received: i64,
 ) -> Result<(), StoreError> {
-    let headers = mime::headers(raw).summary;
+    let headers = &message.scanned.headers.summary;
     db.execute(
         "INSERT INTO messages (user, folder, file, size, date, from_name, from_email, recipients, subject, thread_id, has_attachments)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             user,
             folder,
-            file,
-            raw.len() as i64,
+            message.file,
+            message.size as i64,
             headers.date.unwrap_or(received),
             headers.from.as_ref().and_then(|a| a.name.clone()),
             headers.from.as_ref().map(|a| a.email.clone()),
             serde_json::to_string(&headers.to).expect("addresses serialize"),
             headers.subject,
             headers.thread_id,
-            mime::has_attachments(raw),
+            message.scanned.has_attachments,
         ],
     )?;
     Ok(())
@@ -669,12 +727,24 @@ mod tests {
         format!("From: Bob <bob@example.org>\r\nTo: anna@example.org\r\nSubject: {subject}\r\nDate: {date}\r\n\r\nHallo Anna, {subject}\r\n").into_bytes()
     }
 
+    /// Collected messages `(uidl, raw)`, written as they would arrive.
+    fn arriving(store: &Store, user: &str, batch: &[(String, Vec<u8>)]) -> Vec<(String, Incoming)> {
+        batch
+            .iter()
+            .map(|(uidl, raw)| {
+                let mut incoming = store.incoming(user).unwrap();
+                for piece in raw.chunks(7) {
+                    incoming.write(piece).unwrap();
+                }
+                (uidl.clone(), incoming)
+            })
+            .collect()
+    }
+
     /// Stores one collected message; true if it was new.
     fn collect(store: &Store, user: &str, uidl: &str, raw: Vec<u8>) -> bool {
-        store
-            .store_collected(user, &[(uidl.to_owned(), raw)], 1)
-            .unwrap()
-            == 1
+        let batch = arriving(store, user, &[(uidl.to_owned(), raw)]);
+        store.store_collected(user, batch, 1).unwrap() == 1
     }
 
     #[test]
@@ -690,7 +760,7 @@ mod tests {
         );
         assert_eq!(
             store
-                .store_collected(ANNA, &[first.clone(), second], 1)
+                .store_collected(ANNA, arriving(&store, ANNA, &[first.clone(), second]), 1)
                 .unwrap(),
             2
         );
@@ -803,7 +873,9 @@ mod tests {
             ("2".to_owned(), reply),
             ("3".to_owned(), alone),
         ];
-        store.store_collected(ANNA, &batch, 1).unwrap();
+        store
+            .store_collected(ANNA, arriving(&store, ANNA, &batch), 1)
+            .unwrap();
         let list = store.list(ANNA, "INBOX", 0, 10).unwrap();
         let size = |subject: &str| {
             list.messages

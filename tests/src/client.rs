@@ -109,6 +109,14 @@ impl Client {
         }
     }
 
+    /// The events that arrived while waiting for answers, oldest first.
+    pub fn take_events(&mut self) -> Vec<Value> {
+        self.events
+            .drain(..)
+            .map(|frame| frame["event"].clone())
+            .collect()
+    }
+
     /// Sends a raw text frame (for garbage tests).
     pub async fn send_raw(&mut self, text: &str) {
         self.ws

@@ -136,6 +136,7 @@ impl Dovecot {
             delete_after_download: true,
             keep_days: 0,
             collect_every_minutes: 5,
+            max_message_mb: 50,
         }
     }
 

@@ -166,6 +166,8 @@ pub fn config(imap: Option<MailServer>) -> Config {
         imap,
         pop3: None,
         data_dir: None,
+        inline_images: 50,
+        inline_images_mb: 5,
     }
 }
 

@@ -33,34 +33,6 @@ pub async fn logout() {
     let _ = send("POST", protocol::LOGOUT_PATH, None).await;
 }
 
-/// Fetches `path` (same origin, with the session cookie) as a `data:` URL of type `mime_type`:
-/// how inline images reach a sandboxed mail body, which cannot send the cookie itself.
-pub async fn data_url(path: &str, mime_type: &str) -> Option<String> {
-    let response = send("GET", path, None).await.ok().filter(Response::ok)?;
-    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-    Some(format!("data:{mime_type};base64,{}", base64(&bytes)))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                DIGITS[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 async fn call<T: serde::de::DeserializeOwned>(
     method: &str,
     path: &str,

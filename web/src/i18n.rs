@@ -123,6 +123,12 @@ pub struct Strings {
     pub collect_failed: &'static str,
     pub conversation: &'static str,
     pub in_conversation: &'static str,
+    /// A list row whose structure the mail server could not describe.
+    pub damaged: &'static str,
+    pub damaged_explained: &'static str,
+    pub truncated_explained: &'static str,
+    /// "{count} messages are too big to collect and stay on the server:"
+    pub too_big: &'static str,
 }
 
 impl Strings {
@@ -240,6 +246,10 @@ const EN: Strings = Strings {
     collect_failed: "Could not collect mail; trying again later:",
     conversation: "Conversation",
     in_conversation: "messages in this conversation",
+    damaged: "malformed",
+    damaged_explained: "This message is malformed: it is shown from its raw text, without its attachments. Download it (.eml) to keep everything it contains.",
+    truncated_explained: "This message is very long and is shown cut off. Download it (.eml) to read all of it.",
+    too_big: "{count} too big to collect, left on the server (read them with another mail program):",
 };
 
 const DE: Strings = Strings {
@@ -328,6 +338,10 @@ const DE: Strings = Strings {
     collect_failed: "E-Mails konnten nicht abgerufen werden; neuer Versuch später:",
     conversation: "Unterhaltung",
     in_conversation: "Nachrichten in dieser Unterhaltung",
+    damaged: "fehlerhaft",
+    damaged_explained: "Diese Nachricht ist fehlerhaft aufgebaut: Sie wird aus ihrem Rohtext angezeigt, ohne Anhänge. Laden Sie sie herunter (.eml), um alles zu behalten, was sie enthält.",
+    truncated_explained: "Diese Nachricht ist sehr lang und wird gekürzt angezeigt. Laden Sie sie herunter (.eml), um sie ganz zu lesen.",
+    too_big: "{count} zu groß zum Abrufen, auf dem Server belassen (mit einem anderen E-Mail-Programm lesen):",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

@@ -61,6 +61,8 @@ pub struct Mail {
     pub collecting: RwSignal<Option<(u32, u32)>>,
     /// POP3: why the last collection did not finish.
     pub collect_error: RwSignal<Option<String>>,
+    /// POP3: messages the last collection left on the server for their size.
+    pub too_big: RwSignal<Vec<protocol::TooBig>>,
 }
 
 impl Mail {
@@ -84,6 +86,7 @@ impl Mail {
             settings_open: RwSignal::new(false),
             collecting: RwSignal::new(None),
             collect_error: RwSignal::new(None),
+            too_big: RwSignal::new(Vec::new()),
         }
     }
 

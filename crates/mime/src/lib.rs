@@ -4,12 +4,16 @@
 
 mod decode;
 mod headers;
+mod inline;
 mod message;
 mod sanitize;
+mod scan;
 mod stream;
 
 pub use decode::{attachment_name, decode_text_part};
 pub use headers::{header_summary, headers, HeaderSummary, Headers};
-pub use message::{attachment, has_attachments, parse_message, Parsed};
-pub use sanitize::{sanitize_html, SanitizedHtml};
+pub use inline::{choose as choose_inline_images, data_url, InlineLimits, InlinePart, PREVIEWABLE};
+pub use message::{attachment, parse_message, Parsed};
+pub use sanitize::{embed_inline_images, inline_image_ids, sanitize_html, SanitizedHtml};
+pub use scan::{MessageScan, Scanned, MAX_HEADER_BLOCK};
 pub use stream::StreamDecoder;

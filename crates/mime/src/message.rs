@@ -4,7 +4,10 @@
 use mail_parser::{MessageParser, MimeHeaders};
 use protocol::{Attachment, Body};
 
-use crate::{headers, sanitize_html, Headers};
+use crate::{
+    choose_inline_images, data_url, embed_inline_images, headers, inline_image_ids, sanitize_html,
+    Headers, InlineLimits, InlinePart,
+};
 
 /// What a stored message shows in the list and the reader.
 pub struct Parsed {
@@ -13,8 +16,9 @@ pub struct Parsed {
     pub attachments: Vec<Attachment>,
 }
 
-/// Parses a whole message. Never fails: an unreadable one shows as its raw text.
-pub fn parse_message(raw: &[u8]) -> Parsed {
+/// Parses a whole message, with up to `inline` of the images its HTML shows by `cid:` put into
+/// the body. Never fails: an unreadable one shows as its raw text.
+pub fn parse_message(raw: &[u8], inline: InlineLimits) -> Parsed {
     let headers = headers(raw);
     let Some(message) = MessageParser::default().parse(raw) else {
         return Parsed {
@@ -30,8 +34,21 @@ pub fn parse_message(raw: &[u8]) -> Parsed {
         Some(_) => {
             let html = message.body_html(0).unwrap_or_default();
             let clean = sanitize_html(&html);
+            let wanted = inline_image_ids(&clean.html);
+            let parts = message.attachments().filter_map(|part| {
+                Some(InlinePart {
+                    content_id: part.content_id()?.trim_matches(['<', '>', ' ']),
+                    mime_type: previewable_type(part)?,
+                    size: part.contents().len(),
+                    key: part.contents(),
+                })
+            });
+            let images: Vec<(String, String)> = choose_inline_images(&wanted, parts, inline)
+                .into_iter()
+                .map(|(id, part)| (id, data_url(part.mime_type, part.key)))
+                .collect();
             Body::Html {
-                html: clean.html,
+                html: embed_inline_images(&clean.html, &images),
                 remote_content: clean.remote_content,
             }
         }
@@ -73,15 +90,20 @@ pub fn parse_message(raw: &[u8]) -> Parsed {
     }
 }
 
-/// True when a whole message has attachments a person would call attachments.
-pub fn has_attachments(raw: &[u8]) -> bool {
-    parse_message(raw).attachments.iter().any(|a| !a.inline)
+/// The part's type if it is one a browser may show inline.
+fn previewable_type(part: &mail_parser::MessagePart<'_>) -> Option<&'static str> {
+    let ct = part.content_type()?;
+    let mime_type = format!("{}/{}", ct.ctype(), ct.subtype()?).to_ascii_lowercase();
+    crate::PREVIEWABLE
+        .iter()
+        .copied()
+        .find(|known| *known == mime_type)
 }
 
 /// Attachment `part` (as numbered by [`parse_message`]), decoded, with its info.
 pub fn attachment(raw: &[u8], part: &str) -> Option<(Attachment, Vec<u8>)> {
     let index: usize = part.parse().ok()?;
-    let info = parse_message(raw)
+    let info = parse_message(raw, InlineLimits::NONE)
         .attachments
         .into_iter()
         .nth(index.checked_sub(1)?)?;
@@ -102,7 +124,7 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
 
     #[test]
     fn html_is_sanitized_and_attachments_listed() {
-        let parsed = parse_message(MIXED);
+        let parsed = parse_message(MIXED, InlineLimits::default());
         assert_eq!(parsed.headers.summary.subject, "Fotos");
         let Body::Html {
             html,
@@ -119,7 +141,6 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
         assert_eq!(parsed.attachments.len(), 1);
         assert_eq!(parsed.attachments[0].name, ".._plan.pdf");
         assert_eq!(parsed.attachments[0].mime_type, "application/pdf");
-        assert!(has_attachments(MIXED));
         let (info, bytes) = attachment(MIXED, "1").unwrap();
         assert_eq!(info.part, "1");
         assert_eq!(bytes, b"%PDF-");
@@ -127,15 +148,38 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
     }
 
     #[test]
+    fn shown_inline_images_are_embedded_within_the_limits() {
+        let raw = b"Subject: logo\r\nContent-Type: multipart/related; boundary=r\r\n\r\n--r\r\n\
+Content-Type: text/html\r\n\r\n<img src=\"cid:one@x\"><img src=\"cid:two@x\">\r\n\
+--r\r\nContent-Type: image/png\r\nContent-ID: <one@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n\
+--r\r\nContent-Type: image/svg+xml\r\nContent-ID: <two@x>\r\n\r\n<svg onload=alert(1)/>\r\n--r--\r\n";
+        let Body::Html { html, .. } = parse_message(raw, InlineLimits::default()).body else {
+            panic!("html")
+        };
+        assert!(
+            html.contains(r#"src="data:image/png;base64,iVBORw0KGgo=""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"src="cid:two@x""#),
+            "SVG is never embedded: {html}"
+        );
+        let Body::Html { html, .. } = parse_message(raw, InlineLimits::NONE).body else {
+            panic!("html")
+        };
+        assert!(!html.contains("data:"), "{html}");
+    }
+
+    #[test]
     fn plain_and_broken_messages() {
-        let parsed = parse_message(b"Subject: x\r\n\r\nplain words\r\n");
+        let parsed = parse_message(b"Subject: x\r\n\r\nplain words\r\n", InlineLimits::NONE);
         assert_eq!(
             parsed.body,
             Body::Text {
                 text: "plain words\r\n".into()
             }
         );
-        let parsed = parse_message(b"\xff\xfe not a mail at all");
+        let parsed = parse_message(b"\xff\xfe not a mail at all", InlineLimits::NONE);
         assert!(!matches!(parsed.body, Body::Html { .. }));
     }
 }

@@ -213,36 +213,114 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
 /// Cleans one HTML body.
 pub fn sanitize_html(html: &str) -> SanitizedHtml {
     let clean = CLEANER.clean(html).to_string();
-    let (html, remote_content) = hold_back_remote_images(&clean);
+    let mut remote_content = false;
+    // Remote images are held back: `src="http…"` becomes `data-remote-src="http…"`.
+    let html = rewrite_sources(&clean, |value| {
+        let lower = value.trim_start().to_ascii_lowercase();
+        if lower.starts_with("http:") || lower.starts_with("https:") {
+            remote_content = true;
+            Source::HoldBack
+        } else {
+            Source::Keep
+        }
+    });
     SanitizedHtml {
         html,
         remote_content,
     }
 }
 
-/// Renames `src="http…"` to `data-remote-src="http…"` in tags (only `<img>` may carry `src`).
+/// The Content-IDs a sanitized body shows by `cid:`, each once, in order of appearance.
+pub fn inline_image_ids(html: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    rewrite_sources(html, |value| {
+        if let Some(id) = content_id(value) {
+            if !ids.iter().any(|known| *known == id) {
+                ids.push(id.to_owned());
+            }
+        }
+        Source::Keep
+    });
+    ids
+}
+
+/// Puts images into a sanitized body: each `src="cid:<id>"` whose id is in `images` gets that
+/// `data:` URL instead (an attribute value, never text or markup).
+pub fn embed_inline_images(html: &str, images: &[(String, String)]) -> String {
+    rewrite_sources(html, |value| {
+        let image = content_id(value).and_then(|id| images.iter().find(|(cid, _)| cid == id));
+        match image {
+            Some((_, data_url)) if is_data_image(data_url) => Source::Replace(data_url.clone()),
+            _ => Source::Keep,
+        }
+    })
+}
+
+/// `cid:<id>` as ammonia writes it; the id as the part's Content-ID has it.
+fn content_id(value: &str) -> Option<&str> {
+    let id = value.strip_prefix("cid:")?;
+    Some(id.trim_matches(['<', '>']))
+}
+
+/// Only `data:image/...;base64,` with base64 characters can stand in an attribute unescaped.
+fn is_data_image(url: &str) -> bool {
+    url.split_once(";base64,").is_some_and(|(head, data)| {
+        head.starts_with("data:image/")
+            && head[11..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'+' || b == b'-')
+            && data
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    })
+}
+
+/// What to do with one `src` attribute.
+enum Source {
+    Keep,
+    /// Renamed to `data-remote-src`, so nothing loads until the user allows it.
+    HoldBack,
+    Replace(String),
+}
+
+/// Visits every `src="…"` attribute of ammonia's serialisation and rewrites it as `decide` says.
 ///
-/// This reads ammonia's serialisation, where every `<` in text is escaped, every attribute value
-/// is double-quoted and every `"` inside a value is escaped: so a small scanner that tracks
-/// "in text / in a tag / in a quoted value" finds exactly the attributes, never text that looks
-/// like one.
-fn hold_back_remote_images(html: &str) -> (String, bool) {
-    const REMOTE: &str = " src=\"http";
+/// ammonia escapes every `<` in text, double-quotes every attribute value and escapes every `"`
+/// inside one: so a small scanner that tracks "in text / in a tag / in a quoted value" finds
+/// exactly the attributes, never text that looks like one.
+fn rewrite_sources(html: &str, mut decide: impl FnMut(&str) -> Source) -> String {
+    const SRC: &str = " src=\"";
     enum At {
         Text,
         Tag,
         Value,
     }
     let mut out = String::with_capacity(html.len());
-    let mut found = false;
     let mut at = At::Text;
     let mut rest = html;
     while let Some(c) = rest.chars().next() {
-        if matches!(at, At::Tag) && rest.starts_with(REMOTE) {
-            out.push_str(" data-remote-src=\"http");
-            rest = &rest[REMOTE.len()..];
-            at = At::Value;
-            found = true;
+        if matches!(at, At::Tag) && rest.starts_with(SRC) {
+            let value_start = SRC.len();
+            let Some(value_len) = rest[value_start..].find('"') else {
+                break; // not ammonia's output; the rest is dropped rather than guessed at
+            };
+            let value = &rest[value_start..value_start + value_len];
+            match decide(value) {
+                Source::Keep => {
+                    out.push_str(SRC);
+                    out.push_str(value);
+                }
+                Source::HoldBack => {
+                    out.push_str(" data-remote-src=\"");
+                    out.push_str(value);
+                }
+                Source::Replace(new) => {
+                    out.push_str(SRC);
+                    out.push_str(&new);
+                }
+            }
+            out.push('"');
+            rest = &rest[value_start + value_len + 1..];
             continue;
         }
         at = match (at, c) {
@@ -255,7 +333,7 @@ fn hold_back_remote_images(html: &str) -> (String, bool) {
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    (out, found)
+    out
 }
 
 #[cfg(test)]
@@ -335,6 +413,39 @@ mod tests {
         assert!(result.html.contains(r#"src="http://x""#), "{}", result.html);
         let result = sanitize_html(r#"<img alt='a "> src="http://y' src="cid:z">"#);
         assert!(!result.remote_content, "{}", result.html);
+    }
+
+    #[test]
+    fn remote_images_are_held_back_whatever_the_case() {
+        let result = sanitize_html(r#"<IMG SRC="HTTPS://track.example/b"><img src=" http://x/y">"#);
+        assert!(result.remote_content);
+        assert!(!result.html.contains(" src="), "{}", result.html);
+    }
+
+    #[test]
+    fn inline_images_are_found_and_embedded_as_attribute_values() {
+        let html = sanitize_html(
+            r#"<p>cid:a in text</p><img src="cid:a@x"><img src="cid:b@x"><img src="cid:a@x"><img src="cid:missing">"#,
+        )
+        .html;
+        assert_eq!(inline_image_ids(&html), ["a@x", "b@x", "missing"]);
+        let png = "data:image/png;base64,iVBORw0KGgo=".to_owned();
+        let embedded = embed_inline_images(
+            &html,
+            &[
+                ("a@x".into(), png.clone()),
+                // Anything but a base64 image is refused.
+                (
+                    "b@x".into(),
+                    "data:image/png;base64,\"><script>x</script>".into(),
+                ),
+            ],
+        );
+        assert_eq!(embedded.matches(&png).count(), 2, "{embedded}");
+        assert!(embedded.contains(r#"src="cid:b@x""#), "{embedded}");
+        assert!(embedded.contains(r#"src="cid:missing""#));
+        assert!(embedded.contains("<p>cid:a in text</p>"));
+        assert!(!embedded.contains("<script"));
     }
 
     #[test]

@@ -90,6 +90,12 @@ impl Command {
         )
     }
 
+    /// True when the answer carries a message (RETR, TOP): it arrives as
+    /// [`crate::Event::MessageData`] pieces, never held whole, then its [`crate::Reply`].
+    pub fn carries_message(&self) -> bool {
+        matches!(self, Command::Top { .. } | Command::Retr(_))
+    }
+
     /// The bytes to send, CRLF included.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut line = String::from(self.name());

@@ -4,6 +4,7 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `+OK text`, with the lines of a multi-line reply (dot-unstuffed, without line ends).
+    /// A message (RETR, TOP) is not among the lines: it came before, as `MessageData`.
     Ok {
         text: String,
         lines: Option<Vec<Vec<u8>>>,
@@ -77,17 +78,6 @@ impl Reply {
             } => lines,
             _ => &[],
         }
-    }
-
-    /// A RETR or TOP reply as the message it carries, lines joined by CRLF.
-    pub fn message(&self) -> Vec<u8> {
-        let lines = self.lines();
-        let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
-        for line in lines {
-            out.extend_from_slice(line);
-            out.extend_from_slice(b"\r\n");
-        }
-        out
     }
 
     /// STAT: (messages, octets).

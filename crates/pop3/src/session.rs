@@ -29,7 +29,18 @@ pub enum Event {
         command: Command,
         reply: Reply,
     },
+    /// A piece of the message that `command` (RETR or TOP) retrieves: whole lines,
+    /// dot-unstuffed, each ending in CRLF. The pieces come in order; the command's `Reply`
+    /// follows the last one. However big the message, no more than [`MESSAGE_PIECE`] bytes
+    /// (or one line) are held at a time.
+    MessageData {
+        command: Command,
+        data: Vec<u8>,
+    },
 }
+
+/// About how much of a message one [`Event::MessageData`] carries.
+pub const MESSAGE_PIECE: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -55,8 +66,18 @@ pub struct Client {
     output: Vec<u8>,
     /// Sent commands whose replies have not arrived yet, oldest first.
     waiting: VecDeque<Command>,
-    /// A multi-line reply being read: its status text and lines so far.
-    partial: Option<(String, Vec<Vec<u8>>)>,
+    /// A multi-line reply being read.
+    partial: Option<Partial>,
+}
+
+/// A multi-line reply under way: its status text, and its lines so far unless it carries a
+/// message (those lines are handed on as they come).
+#[derive(Debug)]
+struct Partial {
+    text: String,
+    lines: Option<Vec<Vec<u8>>>,
+    /// Part of an overlong message line has been handed on; the rest follows.
+    mid_line: bool,
 }
 
 impl Default for Client {
@@ -137,12 +158,38 @@ impl Client {
         self.partial = None;
     }
 
-    /// The next complete reply (or the greeting), if enough bytes have arrived.
+    /// The next event, if enough bytes have arrived: the greeting, a complete reply, or a
+    /// piece of a message being retrieved.
     pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
         let mut consumed = 0;
+        let mut piece = Vec::new();
         let result = loop {
             let rest = &self.input[consumed..];
-            let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+            let newline = rest.iter().position(|b| *b == b'\n');
+            let overlong = newline.map_or(rest.len(), |end| end + 1) > MESSAGE_PIECE;
+            if self.receiving_message() && overlong {
+                if piece.is_empty() {
+                    // A line longer than a piece (broken mail, but mail): handed on in parts.
+                    // A CR at the cut may belong to the CRLF that follows.
+                    let mut take = MESSAGE_PIECE.min(rest.len());
+                    if rest[take - 1] == b'\r' {
+                        take -= 1;
+                    }
+                    let at_line_start = !self.partial.as_ref().is_some_and(|p| p.mid_line);
+                    let part = &rest[..take];
+                    let part = match part.strip_prefix(b".") {
+                        Some(unstuffed) if at_line_start => unstuffed,
+                        _ => part,
+                    };
+                    piece.extend_from_slice(part);
+                    consumed += take;
+                    if let Some(partial) = &mut self.partial {
+                        partial.mid_line = true;
+                    }
+                }
+                break Ok(None);
+            }
+            let Some(end) = newline else {
                 if rest.len() > MAX_LINE {
                     break Err(Error::LineTooLong);
                 }
@@ -152,6 +199,30 @@ impl Client {
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
+            if self.receiving_message() {
+                if !piece.is_empty() && piece.len() + line.len() + 2 > MESSAGE_PIECE {
+                    break Ok(None);
+                }
+                let partial = self.partial.as_mut().expect("receiving");
+                if std::mem::take(&mut partial.mid_line) {
+                    // The end of a line handed on in parts: no dot to unstuff, not the end.
+                    piece.extend_from_slice(line);
+                    piece.extend_from_slice(b"\r\n");
+                    consumed += end + 1;
+                    continue;
+                }
+                if line != b"." {
+                    // Dot-unstuffing: a line starting with a dot had one added by the server.
+                    piece.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+                    piece.extend_from_slice(b"\r\n");
+                    consumed += end + 1;
+                    continue;
+                }
+                if !piece.is_empty() {
+                    // The piece goes first; the final dot is read at the next call.
+                    break Ok(None);
+                }
+            }
             let line = line.to_vec();
             consumed += end + 1;
             match self.take_line(line) {
@@ -160,25 +231,42 @@ impl Client {
             }
         };
         self.input.drain(..consumed);
+        if !piece.is_empty() {
+            let command = self
+                .waiting
+                .front()
+                .cloned()
+                .expect("a message has its command");
+            return Ok(Some(Event::MessageData {
+                command,
+                data: piece,
+            }));
+        }
         result
     }
 
+    /// True inside a multi-line reply that carries a message.
+    fn receiving_message(&self) -> bool {
+        self.partial.as_ref().is_some_and(|p| p.lines.is_none())
+    }
+
     fn take_line(&mut self, line: Vec<u8>) -> Result<Option<Event>, Error> {
-        if let Some((_, lines)) = &mut self.partial {
+        if let Some(partial) = &mut self.partial {
             if line == b"." {
-                let (text, lines) = self.partial.take().expect("in a multi-line reply");
-                let reply = Reply::Ok {
-                    text,
-                    lines: Some(lines),
-                };
+                let Partial { text, lines, .. } =
+                    self.partial.take().expect("in a multi-line reply");
+                let reply = Reply::Ok { text, lines };
                 return Ok(Some(self.finish(reply)));
             }
-            // Dot-unstuffing: a line starting with a dot had one added by the server.
             let line = match line.strip_prefix(b".") {
                 Some(unstuffed) => unstuffed.to_vec(),
                 None => line,
             };
-            lines.push(line);
+            partial
+                .lines
+                .as_mut()
+                .expect("message lines are handed on in next_event")
+                .push(line);
             return Ok(None);
         }
         let Some(reply) = Reply::status(&line) else {
@@ -213,7 +301,12 @@ impl Client {
         };
         match reply {
             Reply::Ok { text, .. } if command.multi_line() => {
-                self.partial = Some((text, Vec::new()));
+                let lines = (!command.carries_message()).then(Vec::new);
+                self.partial = Some(Partial {
+                    text,
+                    lines,
+                    mid_line: false,
+                });
                 Ok(None)
             }
             reply => Ok(Some(self.finish(reply))),
@@ -255,6 +348,18 @@ mod tests {
         }
     }
 
+    /// The pieces of a retrieved message, joined, and the reply that ends them.
+    fn retrieved(client: &mut Client) -> (Vec<u8>, Command, Reply) {
+        let mut message = Vec::new();
+        loop {
+            match client.next_event().unwrap() {
+                Some(Event::MessageData { data, .. }) => message.extend(data),
+                Some(Event::Reply { command, reply }) => return (message, command, reply),
+                other => panic!("expected message data, got {other:?}"),
+            }
+        }
+    }
+
     fn logged_in() -> Client {
         let mut client = Client::new();
         client.feed(b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n");
@@ -292,12 +397,9 @@ mod tests {
         );
         assert_eq!(reply(&mut client).1.stat(), Some((2, 320)));
         assert_eq!(reply(&mut client).1.scan_listings().len(), 2);
-        let (command, message) = reply(&mut client);
+        let (message, command, _) = retrieved(&mut client);
         assert_eq!(command, Command::Retr(1));
-        assert_eq!(
-            message.message(),
-            b"Subject: hi\r\n\r\n.a line with a dot\r\n"
-        );
+        assert_eq!(message, b"Subject: hi\r\n\r\n.a line with a dot\r\n");
         assert!(reply(&mut client).1.is_ok());
         assert_eq!(reply(&mut client).0, Command::Quit);
         assert_eq!(client.phase(), Phase::Closed);
@@ -360,7 +462,43 @@ mod tests {
         let mut client = logged_in();
         client.send(Command::Retr(1)).unwrap();
         client.feed(b"+OK\nline\n.\n");
-        assert_eq!(reply(&mut client).1.message(), b"line\r\n");
+        assert_eq!(retrieved(&mut client).0, b"line\r\n");
+    }
+
+    #[test]
+    fn big_messages_arrive_in_pieces_and_overlong_lines_pass() {
+        let mut client = logged_in();
+        client.send(Command::Retr(1)).unwrap();
+        client.send(Command::Noop).unwrap();
+        // 300 KB of short lines, then a 200 KB line starting with a dot, then a dot line.
+        let mut message = b"line\r\n".repeat(300_000 / 6);
+        message.extend(b".");
+        message.extend(vec![b'x'; 200_000]);
+        message.extend(b"\r\n.\r\n");
+        let mut wire = b"+OK\r\n".to_vec();
+        wire.extend(crate::dot_stuff(&message));
+        wire.extend(b"+OK noop\r\n");
+        client.feed(&wire);
+        let mut got = Vec::new();
+        let mut pieces = 0;
+        loop {
+            match client.next_event().unwrap() {
+                Some(Event::MessageData { command, data }) => {
+                    assert_eq!(command, Command::Retr(1));
+                    assert!(data.len() <= MESSAGE_PIECE + 2, "{}", data.len());
+                    got.extend(data);
+                    pieces += 1;
+                }
+                Some(Event::Reply { command, .. }) => {
+                    assert_eq!(command, Command::Retr(1));
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, message);
+        assert!(pieces > 5, "{pieces} pieces");
+        assert_eq!(reply(&mut client).0, Command::Noop);
     }
 
     mod properties {
@@ -390,18 +528,25 @@ mod tests {
                 wire.extend_from_slice(b"+OK\r\n");
                 let mut points: Vec<usize> = cuts.iter().map(|c| c.index(wire.len() + 1)).collect();
                 points.sort_unstable();
-                let mut events = Vec::new();
+                let mut replies = Vec::new();
+                let mut retrieved = Vec::new();
                 let mut start = 0;
                 for point in points.into_iter().chain([wire.len()]) {
                     client.feed(&wire[start..point]);
                     start = point;
                     while let Some(event) = client.next_event().unwrap() {
-                        events.push(event);
+                        match event {
+                            Event::MessageData { data, .. } => {
+                                prop_assert!(replies.is_empty(), "data after its reply");
+                                retrieved.extend(data);
+                            }
+                            Event::Reply { command, .. } => replies.push(command),
+                            other => panic!("{other:?}"),
+                        }
                     }
                 }
-                prop_assert_eq!(events.len(), 2);
-                let Event::Reply { reply, .. } = &events[0] else { panic!() };
-                prop_assert_eq!(reply.message(), message);
+                prop_assert_eq!(replies, vec![Command::Retr(1), Command::Noop]);
+                prop_assert_eq!(retrieved, message);
             }
         }
     }

@@ -209,7 +209,20 @@ pub enum Event {
     Collected {
         stored: u32,
         error: Option<ErrorInfo>,
+        /// Messages larger than the relay collects: they stay on the server (read them with
+        /// another mail program, or ask the sender for a smaller one).
+        #[serde(default)]
+        too_big: Vec<TooBig>,
     },
+}
+
+/// A POP3 message left on the server for its size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TooBig {
+    pub from: Option<Address>,
+    pub subject: String,
+    /// Bytes, as the server counts them.
+    pub size: u64,
 }
 
 /// A folder (IMAP mailbox).
@@ -270,6 +283,14 @@ pub struct MessageView {
     pub flagged: bool,
     pub answered: bool,
     pub keywords: Vec<String>,
+    /// The mail server could not describe this message's structure (it is malformed or built
+    /// to break parsers): it is shown from its raw text as well as that goes, without its
+    /// attachments; the whole message can still be downloaded.
+    #[serde(default)]
+    pub damaged: bool,
+    /// The body was longer than the relay shows and was cut off.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// The part of a message to show.
@@ -354,6 +375,10 @@ pub struct MessageSummary {
     /// How many messages of this folder belong to the same conversation (1: none other).
     #[serde(default = "one")]
     pub thread_size: u32,
+    /// The mail server's description of this message could not be read: the row shows what
+    /// its headers say, and `has_attachments` is a guess. See [`MessageView::damaged`].
+    #[serde(default)]
+    pub damaged: bool,
 }
 
 fn one() -> u32 {
@@ -483,6 +508,7 @@ mod tests {
                     has_attachments: true,
                     thread_id: Some("<root@example.org>".into()),
                     thread_size: 3,
+                    damaged: false,
                 }],
             }),
         });

@@ -17,7 +17,7 @@ use imap_next::{
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::ImapError;
+use super::{unreadable::Unreadable, ImapError};
 use crate::{
     config::{MailServer, TlsMode},
     link::{self, LinkError},
@@ -28,6 +28,10 @@ use crate::{
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// RFC 2177: servers may drop an IDLE after 30 minutes, so it is renewed before that.
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// The largest single response the relay reads. Every literal it asks for is smaller: bodies
+/// are fetched in at most 4 MiB, downloads in 256 KiB chunks, headers cut at 1 MiB. A bigger
+/// response is skipped (it counts as unreadable) without being held in memory.
+const MAX_RESPONSE: u32 = 16 * 1024 * 1024;
 
 /// A connection to the IMAP server. Commands run one after another; [`Self::run_pipelined`]
 /// sends several at once where their answers cannot be confused.
@@ -80,6 +84,7 @@ impl ImapConnection {
         options.discard_greeting = greeting_already_read;
         // Real servers (and proxies in front of them) sometimes end lines with a bare LF.
         options.crlf_relaxed = true;
+        options.max_response_size = MAX_RESPONSE;
         Self {
             stream,
             client: Client::new(options),
@@ -93,11 +98,20 @@ impl ImapConnection {
 
     async fn greeting(&mut self) -> Result<Greeting<'static>, ImapError> {
         loop {
-            if let Event::GreetingReceived { greeting } = self.next_event().await? {
-                return match greeting.kind {
-                    GreetingKind::Ok | GreetingKind::PreAuth => Ok(greeting),
-                    GreetingKind::Bye => Err(ImapError::Refused(greeting.text.to_string())),
-                };
+            match self.next_event().await? {
+                Incoming::Event(Event::GreetingReceived { greeting }) => {
+                    return match greeting.kind {
+                        GreetingKind::Ok | GreetingKind::PreAuth => Ok(greeting),
+                        GreetingKind::Bye => Err(ImapError::Refused(greeting.text.to_string())),
+                    };
+                }
+                Incoming::Unreadable(response) => {
+                    return Err(ImapError::Protocol(format!(
+                        "not an IMAP greeting: {}",
+                        response.describe()
+                    )))
+                }
+                Incoming::Event(_) => {}
             }
         }
     }
@@ -152,7 +166,7 @@ impl ImapConnection {
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), ImapError> {
         let body = CommandBody::login(user.to_owned(), password.to_owned())
             .map_err(|_| ImapError::AuthFailed)?;
-        let (_, status) = self.execute(body).await?;
+        let status = self.execute(body).await?.status;
         match status.kind {
             StatusKind::Ok => {}
             StatusKind::No | StatusKind::Bad => return Err(ImapError::AuthFailed),
@@ -170,16 +184,27 @@ impl ImapConnection {
         let _ = self.run(CommandBody::Logout).await;
     }
 
-    /// Runs a command that must succeed; a NO or BAD becomes an error named by its response code.
+    /// Runs a query whose answer matters (SEARCH, SORT, LIST, ...): a NO or BAD becomes an
+    /// error named by its response code, and so does an answer the parser could not read, so
+    /// that a gap never passes for an empty result.
     pub(super) async fn run(
         &mut self,
         body: CommandBody<'static>,
     ) -> Result<Vec<Data<'static>>, ImapError> {
-        let (data, status) = self.execute(body).await?;
-        match status.kind {
-            StatusKind::Ok => Ok(data),
-            StatusKind::No | StatusKind::Bad => Err(ImapError::from_status(&status)),
+        let answer = self.execute(body).await?;
+        if let Some(first) = answer.unreadable.first() {
+            return Err(ImapError::Unreadable(first.describe()));
         }
+        answer.into_data()
+    }
+
+    /// Runs a command that changes something (STORE, MOVE, SELECT, ...): what it says on the
+    /// side is news about other messages, so an unreadable piece of that is logged, not fatal.
+    pub(super) async fn act(
+        &mut self,
+        body: CommandBody<'static>,
+    ) -> Result<Vec<Data<'static>>, ImapError> {
+        self.execute(body).await?.into_data()
     }
 
     /// Sends several commands at once and waits for all of them: one round trip instead of
@@ -191,44 +216,74 @@ impl ImapConnection {
         let tags: Vec<Tag<'static>> = bodies.into_iter().map(|body| self.enqueue(body)).collect();
         let mut data = Vec::new();
         let mut statuses: Vec<Option<StatusBody<'static>>> = vec![None; tags.len()];
+        let mut unreadable = None;
         while statuses.iter().any(Option::is_none) {
             match self.next_event().await? {
-                Event::DataReceived { data: d } => self.collect(d, &mut data),
-                Event::StatusReceived {
+                Incoming::Event(Event::DataReceived { data: d }) => self.collect(d, &mut data),
+                Incoming::Event(Event::StatusReceived {
                     status: Status::Tagged(Tagged { tag, body }),
-                } => {
+                }) => {
                     if let Some(i) = tags.iter().position(|t| *t == tag) {
                         statuses[i] = Some(body);
                     }
                 }
-                Event::StatusReceived {
+                Incoming::Event(Event::StatusReceived {
                     status: Status::Bye(_),
-                } => return Err(ImapError::Link(LinkError::Closed)),
-                Event::CommandRejected { status, .. } => return Err(rejected(status)),
-                _ => {}
+                }) => return Err(ImapError::Link(LinkError::Closed)),
+                Incoming::Event(Event::CommandRejected { status, .. }) => {
+                    return Err(rejected(status))
+                }
+                // Read on to the last completion, so that the connection stays in step.
+                Incoming::Unreadable(response) => {
+                    if let Some(i) = tags.iter().position(|t| response.completes(t.inner())) {
+                        statuses[i] = Some(unreadable_status());
+                    }
+                    unreadable.get_or_insert(response);
+                }
+                Incoming::Event(_) => {}
             }
+        }
+        if let Some(response) = unreadable {
+            return Err(ImapError::Unreadable(response.describe()));
         }
         Ok((data, statuses.into_iter().flatten().collect()))
     }
 
-    /// Sends one command and collects the untagged data until its tagged completion.
+    /// Sends one command and collects the untagged data until its tagged completion, and the
+    /// responses that could not be read on the way.
     pub(super) async fn execute(
         &mut self,
         body: CommandBody<'static>,
-    ) -> Result<(Vec<Data<'static>>, StatusBody<'static>), ImapError> {
+    ) -> Result<Answer, ImapError> {
         let tag = self.enqueue(body);
         let mut data = Vec::new();
+        let mut unreadable = Vec::new();
         loop {
             match self.next_event().await? {
-                Event::DataReceived { data: d } => self.collect(d, &mut data),
-                Event::StatusReceived {
+                Incoming::Event(Event::DataReceived { data: d }) => self.collect(d, &mut data),
+                Incoming::Event(Event::StatusReceived {
                     status: Status::Tagged(Tagged { tag: got, body }),
-                } if got == tag => return Ok((data, body)),
-                Event::StatusReceived {
+                }) if got == tag => {
+                    return Ok(Answer {
+                        data,
+                        status: body,
+                        unreadable,
+                    })
+                }
+                Incoming::Event(Event::StatusReceived {
                     status: Status::Bye(_),
-                } => return Err(ImapError::Link(LinkError::Closed)),
-                Event::CommandRejected { status, .. } => return Err(rejected(status)),
-                _ => {}
+                }) => return Err(ImapError::Link(LinkError::Closed)),
+                Incoming::Event(Event::CommandRejected { status, .. }) => {
+                    return Err(rejected(status))
+                }
+                Incoming::Unreadable(response) if response.completes(tag.inner()) => {
+                    return Err(ImapError::Unreadable(response.describe()))
+                }
+                Incoming::Unreadable(response) => {
+                    tracing::info!(response = %response.describe(), "unreadable IMAP response skipped");
+                    unreadable.push(response);
+                }
+                Incoming::Event(_) => {}
             }
         }
     }
@@ -252,7 +307,15 @@ impl ImapConnection {
                 done_sent = self.client.set_idle_done().is_some();
             }
             let step = tokio::select! {
-                event = self.stream.next(&mut self.client) => Some(event?),
+                event = self.stream.next(&mut self.client) => match received(event)? {
+                    Incoming::Event(event) => Some(event),
+                    // Something happened that cannot be read: worth a look, like any news.
+                    Incoming::Unreadable(response) => {
+                        tracing::info!(response = %response.describe(), "unreadable IMAP response during IDLE");
+                        done_wanted = true;
+                        continue;
+                    }
+                },
                 () = &mut stop, if !done_wanted => None,
                 () = &mut renew, if !done_wanted => None,
                 // After DONE the server must answer promptly; a silent one counts as gone.
@@ -318,11 +381,63 @@ impl ImapConnection {
         self.threads = None;
     }
 
-    async fn next_event(&mut self) -> Result<Event, ImapError> {
-        tokio::time::timeout(COMMAND_TIMEOUT, self.stream.next(&mut self.client))
+    async fn next_event(&mut self) -> Result<Incoming, ImapError> {
+        let event = tokio::time::timeout(COMMAND_TIMEOUT, self.stream.next(&mut self.client))
             .await
-            .map_err(|_| ImapError::Link(LinkError::Timeout))?
-            .map_err(ImapError::from)
+            .map_err(|_| ImapError::Link(LinkError::Timeout))?;
+        received(event)
+    }
+}
+
+/// What one command brought back.
+pub(super) struct Answer {
+    pub data: Vec<Data<'static>>,
+    pub status: StatusBody<'static>,
+    /// Responses that arrived while it ran and could not be read.
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl Answer {
+    /// The data, if the command succeeded; a NO or BAD becomes an error named by its code.
+    pub fn into_data(self) -> Result<Vec<Data<'static>>, ImapError> {
+        match self.status.kind {
+            StatusKind::Ok => Ok(self.data),
+            StatusKind::No | StatusKind::Bad => Err(ImapError::from_status(&self.status)),
+        }
+    }
+}
+
+/// One step from the server: an event, or a complete response that could not be parsed. The
+/// parser has skipped such a response whole, so the connection can go on.
+// Events pass straight through, one per response; boxing them would allocate for each.
+#[allow(clippy::large_enum_variant)]
+enum Incoming {
+    Event(Event),
+    Unreadable(Unreadable),
+}
+
+fn received(
+    event: Result<Event, stream::Error<imap_next::client::Error>>,
+) -> Result<Incoming, ImapError> {
+    use imap_next::client::Error as ClientError;
+    match event {
+        Ok(event) => Ok(Incoming::Event(event)),
+        Err(stream::Error::State(
+            ClientError::MalformedMessage { discarded_bytes }
+            | ClientError::ResponseTooLong { discarded_bytes },
+        )) => Ok(Incoming::Unreadable(Unreadable::new(
+            discarded_bytes.declassify().clone(),
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stands in for a completion that was there but could not be read.
+fn unreadable_status() -> StatusBody<'static> {
+    StatusBody {
+        kind: StatusKind::No,
+        code: None,
+        text: imap_codec::imap_types::core::Text::try_from("unreadable").expect("valid text"),
     }
 }
 

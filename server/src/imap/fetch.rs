@@ -27,8 +27,22 @@ const SUMMARY_HEADERS: &[&str] = &[
     "References",
 ];
 
+/// At most this much of a row's header fields is read (a 1 MB Subject line is an attack, not
+/// a subject).
+const MAX_SUMMARY_HEADERS: u32 = 64 * 1024;
+
 /// What a FETCH asks for to build list rows.
 pub fn summary_items() -> MacroOrMessageDataItemNames<'static> {
+    let mut items = summary_items_without_structure();
+    if let MacroOrMessageDataItemNames::MessageDataItemNames(names) = &mut items {
+        names.push(MessageDataItemName::BodyStructure);
+    }
+    items
+}
+
+/// The same without BODYSTRUCTURE: for a message whose structure the server describes in a
+/// way that cannot be read.
+pub fn summary_items_without_structure() -> MacroOrMessageDataItemNames<'static> {
     let headers = SUMMARY_HEADERS
         .iter()
         .map(|h| (*h).try_into().expect("header names are atoms"))
@@ -38,13 +52,12 @@ pub fn summary_items() -> MacroOrMessageDataItemNames<'static> {
         MessageDataItemName::Flags,
         MessageDataItemName::InternalDate,
         MessageDataItemName::Rfc822Size,
-        MessageDataItemName::BodyStructure,
         MessageDataItemName::BodyExt {
             section: Some(Section::HeaderFields(
                 None,
                 Vec1::try_from(headers).expect("at least one header"),
             )),
-            partial: None,
+            partial: Some((0, NonZeroU32::new(MAX_SUMMARY_HEADERS).expect("not zero"))),
             peek: true,
         },
     ])
@@ -60,16 +73,19 @@ pub fn newest_first_range(total: u32, offset: u32, limit: u32) -> Option<Sequenc
     ))
 }
 
-/// Every FETCH in `data` as a row, newest (highest sequence number) first. A FETCH without a UID
-/// cannot be acted on later and is skipped.
-pub fn summaries(data: Vec<Data<'static>>) -> Vec<MessageSummary> {
-    let mut rows: Vec<(u32, MessageSummary)> = data
-        .into_iter()
+/// Every FETCH in `data` as a row with its sequence number, in the order they came. A FETCH
+/// without a UID cannot be acted on later and is skipped.
+pub fn numbered_rows(data: Vec<Data<'static>>) -> Vec<(u32, MessageSummary)> {
+    data.into_iter()
         .filter_map(|d| match d {
             Data::Fetch { seq, items } => Some((seq.get(), summary(items.as_ref())?)),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Rows by sequence number, highest first.
+pub fn newest_first(mut rows: Vec<(u32, MessageSummary)>) -> Vec<MessageSummary> {
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     rows.into_iter().map(|(_, row)| row).collect()
 }
@@ -139,6 +155,7 @@ fn summary(items: &[MessageDataItem<'_>]) -> Option<MessageSummary> {
         has_attachments: fetched.structure.is_some_and(structure::has_attachments),
         thread_id: header.thread_id,
         thread_size: 1,
+        damaged: false,
     })
 }
 
@@ -210,7 +227,7 @@ pub(super) mod tests {
             header.len()
         );
         let second = b"* 2 FETCH (UID 9 FLAGS (\\Flagged) INTERNALDATE \"15-Nov-2023 00:00:00 +0100\" RFC822.SIZE 5 BODY[HEADER.FIELDS (FROM SUBJECT DATE)] NIL)\r\n";
-        let rows = summaries(vec![data(first.as_bytes()), data(second)]);
+        let rows = newest_first(numbered_rows(vec![data(first.as_bytes()), data(second)]));
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].uid, 9);
         assert!(rows[0].unread && rows[0].flagged);
@@ -234,7 +251,7 @@ pub(super) mod tests {
 
     #[test]
     fn fetch_without_uid_is_skipped() {
-        let rows = summaries(vec![data(b"* 3 FETCH (FLAGS (\\Seen))\r\n")]);
+        let rows = numbered_rows(vec![data(b"* 3 FETCH (FLAGS (\\Seen))\r\n")]);
         assert!(rows.is_empty());
     }
 }

@@ -136,7 +136,7 @@ impl ImapConnection {
 
     pub async fn create_folder(&mut self, name: &str) -> Result<(), ImapError> {
         let body = CommandBody::create(mailbox(name)?).map_err(|_| bad_name(name))?;
-        self.run(body).await?;
+        self.act(body).await?;
         // Where subscriptions matter, a new folder should show up in other clients too.
         let _ = self.subscribe_folder(name, true).await;
         Ok(())
@@ -148,7 +148,7 @@ impl ImapConnection {
         }
         self.leave_if_selected(from).await?;
         let body = CommandBody::rename(mailbox(from)?, mailbox(to)?).map_err(|_| bad_name(to))?;
-        self.run(body).await?;
+        self.act(body).await?;
         let _ = self.subscribe_folder(from, false).await;
         let _ = self.subscribe_folder(to, true).await;
         Ok(())
@@ -160,7 +160,7 @@ impl ImapConnection {
         }
         self.leave_if_selected(name).await?;
         let body = CommandBody::delete(mailbox(name)?).map_err(|_| bad_name(name))?;
-        self.run(body).await?;
+        self.act(body).await?;
         let _ = self.subscribe_folder(name, false).await;
         Ok(())
     }
@@ -177,7 +177,7 @@ impl ImapConnection {
             CommandBody::unsubscribe(mailbox)
         }
         .map_err(|_| bad_name(name))?;
-        self.run(body).await.map(drop)
+        self.act(body).await.map(drop)
     }
 
     /// A folder cannot be renamed or deleted while selected on some servers: select INBOX.
@@ -198,7 +198,7 @@ impl ImapConnection {
 
     /// Asks for news without IDLE: whatever changed arrives as untagged data.
     pub async fn poll(&mut self) -> Result<Vec<Data<'static>>, ImapError> {
-        let data = self.run(CommandBody::Noop).await?;
+        let data = self.act(CommandBody::Noop).await?;
         Ok(data
             .into_iter()
             .filter(|d| matches!(d, Data::Exists(_) | Data::Expunge(_) | Data::Fetch { .. }))
@@ -210,14 +210,14 @@ impl ImapConnection {
         if let Some(selected) = &self.selected {
             if selected.name == folder {
                 // Picks up changes the server has not told us about yet.
-                self.run(CommandBody::Noop).await?;
+                self.act(CommandBody::Noop).await?;
                 return Ok(self.selected.as_ref().map_or(0, |s| s.exists));
             }
         }
         self.selected = None;
         self.forget_order();
         let body = CommandBody::select(mailbox(folder)?).map_err(|_| bad_name(folder))?;
-        let data = match self.run(body).await {
+        let data = match self.act(body).await {
             Ok(data) => data,
             Err(ImapError::Refused(_)) => return Err(ImapError::NoSuchFolder(folder.to_owned())),
             Err(e) => return Err(e),

@@ -4,13 +4,14 @@
 use std::{collections::HashMap, num::NonZeroU32};
 
 use imap_codec::imap_types::{
+    body::BodyStructure,
     command::CommandBody,
     core::{AString, Charset, Vec1},
     extensions::{
         sort::{SortCriterion, SortKey},
         thread::ThreadingAlgorithm,
     },
-    fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section},
+    fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Part, Section},
     flag::{Flag as ImapFlag, StoreResponse, StoreType},
     response::{Capability, Data},
     search::SearchKey,
@@ -22,11 +23,15 @@ use protocol::{Body, Flag, FolderRole, MessageList, MessageSummary, MessageView,
 use super::{
     fetch::{self, Fetched},
     folders::mailbox,
-    structure, ImapConnection, ImapError,
+    structure,
+    unreadable::Unreadable,
+    ImapConnection, ImapError,
 };
 
 /// A body larger than this is shown cut off; nobody reads 4 MB of text in a browser.
 const MAX_BODY: u32 = 4 * 1024 * 1024;
+/// The header block read to show a message; 10,000 header lines or a 1 MB line are cut here.
+const MAX_HEADER: u32 = 256 * 1024;
 /// At most this many search hits per folder, newest first.
 const MAX_HITS: usize = 200;
 
@@ -48,30 +53,19 @@ impl ImapConnection {
             offset,
             messages: Vec::new(),
         };
-        if self.has_sort() {
-            let page: Vec<NonZeroU32> = self
-                .sorted_uids()
-                .await?
-                .iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .copied()
-                .collect();
-            if page.is_empty() {
-                return Ok(list);
+        match self.sorted_page(offset, limit).await? {
+            Some(page) if page.is_empty() => return Ok(list),
+            Some(page) => {
+                let set = SequenceSet::try_from(page.clone()).expect("not empty");
+                let mut rows = self.fetch_rows(set, true).await?;
+                rows.sort_by_key(|row| page.iter().position(|uid| uid.get() == row.uid));
+                list.messages = rows;
             }
-            let set = SequenceSet::try_from(page.clone()).expect("not empty");
-            let data = self
-                .run(CommandBody::fetch(set, fetch::summary_items(), true).expect("valid set"))
-                .await?;
-            let mut rows = fetch::summaries(data);
-            rows.sort_by_key(|row| page.iter().position(|uid| uid.get() == row.uid));
-            list.messages = rows;
-        } else if let Some(range) = fetch::newest_first_range(total, offset, limit) {
-            let data = self
-                .run(CommandBody::fetch(range, fetch::summary_items(), false).expect("valid set"))
-                .await?;
-            list.messages = fetch::summaries(data);
+            None => {
+                if let Some(range) = fetch::newest_first_range(total, offset, limit) {
+                    list.messages = self.fetch_rows(range, false).await?;
+                }
+            }
         }
         if self
             .capabilities_match(|c| matches!(c, Capability::Thread(ThreadingAlgorithm::References)))
@@ -84,11 +78,86 @@ impl ImapConnection {
         Ok(list)
     }
 
+    /// The UIDs of one page by SORT, or `None` to fall back to sequence order: the server has
+    /// no SORT, or its answer could not be read.
+    async fn sorted_page(
+        &mut self,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Option<Vec<NonZeroU32>>, ImapError> {
+        if !self.has_sort() {
+            return Ok(None);
+        }
+        match self.sorted_uids().await {
+            Ok(uids) => Ok(Some(
+                uids.iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .copied()
+                    .collect(),
+            )),
+            Err(ImapError::Unreadable(response)) => {
+                tracing::info!(%response, "SORT answer unreadable; listing in arrival order");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// List rows for the messages in `set` (UIDs or sequence numbers), newest first. A message
+    /// whose FETCH response cannot be read (its BODYSTRUCTURE, usually) is fetched again
+    /// without the structure and marked damaged, so one hostile mail never hides the others.
+    async fn fetch_rows(
+        &mut self,
+        set: SequenceSet,
+        uid: bool,
+    ) -> Result<Vec<MessageSummary>, ImapError> {
+        let answer = self
+            .execute(CommandBody::fetch(set, fetch::summary_items(), uid).expect("valid set"))
+            .await?;
+        let damaged: Vec<NonZeroU32> = answer
+            .unreadable
+            .iter()
+            .filter_map(Unreadable::fetch_sequence)
+            .collect();
+        let mut rows = fetch::numbered_rows(answer.into_data()?);
+        if let Ok(set) = SequenceSet::try_from(damaged) {
+            // By sequence number: a plain FETCH may not be interrupted by EXPUNGE, so the
+            // numbers still name the same messages.
+            let items = fetch::summary_items_without_structure();
+            let answer = self
+                .execute(CommandBody::fetch(set, items, false).expect("valid set"))
+                .await?;
+            rows.extend(
+                fetch::numbered_rows(answer.into_data()?)
+                    .into_iter()
+                    .map(|(seq, row)| {
+                        (
+                            seq,
+                            MessageSummary {
+                                damaged: true,
+                                ..row
+                            },
+                        )
+                    }),
+            );
+        }
+        Ok(fetch::newest_first(rows))
+    }
+
     /// Conversation sizes in the selected folder by THREAD=REFERENCES; asked once, then kept
     /// until the folder changes.
     async fn thread_sizes(&mut self) -> Result<&HashMap<u32, u32>, ImapError> {
         if self.threads.is_none() {
-            self.threads = Some(self.thread().await?);
+            let sizes = match self.thread().await {
+                Err(ImapError::Unreadable(response)) => {
+                    // Rows without conversation sizes are still rows.
+                    tracing::info!(%response, "THREAD answer unreadable; no conversation sizes");
+                    HashMap::new()
+                }
+                other => other?,
+            };
+            self.threads = Some(sizes);
         }
         Ok(self.threads.get_or_insert_default())
     }
@@ -135,7 +204,12 @@ impl ImapConnection {
             .collect())
     }
 
-    pub async fn open_message(&mut self, folder: &str, uid: u32) -> Result<MessageView, ImapError> {
+    pub async fn open_message(
+        &mut self,
+        folder: &str,
+        uid: u32,
+        inline: mime::InlineLimits,
+    ) -> Result<MessageView, ImapError> {
         self.select(folder).await?;
         let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
             MessageDataItemName::Uid,
@@ -144,40 +218,145 @@ impl ImapConnection {
             MessageDataItemName::BodyStructure,
             MessageDataItemName::BodyExt {
                 section: Some(Section::Header(None)),
-                partial: None,
+                partial: Some((0, NonZeroU32::new(MAX_HEADER).expect("not zero"))),
+                peek: true,
+            },
+        ]);
+        let answer = self
+            .execute(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+            .await?;
+        let unreadable = !answer.unreadable.is_empty();
+        let data = answer.into_data()?;
+        let Some(items) = fetched_items(&data, uid) else {
+            return if unreadable {
+                self.open_damaged(folder, uid, inline).await
+            } else {
+                Err(ImapError::NoSuchMessage)
+            };
+        };
+        let fetched = Fetched::new(items);
+        let plan = fetched.structure.map(structure::plan);
+        let headers = mime::headers(fetched.section);
+        let (body, truncated) = match plan.as_ref().and_then(|p| p.body.as_ref()) {
+            Some(part) => (self.fetch_body(uid, part).await?, part.size > MAX_BODY),
+            None => (Body::Empty, false),
+        };
+        let attachments = plan.map(|p| p.attachments).unwrap_or_default();
+        let body = match (body, fetched.structure) {
+            (
+                Body::Html {
+                    html,
+                    remote_content,
+                },
+                Some(structure),
+            ) => Body::Html {
+                html: self
+                    .embed_inline_images(uid, html, structure, &attachments, inline)
+                    .await?,
+                remote_content,
+            },
+            (body, _) => body,
+        };
+        Ok(MessageView {
+            body,
+            attachments,
+            truncated,
+            ..view(folder, uid, &fetched, headers)
+        })
+    }
+
+    /// A message whose structure the server describes unreadably: read from its first
+    /// [`MAX_BODY`] bytes as a whole message instead, without attachments (their IMAP part
+    /// numbers are unknown; the .eml download has everything).
+    async fn open_damaged(
+        &mut self,
+        folder: &str,
+        uid: u32,
+        inline: mime::InlineLimits,
+    ) -> Result<MessageView, ImapError> {
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::Flags,
+            MessageDataItemName::InternalDate,
+            MessageDataItemName::Rfc822Size,
+            MessageDataItemName::BodyExt {
+                section: None,
+                partial: Some((0, NonZeroU32::new(MAX_BODY).expect("not zero"))),
                 peek: true,
             },
         ]);
         let data = self
-            .run(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+            .act(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
             .await?;
         let items = fetched_items(&data, uid).ok_or(ImapError::NoSuchMessage)?;
         let fetched = Fetched::new(items);
-        let plan = fetched.structure.map(structure::plan);
-        let headers = mime::headers(fetched.section);
-        let body = match plan.as_ref().and_then(|p| p.body.as_ref()) {
-            Some(part) => self.fetch_body(uid, part).await?,
-            None => Body::Empty,
-        };
-        let summary = headers.summary;
+        let parsed = mime::parse_message(fetched.section, inline);
         Ok(MessageView {
-            folder: folder.to_owned(),
-            uid,
-            from: summary.from,
-            to: summary.to,
-            cc: headers.cc,
-            reply_to: headers.reply_to,
-            subject: summary.subject,
-            date: summary.date.or(fetched.received).unwrap_or(0),
-            message_id: headers.message_id,
-            thread_id: summary.thread_id,
-            body,
-            attachments: plan.map(|p| p.attachments).unwrap_or_default(),
-            unread: !fetched.has(&ImapFlag::Seen),
-            flagged: fetched.has(&ImapFlag::Flagged),
-            answered: fetched.has(&ImapFlag::Answered),
-            keywords: fetched.keywords(),
+            body: parsed.body,
+            damaged: true,
+            truncated: fetched.size > MAX_BODY,
+            ..view(folder, uid, &fetched, parsed.headers)
         })
+    }
+
+    /// Puts the inline images the body shows (within `limits`) into it, fetched together in
+    /// one round trip over this connection.
+    async fn embed_inline_images(
+        &mut self,
+        uid: u32,
+        html: String,
+        structure: &BodyStructure<'_>,
+        attachments: &[protocol::Attachment],
+        limits: mime::InlineLimits,
+    ) -> Result<String, ImapError> {
+        let wanted = mime::inline_image_ids(&html);
+        let candidates = attachments.iter().filter_map(|a| {
+            Some(mime::InlinePart {
+                content_id: a.content_id.as_deref()?,
+                mime_type: &a.mime_type,
+                size: a.size as usize,
+                key: a.part.as_str(),
+            })
+        });
+        let chosen = mime::choose_inline_images(&wanted, candidates, limits);
+        if chosen.is_empty() {
+            return Ok(html);
+        }
+        let mut items = vec![MessageDataItemName::Uid];
+        for (_, part) in &chosen {
+            items.push(MessageDataItemName::BodyExt {
+                section: Some(Section::Part(Part(part_path(part.key)?))),
+                partial: None,
+                peek: true,
+            });
+        }
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(items);
+        let answer = self
+            .execute(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+            .await?;
+        let data = answer.into_data()?;
+        let Some(fetched) = fetched_items(&data, uid) else {
+            return Ok(html); // the images could not be read: the body shows without them
+        };
+        let images: Vec<(String, String)> = chosen
+            .into_iter()
+            .filter_map(|(id, part)| {
+                let raw = fetched.iter().find_map(|item| match item {
+                    MessageDataItem::BodyExt {
+                        section: Some(Section::Part(Part(path))),
+                        data,
+                        ..
+                    } if section_name(path) == part.key => data.0.as_ref(),
+                    _ => None,
+                })?;
+                let encoding = structure::find_part(structure, part.key)?.encoding;
+                let mut decoder = mime::StreamDecoder::new(&encoding);
+                let mut bytes = decoder.push(raw.as_ref());
+                bytes.extend(decoder.finish());
+                Some((id, mime::data_url(part.mime_type, &bytes)))
+            })
+            .collect();
+        Ok(mime::embed_inline_images(&html, &images))
     }
 
     async fn fetch_body(
@@ -221,10 +400,13 @@ impl ImapConnection {
         part: Option<&str>,
     ) -> Result<Option<structure::PartInfo>, ImapError> {
         self.select(folder).await?;
-        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
-            MessageDataItemName::Uid,
-            MessageDataItemName::BodyStructure,
-        ]);
+        // The whole message needs no BODYSTRUCTURE: a damaged one can still be downloaded.
+        let mut items = vec![MessageDataItemName::Uid];
+        if let Some(part) = part {
+            part_path(part)?;
+            items.push(MessageDataItemName::BodyStructure);
+        }
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(items);
         let data = self
             .run(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
             .await?;
@@ -232,7 +414,6 @@ impl ImapConnection {
         let Some(part) = part else {
             return Ok(None);
         };
-        part_path(part)?;
         let structure = Fetched::new(items)
             .structure
             .ok_or_else(|| ImapError::Protocol("no BODYSTRUCTURE in the answer".into()))?;
@@ -285,7 +466,7 @@ impl ImapConnection {
         };
         let body = CommandBody::store(uid_set(uids)?, kind, StoreResponse::Silent, flags, true)
             .expect("valid set");
-        self.run(body).await.map(drop)
+        self.act(body).await.map(drop)
     }
 
     pub async fn copy_messages(
@@ -296,7 +477,7 @@ impl ImapConnection {
     ) -> Result<(), ImapError> {
         self.select(folder).await?;
         let body = CommandBody::copy(uid_set(uids)?, mailbox(to)?, true).expect("valid arguments");
-        self.run(body).await.map(drop)
+        self.act(body).await.map(drop)
     }
 
     /// MOVE where the server has it; else COPY, flag \Deleted, and expunge just those messages
@@ -318,7 +499,7 @@ impl ImapConnection {
                 mailbox: mailbox(to)?,
                 uid: true,
             };
-            return self.run(body).await.map(drop);
+            return self.act(body).await.map(drop);
         }
         self.copy_messages(folder, uids, to).await?;
         self.expunge(set).await
@@ -333,13 +514,13 @@ impl ImapConnection {
             true,
         )
         .expect("valid set");
-        self.run(store).await?;
+        self.act(store).await?;
         let expunge = if self.has(&Capability::UidPlus) {
             CommandBody::ExpungeUid { sequence_set: set }
         } else {
             CommandBody::Expunge
         };
-        self.run(expunge).await.map(drop)
+        self.act(expunge).await.map(drop)
     }
 
     /// Into `trash`; removed for good when already there or when there is no Trash.
@@ -431,10 +612,7 @@ impl ImapConnection {
             return Ok(Vec::new());
         }
         let set = SequenceSet::try_from(uids).expect("not empty");
-        let data = self
-            .run(CommandBody::fetch(set, fetch::summary_items(), true).expect("valid set"))
-            .await?;
-        Ok(fetch::summaries(data))
+        self.fetch_rows(set, true).await
     }
 }
 
@@ -451,6 +629,31 @@ fn fetched_items<'a>(
     })
 }
 
+/// The reader's view of a message from its FETCH items and headers; no body yet.
+fn view(folder: &str, uid: u32, fetched: &Fetched<'_>, headers: mime::Headers) -> MessageView {
+    let summary = headers.summary;
+    MessageView {
+        folder: folder.to_owned(),
+        uid,
+        from: summary.from,
+        to: summary.to,
+        cc: headers.cc,
+        reply_to: headers.reply_to,
+        subject: summary.subject,
+        date: summary.date.or(fetched.received).unwrap_or(0),
+        message_id: headers.message_id,
+        thread_id: summary.thread_id,
+        body: Body::Empty,
+        attachments: Vec::new(),
+        unread: !fetched.has(&ImapFlag::Seen),
+        flagged: fetched.has(&ImapFlag::Flagged),
+        answered: fetched.has(&ImapFlag::Answered),
+        keywords: fetched.keywords(),
+        damaged: false,
+        truncated: false,
+    }
+}
+
 /// UIDs from the app: at least one, none zero.
 fn uid_set(uids: &[u32]) -> Result<SequenceSet, ImapError> {
     let uids = uids
@@ -459,6 +662,15 @@ fn uid_set(uids: &[u32]) -> Result<SequenceSet, ImapError> {
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| ImapError::BadInput("UID 0 does not exist".into()))?;
     SequenceSet::try_from(uids).map_err(|_| ImapError::BadInput("no messages given".into()))
+}
+
+/// [1, 2, 3] → `1.2.3`.
+fn section_name(path: &Vec1<NonZeroU32>) -> String {
+    path.as_ref()
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `1.2.3` → [1, 2, 3].

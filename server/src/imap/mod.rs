@@ -9,6 +9,7 @@ mod fetch;
 mod folders;
 mod messages;
 mod structure;
+mod unreadable;
 mod utf7;
 
 pub use connection::ImapConnection;
@@ -39,13 +40,18 @@ pub enum ImapError {
     BadInput(String),
     #[error("the mail server sent something unreadable: {0}")]
     Protocol(String),
+    /// One answer could not be read; the connection is fine and goes on.
+    #[error("the mail server's answer could not be read: {0}")]
+    Unreadable(String),
 }
 
 impl ImapError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Link(link) => link.code(),
-            Self::StartTlsMissing | Self::Protocol(_) => ErrorCode::ServerProtocol,
+            Self::StartTlsMissing | Self::Protocol(_) | Self::Unreadable(_) => {
+                ErrorCode::ServerProtocol
+            }
             Self::AuthFailed => ErrorCode::AuthFailed,
             Self::Refused(_) => ErrorCode::ServerRefused,
             Self::NoSuchFolder(_) => ErrorCode::NoSuchFolder,

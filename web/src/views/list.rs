@@ -270,6 +270,7 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
         (message.unread, t.unread),
         (message.flagged, t.flagged),
         (message.has_attachments, t.has_attachments),
+        (message.damaged, t.damaged),
     ]
     .into_iter()
     .filter(|(on, _)| *on)
@@ -297,6 +298,7 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
                     {(message.thread_size > 1).then(|| view! { <span class="thread-count">{message.thread_size}</span> })}
                     {message.flagged.then(|| icon(Icon::Flag))}
                     {message.has_attachments.then(|| icon(Icon::Attachment))}
+                    {message.damaged.then(|| view! { <span class="damaged" title=t.damaged_explained>{t.damaged}</span> })}
                     {folder.map(|f| view! { <span class="in-folder">{f}</span> })}
                 </span>
             </button>

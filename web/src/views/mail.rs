@@ -42,8 +42,9 @@ pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
             mail.collect_error.set(None);
             mail.collecting.set((done < total).then_some((done, total)));
         }
-        Notice::Event(Event::Collected { error, .. }) => {
+        Notice::Event(Event::Collected { error, too_big, .. }) => {
             mail.collecting.set(None);
+            mail.too_big.set(too_big);
             let t = lang.get_untracked().strings();
             mail.collect_error
                 .set(error.map(|e| t.error(e.code, &e.message).to_owned()));
@@ -162,7 +163,28 @@ fn LinkBanner() -> impl IntoView {
             |why| view! { <p class="banner lost" role="status">{t.collect_failed}" "{why}</p> },
         )
     };
-    view! { {link} {collecting} {failed} }
+    let too_big = move || {
+        let messages = mail.too_big.get();
+        (!messages.is_empty()).then(|| {
+            let heading = t.too_big.replace("{count}", &messages.len().to_string());
+            view! {
+                <div class="banner lost" role="status">
+                    <p>{heading}</p>
+                    <ul class="too-big">
+                        {messages
+                            .into_iter()
+                            .map(|m| {
+                                let from = m.from.as_ref().map(|a| a.display().to_owned()).unwrap_or_default();
+                                let subject = if m.subject.is_empty() { t.no_subject.to_owned() } else { m.subject };
+                                view! { <li>{format!("{subject} · {from} · {} MB", m.size.div_ceil(1_000_000))}</li> }
+                            })
+                            .collect_view()}
+                    </ul>
+                </div>
+            }
+        })
+    };
+    view! { {link} {collecting} {failed} {too_big} }
 }
 
 #[component]

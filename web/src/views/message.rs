@@ -133,7 +133,9 @@ fn Reader(message: MessageView) -> impl IntoView {
                 .thread_id
                 .clone()
                 .map(|thread_id| view! { <Conversation folder=folder.clone() uid thread_id /> })}
-            <BodyView body=message.body.clone() sender images=inline_images(&message) />
+            {message.damaged.then(|| view! { <p class="notice" role="note">{t.damaged_explained}</p> })}
+            {message.truncated.then(|| view! { <p class="notice" role="note">{t.truncated_explained}</p> })}
+            <BodyView body=message.body.clone() sender />
             <AttachmentList message=message.clone() />
         </article>
     }
@@ -186,44 +188,16 @@ fn Conversation(folder: String, uid: u32, thread_id: String) -> impl IntoView {
     }
 }
 
-/// `(content id, download URL, type)` of the images an HTML body shows by `cid:`.
-fn inline_images(message: &MessageView) -> Vec<(String, String, String)> {
-    message
-        .attachments
-        .iter()
-        .filter(|a| a.mime_type.starts_with("image/") && a.mime_type != "image/svg+xml")
-        .filter_map(|a| {
-            let cid = a.content_id.clone()?;
-            let url = download_url(&message.folder, message.uid, Some(&a.part), true);
-            Some((cid, url, a.mime_type.clone()))
-        })
-        .collect()
-}
-
 #[component]
-fn BodyView(body: Body, sender: String, images: Vec<(String, String, String)>) -> impl IntoView {
+fn BodyView(body: Body, sender: String) -> impl IntoView {
     let t = texts();
     match body {
         Body::Html {
             html,
             remote_content,
         } => {
-            // cid: images arrive as data: URLs once fetched.
-            let resolved = RwSignal::new(Vec::<(String, String)>::new());
-            for (cid, url, mime_type) in images {
-                spawn_local(async move {
-                    if let Some(data) = crate::api::data_url(&url, &mime_type).await {
-                        resolved.update(|r| r.push((cid, data)));
-                    }
-                });
-            }
-            let html = move || {
-                resolved.with(|images| {
-                    images.iter().fold(html.clone(), |html, (cid, data)| {
-                        html.replace(&format!("\"cid:{cid}\""), &format!("\"{data}\""))
-                    })
-                })
-            };
+            // Inline (cid:) images arrive inside the HTML already, as data: URLs: the document
+            // is built once.
             let show = RwSignal::new(remote_content && prefs::images_allowed_from(&sender));
             let always = move |_| {
                 prefs::allow_images_from(&sender);
@@ -240,7 +214,7 @@ fn BodyView(body: Body, sender: String, images: Vec<(String, String, String)>) -
                 <iframe class="mail-body" title=t.messages
                     sandbox="allow-popups allow-popups-to-escape-sandbox"
                     referrerpolicy="no-referrer"
-                    srcdoc=move || srcdoc(&html(), show.get())></iframe>
+                    srcdoc=move || srcdoc(&html, show.get())></iframe>
             }
             .into_any()
         }

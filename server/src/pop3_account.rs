@@ -200,7 +200,7 @@ fn answer(
                 answered: row.answered,
                 keywords: Vec::new(),
                 damaged: false,
-                truncated: false,
+                truncated: parsed.truncated,
             };
             Ok((Response::Message(Box::new(view)), Vec::new(), false))
         }

@@ -96,6 +96,18 @@ Content-Transfer-Encoding: base64\r\n\r\n{png}\r\n"
     body.into_bytes()
 }
 
+/// A plain message of about `bytes`, in short lines (the shape that costs a line-by-line
+/// reader the most).
+pub fn big(subject: &str, bytes: usize) -> Vec<u8> {
+    let line = "A short line of a very long message.\r\n";
+    format!(
+        "{FROM}Subject: {subject}\r\nDate: Tue, 21 Nov 2023 10:00:00 +0000\r\n\
+Content-Type: text/plain\r\n\r\n{}",
+        line.repeat(bytes / line.len())
+    )
+    .into_bytes()
+}
+
 /// The corpus, in a fixed order.
 pub fn corpus() -> Vec<Hostile> {
     let mut all = vec![
@@ -346,8 +358,9 @@ pub fn corpus() -> Vec<Hostile> {
     all
 }
 
-/// A conversation of `depth` messages, each answering the one before: THREAD=REFERENCES nests
-/// it `depth` levels deep.
+/// A conversation that branches at every level: each message of a chain of `depth` gets two
+/// answers, the next in the chain and a side reply, so THREAD=REFERENCES nests `depth` levels
+/// deep (a chain without branches would come back flat).
 fn deep_thread(depth: usize) -> Vec<Hostile> {
     const NAMES: [&str; 12] = [
         "deep thread 1",
@@ -363,26 +376,36 @@ fn deep_thread(depth: usize) -> Vec<Hostile> {
         "deep thread 11",
         "deep thread 12",
     ];
-    (0..depth.min(NAMES.len()))
-        .map(|i| {
-            let parent = if i == 0 {
-                String::new()
-            } else {
-                let refs: Vec<String> = (0..i).map(|j| format!("<t{j}@hostile.example>")).collect();
-                format!(
-                    "In-Reply-To: <t{}@hostile.example>\r\nReferences: {}\r\n",
-                    i - 1,
-                    refs.join(" ")
-                )
-            };
-            Hostile {
-                name: NAMES[i],
-                raw: format!(
-                    "{FROM}Subject: {SUBJECT_PREFIX} {}\r\nDate: Tue, 21 Nov 2023 {:02}:00:00 +0000\r\nMessage-ID: <t{i}@hostile.example>\r\n{parent}\r\nreply {i}\r\n",
-                    NAMES[i], i
-                )
-                .into_bytes(),
-            }
-        })
-        .collect()
+    let depth = depth.min(NAMES.len());
+    let message = |name: &'static str, id: String, parents: &[String], hour: usize| {
+        let threading = match parents.last() {
+            Some(parent) => format!(
+                "In-Reply-To: {parent}\r\nReferences: {}\r\n",
+                parents.join(" ")
+            ),
+            None => String::new(),
+        };
+        Hostile {
+            name,
+            raw: format!(
+                "{FROM}Subject: {SUBJECT_PREFIX} {name}\r\nDate: Tue, 21 Nov 2023 {hour:02}:00:00 +0000\r\n\
+Message-ID: {id}\r\n{threading}\r\n{name}\r\n"
+            )
+            .into_bytes(),
+        }
+    };
+    let chain: Vec<String> = (0..depth).map(|i| format!("<t{i}@hostile.example>")).collect();
+    let mut all = Vec::new();
+    for i in 0..depth {
+        all.push(message(NAMES[i], chain[i].clone(), &chain[..i], i));
+        if i > 0 {
+            all.push(message(
+                "deep thread side reply",
+                format!("<side{i}@hostile.example>"),
+                &chain[..i],
+                i,
+            ));
+        }
+    }
+    all
 }

@@ -11,6 +11,7 @@ pub mod proxy;
 pub mod pymap;
 pub mod raw_imap;
 pub mod relay;
+pub mod relay_process;
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};
 

@@ -13,6 +13,7 @@ use webmail_tests::{
     mail,
     proxy::FaultProxy,
     relay::RunningRelay,
+    relay_process::{pop3_section, RelayProcess},
 };
 
 const ALICE: (&str, &str) = ("alice@example.org", "correct horse");
@@ -294,45 +295,24 @@ async fn a_relay_killed_mid_collection_loses_and_duplicates_nothing() {
         )
     });
     let data = tempfile::tempdir().unwrap();
-    let port = webmail_tests::free_port();
-    let pop3 = dovecot.pop3_server(TlsMode::Implicit);
-    let config = data.path().join("relay.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{port}\"\nweb_root = {web_root:?}\ndata_dir = {data_dir:?}\n\
-[pop3]\nhost = \"localhost\"\nport = {pop3_port}\ntls = \"implicit\"\nca_file = {ca:?}\n",
-            web_root = webmail_tests::workspace_root().join("dist"),
-            data_dir = data.path().join("store"),
-            pop3_port = pop3.port,
-            ca = pop3.ca_file.unwrap(),
-        ),
+    let mut process = RelayProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_relay")),
+        data.path(),
+        &pop3_section(&dovecot.pop3_server(TlsMode::Implicit)),
     )
-    .unwrap();
-    let start = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("the relay starts")
-    };
-    let relay = RunningRelay::at(([127, 0, 0, 1], port).into());
-
-    let mut process = start();
-    webmail_tests::wait_for_port(port, "relay").await;
+    .await;
+    let relay = process.relay();
     let mut client = Client::login_as(&relay, ALICE.0, ALICE.1, "pop3").await;
     client
         .event(Duration::from_secs(30), |e| {
             e["kind"] == "collecting" && e["done"].as_u64().unwrap_or(0) >= 300
         })
         .await;
-    process.kill().unwrap(); // SIGKILL, mid-collection
-    process.wait().unwrap();
+    process.kill(); // SIGKILL, mid-collection
     // No QUIT, so the server deleted nothing: what the relay stored is also still there.
     assert_eq!(dovecot.messages_on_server(ALICE.0), MESSAGES as usize);
 
-    let mut process = start();
-    webmail_tests::wait_for_port(port, "relay").await;
+    process.restart().await;
     let mut client = Client::login_as(&relay, ALICE.0, ALICE.1, "pop3").await;
     let done = collected(&mut client, Duration::from_secs(60)).await;
     assert_eq!(done["error"], Value::Null, "{done}");
@@ -354,8 +334,6 @@ async fn a_relay_killed_mid_collection_loses_and_duplicates_nothing() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), found, "no duplicates");
-    process.kill().unwrap();
-    process.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,7 +13,7 @@ mod stream;
 pub use decode::{attachment_name, decode_text_part};
 pub use headers::{header_summary, headers, HeaderSummary, Headers};
 pub use inline::{choose as choose_inline_images, data_url, InlineLimits, InlinePart, PREVIEWABLE};
-pub use message::{attachment, parse_message, Parsed};
+pub use message::{attachment, parse_message, Parsed, MAX_BODY};
 pub use sanitize::{embed_inline_images, inline_image_ids, sanitize_html, SanitizedHtml};
 pub use scan::{MessageScan, Scanned, MAX_HEADER_BLOCK};
 pub use stream::StreamDecoder;

@@ -14,6 +14,24 @@ pub struct Parsed {
     pub headers: Headers,
     pub body: Body,
     pub attachments: Vec<Attachment>,
+    /// The body was longer than [`MAX_BODY`] and is cut off.
+    pub truncated: bool,
+}
+
+/// At most this much of a body (text, or HTML before sanitizing) goes to the browser; nobody
+/// reads 4 MB of text in one, and the rest is in the .eml download.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// `text` cut to [`MAX_BODY`] bytes at a character boundary, and whether it was cut.
+fn at_most_max_body(text: &str) -> (&str, bool) {
+    if text.len() <= MAX_BODY {
+        return (text, false);
+    }
+    let mut end = MAX_BODY;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
 }
 
 /// Parses a whole message, with up to `inline` of the images its HTML shows by `cid:` put into
@@ -21,19 +39,25 @@ pub struct Parsed {
 pub fn parse_message(raw: &[u8], inline: InlineLimits) -> Parsed {
     let headers = headers(raw);
     let Some(message) = MessageParser::default().parse(raw) else {
+        let text = String::from_utf8_lossy(raw);
+        let (text, truncated) = at_most_max_body(&text);
         return Parsed {
             headers,
             body: Body::Text {
-                text: String::from_utf8_lossy(raw).into_owned(),
+                text: text.to_owned(),
             },
             attachments: Vec::new(),
+            truncated,
         };
     };
+    let mut truncated = false;
     // The HTML rendering where there is one (mail-parser picks the alternative), else text.
     let body = match message.html_part(0).filter(|p| p.is_text_html()) {
         Some(_) => {
             let html = message.body_html(0).unwrap_or_default();
-            let clean = sanitize_html(&html);
+            let (html, cut) = at_most_max_body(&html);
+            truncated = cut;
+            let clean = sanitize_html(html);
             let wanted = inline_image_ids(&clean.html);
             let parts = message.attachments().filter_map(|part| {
                 Some(InlinePart {
@@ -53,9 +77,13 @@ pub fn parse_message(raw: &[u8], inline: InlineLimits) -> Parsed {
             }
         }
         None => match message.body_text(0) {
-            Some(text) => Body::Text {
-                text: text.into_owned(),
-            },
+            Some(text) => {
+                let (text, cut) = at_most_max_body(&text);
+                truncated = cut;
+                Body::Text {
+                    text: text.to_owned(),
+                }
+            }
             None => Body::Empty,
         },
     };
@@ -87,6 +115,7 @@ pub fn parse_message(raw: &[u8], inline: InlineLimits) -> Parsed {
         headers,
         body,
         attachments,
+        truncated,
     }
 }
 

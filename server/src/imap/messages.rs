@@ -28,8 +28,8 @@ use super::{
     ImapConnection, ImapError,
 };
 
-/// A body larger than this is shown cut off; nobody reads 4 MB of text in a browser.
-const MAX_BODY: u32 = 4 * 1024 * 1024;
+/// A body larger than this is shown cut off (the same limit as for stored messages).
+const MAX_BODY: u32 = mime::MAX_BODY as u32;
 /// The header block read to show a message; 10,000 header lines or a 1 MB line are cut here.
 const MAX_HEADER: u32 = 256 * 1024;
 /// At most this many search hits per folder, newest first.
@@ -294,7 +294,7 @@ impl ImapConnection {
         Ok(MessageView {
             body: parsed.body,
             damaged: true,
-            truncated: fetched.size > MAX_BODY,
+            truncated: parsed.truncated || fetched.size > MAX_BODY,
             ..view(folder, uid, &fetched, parsed.headers)
         })
     }

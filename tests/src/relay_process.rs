@@ -1,0 +1,113 @@
+//! The relay as a process of its own: for what an in-process relay cannot show (its memory, a
+//! kill and a restart). Started from the `relay` binary of this package with a config file of
+//! its own; stopped when dropped.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command},
+};
+
+use webmail_server::config::{Pop3Config, TlsMode};
+
+use crate::{free_port, relay::RunningRelay, wait_for_port, workspace_root};
+
+pub struct RelayProcess {
+    binary: PathBuf,
+    config: PathBuf,
+    child: Child,
+    pub port: u16,
+}
+
+impl RelayProcess {
+    /// Starts `binary` (a test's `env!("CARGO_BIN_EXE_relay")`) with a config of `sections`
+    /// (TOML for `[imap]`, `[pop3]`, ...) after the keys every relay needs; its data in `dir`.
+    pub async fn start(binary: &Path, dir: &Path, sections: &str) -> Self {
+        let port = free_port();
+        let config = dir.join("relay.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\nweb_root = {web_root:?}\ndata_dir = {data_dir:?}\n{sections}",
+                web_root = workspace_root().join("dist"),
+                data_dir = dir.join("store"),
+            ),
+        )
+        .expect("config written");
+        let child = spawn(binary, &config);
+        wait_for_port(port, "relay").await;
+        Self {
+            binary: binary.to_owned(),
+            config,
+            child,
+            port,
+        }
+    }
+
+    /// Talks to it as the tests talk to an in-process relay.
+    pub fn relay(&self) -> RunningRelay {
+        RunningRelay::at(([127, 0, 0, 1], self.port).into())
+    }
+
+    /// Resident memory now (`VmRSS`), in KiB.
+    pub fn resident_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The most resident memory it has had (`VmHWM`), in KiB.
+    pub fn peak_kib(&self) -> u64 {
+        self.status_kib("VmHWM:")
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the relay runs");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("Linux reports memory in /proc/<pid>/status")
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again with the same config (after [`Self::kill`]).
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.binary, &self.config);
+        wait_for_port(self.port, "relay").await;
+    }
+}
+
+/// The `[pop3]` section for `pop3`.
+pub fn pop3_section(pop3: &Pop3Config) -> String {
+    format!(
+        "[pop3]\nhost = {:?}\nport = {}\ntls = \"{}\"\nca_file = {:?}\nmax_message_mb = {}\n",
+        pop3.host,
+        pop3.port,
+        match pop3.tls {
+            TlsMode::Implicit => "implicit",
+            TlsMode::Starttls => "starttls",
+            TlsMode::Plain => "plain",
+        },
+        pop3.ca_file.as_deref().expect("the test CA"),
+        pop3.max_message_mb,
+    )
+}
+
+fn spawn(binary: &Path, config: &Path) -> Child {
+    Command::new(binary)
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the relay starts")
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -22,7 +22,6 @@ use crate::{
     tls,
 };
 
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// RETRs in flight at once where the server allows pipelining.
 const WINDOW: usize = 8;
 
@@ -103,6 +102,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// until STLS, then whatever it became (`Connection`).
 struct Wire<S> {
     io: S,
+    /// How long the server may stay silent while a reply is due.
+    timeout: Duration,
     client: Client,
     buffer: Vec<u8>,
 }
@@ -114,14 +115,17 @@ impl Connection {
         let server = &login.server;
         let tcp = link::connect(server).await?;
         let mut connection = match server.tls {
-            TlsMode::Implicit => Wire::new(Box::new(
-                tls::handshake(&login.tls, &server.host, tcp)
-                    .await
-                    .map_err(LinkError::from)?,
-            ) as Box<dyn Io>),
-            TlsMode::Plain => Wire::new(Box::new(tcp) as Box<dyn Io>),
+            TlsMode::Implicit => Wire::new(
+                Box::new(
+                    tls::handshake(&login.tls, &server.host, tcp)
+                        .await
+                        .map_err(LinkError::from)?,
+                ) as Box<dyn Io>,
+                server.timeout(),
+            ),
+            TlsMode::Plain => Wire::new(Box::new(tcp) as Box<dyn Io>, server.timeout()),
             TlsMode::Starttls => {
-                let mut plain = Wire::new(tcp);
+                let mut plain = Wire::new(tcp, server.timeout());
                 plain.event().await?; // the greeting
                 if !plain.capabilities().await?.stls {
                     return Err(Pop3Error::StlsMissing);
@@ -131,6 +135,7 @@ impl Connection {
                 }
                 let Wire {
                     io,
+                    timeout,
                     mut client,
                     buffer,
                 } = plain;
@@ -140,6 +145,7 @@ impl Connection {
                 client.tls_started();
                 let connection = Wire {
                     io: Box::new(tls) as Box<dyn Io>,
+                    timeout,
                     client,
                     buffer,
                 };
@@ -194,9 +200,10 @@ impl Connection {
 }
 
 impl<S: Io> Wire<S> {
-    fn new(io: S) -> Self {
+    fn new(io: S, timeout: Duration) -> Self {
         Self {
             io,
+            timeout,
             client: Client::new(),
             buffer: vec![0; 64 * 1024],
         }
@@ -241,7 +248,7 @@ impl<S: Io> Wire<S> {
             if let Some(event) = self.client.next_event()? {
                 return Ok(event);
             }
-            let n = tokio::time::timeout(READ_TIMEOUT, self.io.read(&mut self.buffer))
+            let n = tokio::time::timeout(self.timeout, self.io.read(&mut self.buffer))
                 .await
                 .map_err(|_| Pop3Error::Link(LinkError::Timeout))?
                 .map_err(unreachable)?;

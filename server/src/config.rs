@@ -98,6 +98,8 @@ pub struct Pop3Config {
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub pinned_sha256: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
     /// Delete each message on the server once it is stored here (the classic POP3 way). With
     /// `false`, messages stay on the server for `keep_days` days after collection.
     #[serde(default = "yes")]
@@ -122,6 +124,7 @@ impl Pop3Config {
             tls: self.tls,
             ca_file: self.ca_file.clone(),
             pinned_sha256: self.pinned_sha256.clone(),
+            timeout_seconds: self.timeout_seconds,
         }
     }
 }
@@ -150,6 +153,20 @@ pub struct MailServer {
     /// self-signed family server: then exactly that certificate is accepted, and no other.
     #[serde(default)]
     pub pinned_sha256: Option<String>,
+    /// How long the server may stay silent while the relay waits for an answer before the
+    /// connection counts as dead (it is then dropped and made again).
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+impl MailServer {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.max(1))
+    }
+}
+
+fn default_timeout() -> u64 {
+    60
 }
 
 /// How the connection to a mail server is secured.

@@ -26,7 +26,13 @@ use crate::{
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Without IDLE, how often the server is asked for news.
 const POLL_EVERY: Duration = Duration::from_secs(30);
-const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// Reconnecting after a drop: first after this, then twice as long each time ...
+const BACKOFF_FIRST: Duration = Duration::from_millis(250);
+/// ... up to this while the outage is young (a server restart: back within seconds) ...
+const BACKOFF_SHORT_MAX: Duration = Duration::from_secs(2);
+const OUTAGE_SHORT: Duration = Duration::from_secs(120);
+/// ... and this after that (a server that is down for longer).
+const BACKOFF_LONG: Duration = Duration::from_secs(30);
 
 /// What the actor needs to log in again after a dropped connection. The password lives here, in
 /// memory only, and is wiped when the session ends.
@@ -89,14 +95,17 @@ struct Changed {
 
 impl Actor {
     async fn run(mut self, mut jobs: mpsc::Receiver<(Request, Reply)>) {
-        let mut backoff = Duration::from_secs(1);
+        let mut backoff = BACKOFF_FIRST;
+        let mut lost_at: Option<Instant> = None;
         loop {
             if self.connection.is_none() {
+                let since = *lost_at.get_or_insert_with(Instant::now);
                 match self.login.connect().await {
                     Ok(connection) => {
                         tracing::info!(user = %self.login.user, "IMAP connection re-established");
                         self.connection = Some(connection);
-                        backoff = Duration::from_secs(1);
+                        backoff = BACKOFF_FIRST;
+                        lost_at = None;
                         let _ = self.events.send(Event::Reconnected);
                         // Whatever happened meanwhile: the browsers reload what they show.
                         let watched = self.watched.clone();
@@ -119,7 +128,11 @@ impl Actor {
                             },
                             () = tokio::time::sleep(backoff) => {}
                         }
-                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        backoff = if since.elapsed() < OUTAGE_SHORT {
+                            (backoff * 2).min(BACKOFF_SHORT_MAX)
+                        } else {
+                            BACKOFF_LONG
+                        };
                         continue;
                     }
                 }

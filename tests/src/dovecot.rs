@@ -82,14 +82,7 @@ impl Dovecot {
         let config = config(root, &pki, ports, options);
         fs::write(root.join("dovecot.conf"), config).expect("config");
 
-        let child = Command::new("dovecot")
-            .arg("-F")
-            .arg("-c")
-            .arg(root.join("dovecot.conf"))
-            .stdin(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("dovecot is installed (scripts/setup installs it)");
+        let child = spawn(root);
         let mut dovecot = Self {
             dir,
             child,
@@ -99,13 +92,33 @@ impl Dovecot {
             pop3s_port,
             pki,
         };
-        for port in [imap_port, imaps_port, pop3_port, pop3s_port] {
-            if let Ok(Some(status)) = dovecot.child.try_wait() {
-                panic!("dovecot exited ({status}):\n{}", dovecot.log());
+        dovecot.wait_until_listening().await;
+        dovecot
+    }
+
+    async fn wait_until_listening(&mut self) {
+        for port in [
+            self.imap_port,
+            self.imaps_port,
+            self.pop3_port,
+            self.pop3s_port,
+        ] {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("dovecot exited ({status}):\n{}", self.log());
             }
             wait_for_port(port, "dovecot").await;
         }
-        dovecot
+    }
+
+    /// Stops the server, as an administrator restarting it would; mail and config stay.
+    pub fn stop(&mut self) {
+        kill_group(&mut self.child);
+    }
+
+    /// Starts it again after [`Self::stop`], on the same ports, and waits until it listens.
+    pub async fn start_again(&mut self) {
+        self.child = spawn(self.dir.path());
+        self.wait_until_listening().await;
     }
 
     /// The relay's view of this server, over `tls`, trusting the test CA.
@@ -119,6 +132,7 @@ impl Dovecot {
             tls,
             ca_file: Some(self.pki.ca_pem.clone()),
             pinned_sha256: None,
+            timeout_seconds: 60,
         }
     }
 
@@ -133,6 +147,7 @@ impl Dovecot {
             tls,
             ca_file: Some(self.pki.ca_pem.clone()),
             pinned_sha256: None,
+            timeout_seconds: 60,
             delete_after_download: true,
             keep_days: 0,
             collect_every_minutes: 5,
@@ -197,6 +212,17 @@ impl Dovecot {
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
     }
+}
+
+fn spawn(root: &Path) -> Child {
+    Command::new("dovecot")
+        .arg("-F")
+        .arg("-c")
+        .arg(root.join("dovecot.conf"))
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("dovecot is installed (scripts/setup installs it)")
 }
 
 impl Drop for Dovecot {

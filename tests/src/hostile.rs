@@ -394,7 +394,9 @@ Message-ID: {id}\r\n{threading}\r\n{name}\r\n"
             .into_bytes(),
         }
     };
-    let chain: Vec<String> = (0..depth).map(|i| format!("<t{i}@hostile.example>")).collect();
+    let chain: Vec<String> = (0..depth)
+        .map(|i| format!("<t{i}@hostile.example>"))
+        .collect();
     let mut all = Vec::new();
     for i in 0..depth {
         all.push(message(NAMES[i], chain[i].clone(), &chain[..i], i));

@@ -1,8 +1,14 @@
-//! A TCP proxy in front of a real server that can cut every connection through it, or slip
-//! bytes into what the server sends, to test what the relay does when its mail-server connection
+//! A TCP proxy in front of a real server that can cut every connection through it, stall them
+//! (hold them open, passing nothing), or slip bytes into what the server sends, to test what the relay does when its mail-server connection
 //! drops or turns to garbage. Otherwise it forwards bytes unchanged.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -14,6 +20,7 @@ use tokio::{
 struct Connection {
     pipe: JoinHandle<()>,
     inject: mpsc::UnboundedSender<Vec<u8>>,
+    stalled: Arc<AtomicBool>,
 }
 
 pub struct FaultProxy {
@@ -39,11 +46,19 @@ impl FaultProxy {
                 };
                 let (inject, injected) = mpsc::unbounded_channel();
                 let limit = *budget.lock().expect("not poisoned");
-                let pipe = tokio::spawn(forward(client, server, injected, limit));
-                tracked
-                    .lock()
-                    .expect("not poisoned")
-                    .push(Connection { pipe, inject });
+                let stalled = Arc::new(AtomicBool::new(false));
+                let pipe = tokio::spawn(forward(
+                    client,
+                    server,
+                    injected,
+                    limit,
+                    Arc::clone(&stalled),
+                ));
+                tracked.lock().expect("not poisoned").push(Connection {
+                    pipe,
+                    inject,
+                    stalled,
+                });
             }
         });
         Self {
@@ -71,6 +86,14 @@ impl FaultProxy {
         live
     }
 
+    /// Every open connection stops passing bytes either way but stays open, as behind a dead
+    /// router: only a timeout can tell. New connections pass bytes as before.
+    pub fn stall_all(&self) {
+        for connection in self.connections.lock().expect("not poisoned").iter() {
+            connection.stalled.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// Sends `bytes` to every connected client as if the server had sent them.
     pub fn inject_to_clients(&self, bytes: &[u8]) {
         for connection in self.connections.lock().expect("not poisoned").iter() {
@@ -84,13 +107,19 @@ async fn forward(
     mut server: TcpStream,
     mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
     mut budget: Option<usize>,
+    stalled: Arc<AtomicBool>,
 ) {
     let (mut from_client, mut to_client) = client.split();
     let (mut from_server, mut to_server) = server.split();
     let mut up = [0u8; 16 * 1024];
     let mut down = [0u8; 16 * 1024];
     loop {
+        if stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
         tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
             n = from_client.read(&mut up) => match n {
                 Ok(0) | Err(_) => break,
                 Ok(n) => if to_server.write_all(&up[..n]).await.is_err() { break },

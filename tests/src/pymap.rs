@@ -63,6 +63,7 @@ impl Pymap {
             tls: TlsMode::Starttls,
             ca_file: Some(self.pki.ca_pem.clone()),
             pinned_sha256: None,
+            timeout_seconds: 60,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::{
     process::{Child, Command},
 };
 
-use webmail_server::config::{Pop3Config, TlsMode};
+use webmail_server::config::{MailServer, Pop3Config, TlsMode};
 
 use crate::{free_port, relay::RunningRelay, wait_for_port, workspace_root};
 
@@ -85,16 +85,29 @@ impl RelayProcess {
 /// The `[pop3]` section for `pop3`.
 pub fn pop3_section(pop3: &Pop3Config) -> String {
     format!(
-        "[pop3]\nhost = {:?}\nport = {}\ntls = \"{}\"\nca_file = {:?}\nmax_message_mb = {}\n",
-        pop3.host,
-        pop3.port,
-        match pop3.tls {
+        "[pop3]\n{}max_message_mb = {}\n",
+        server_keys(&pop3.server()),
+        pop3.max_message_mb
+    )
+}
+
+/// The `[imap]` section for `imap`.
+pub fn imap_section(imap: &MailServer) -> String {
+    format!("[imap]\n{}", server_keys(imap))
+}
+
+fn server_keys(server: &MailServer) -> String {
+    format!(
+        "host = {:?}\nport = {}\ntls = \"{}\"\nca_file = {:?}\ntimeout_seconds = {}\n",
+        server.host,
+        server.port,
+        match server.tls {
             TlsMode::Implicit => "implicit",
             TlsMode::Starttls => "starttls",
             TlsMode::Plain => "plain",
         },
-        pop3.ca_file.as_deref().expect("the test CA"),
-        pop3.max_message_mb,
+        server.ca_file.as_deref().expect("the test CA"),
+        server.timeout_seconds,
     )
 }
 

@@ -163,7 +163,11 @@ async fn hostile_mail_collected_by_pop3_in_bounded_memory() {
     const BIG: usize = 20_000_000;
     let (dovecot, _, total) = inbox_with_the_corpus().await;
     dovecot.deliver(VICTIM.0, &hostile::big("Twenty megabytes", BIG), false);
-    dovecot.deliver(VICTIM.0, &hostile::big("Thirty megabytes", 30_000_000), false);
+    dovecot.deliver(
+        VICTIM.0,
+        &hostile::big("Thirty megabytes", 30_000_000),
+        false,
+    );
     let mut pop3 = dovecot.pop3_server(TlsMode::Implicit);
     pop3.max_message_mb = 25;
     let dir = tempfile::tempdir().unwrap();
@@ -183,7 +187,11 @@ async fn hostile_mail_collected_by_pop3_in_bounded_memory() {
     assert_eq!(done["stored"], total + 1, "{done}");
     assert_eq!(done["too_big"][0]["subject"], "Thirty megabytes", "{done}");
     assert!(done["too_big"][0]["size"].as_u64().unwrap() > 30_000_000);
-    assert_eq!(dovecot.messages_on_server(VICTIM.0), 1, "only the big one stays");
+    assert_eq!(
+        dovecot.messages_on_server(VICTIM.0),
+        1,
+        "only the big one stays"
+    );
     assert!(
         grew < MEMORY_BOUND_KIB,
         "collecting grew the relay by {grew} KiB (idle {idle} KiB)"
@@ -201,12 +209,19 @@ async fn hostile_mail_collected_by_pop3_in_bounded_memory() {
         }
     }
     assert!(failures.is_empty(), "could not open: {failures:#?}");
-    let images = row(&rows, &format!("{SUBJECT_PREFIX} three hundred inline images"));
+    let images = row(
+        &rows,
+        &format!("{SUBJECT_PREFIX} three hundred inline images"),
+    );
     let view = client
         .ok(json!({"op": "open_message", "folder": "INBOX", "uid": images["uid"]}))
         .await;
     let html = view["body"]["html"].as_str().unwrap();
-    assert_eq!(html.matches("src=\"data:image/png").count(), 50, "the default limit");
+    assert_eq!(
+        html.matches("src=\"data:image/png").count(),
+        50,
+        "the default limit"
+    );
 }
 
 /// What collecting may add to the relay's resident memory, whatever the messages' sizes (a debug

@@ -709,6 +709,77 @@ async fn garbage_from_the_server_is_an_error_not_a_crash() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_connection_is_dropped_and_made_again() {
+    let (dovecot, _) = setup().await;
+    let proxy = FaultProxy::start(dovecot.imaps_port).await;
+    let mut server = dovecot.imap_server(TlsMode::Implicit);
+    server.port = proxy.port;
+    server.timeout_seconds = 2;
+    let relay = RunningRelay::start(server).await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    assert_eq!(uids(&mut client, "INBOX").await.len(), 4);
+
+    // The connection stays open but nothing comes back, as behind a dead router.
+    proxy.stall_all();
+    let asked = tokio::time::Instant::now();
+    assert_eq!(
+        uids(&mut client, "INBOX").await.len(),
+        4,
+        "answered over a new connection"
+    );
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "the timeout (2 s) decides, then one reconnect: {took:?}"
+    );
+    let events = client.take_events();
+    assert!(
+        events.iter().any(|e| e["kind"] == "reconnecting"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| e["kind"] == "reconnected"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mail_server_restart_is_ridden_out_and_actions_meanwhile_fail_visibly() {
+    let (mut dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let uid = uids(&mut client, "INBOX").await[0];
+
+    dovecot.stop();
+    client
+        .event(Duration::from_secs(5), |e| e["kind"] == "reconnecting")
+        .await;
+    // What the user does while the server is away is refused, never silently dropped.
+    let code = client
+        .error_code(json!({"op": "set_flags", "folder": "INBOX", "uids": [uid], "flags": [{"flag": "flagged"}], "set": true}))
+        .await;
+    assert_eq!(code, "server_unreachable");
+
+    dovecot.start_again().await;
+    let back = tokio::time::Instant::now();
+    client
+        .event(Duration::from_secs(3), |e| e["kind"] == "reconnected")
+        .await;
+    eprintln!("live again {:?} after Dovecot listened", back.elapsed());
+    let row = message(&mut client, "INBOX", "Newsletter").await;
+    assert_eq!(
+        row["flagged"], false,
+        "the refused flag did not happen later behind the user's back"
+    );
+    client
+        .ok(json!({"op": "set_flags", "folder": "INBOX", "uids": [uid], "flags": [{"flag": "flagged"}], "set": true}))
+        .await;
+    let mut raw = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    raw.ok("SELECT INBOX").await;
+    let flags = raw.ok(&format!("UID FETCH {uid} FLAGS")).await;
+    assert!(flags.contains("\\Flagged"), "{flags}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_conversation_includes_the_users_own_replies_from_sent() {
     let (dovecot, relay) = setup().await;
     let root = "<plan-1@example.org>";

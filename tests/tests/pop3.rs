@@ -309,7 +309,7 @@ async fn a_relay_killed_mid_collection_loses_and_duplicates_nothing() {
         })
         .await;
     process.kill(); // SIGKILL, mid-collection
-    // No QUIT, so the server deleted nothing: what the relay stored is also still there.
+                    // No QUIT, so the server deleted nothing: what the relay stored is also still there.
     assert_eq!(dovecot.messages_on_server(ALICE.0), MESSAGES as usize);
 
     process.restart().await;

@@ -129,6 +129,8 @@ pub struct Strings {
     pub truncated_explained: &'static str,
     /// "{count} messages are too big to collect and stay on the server:"
     pub too_big: &'static str,
+    pub action_failed: &'static str,
+    pub dismiss: &'static str,
 }
 
 impl Strings {
@@ -250,6 +252,8 @@ const EN: Strings = Strings {
     damaged_explained: "This message is malformed: it is shown from its raw text, without its attachments. Download it (.eml) to keep everything it contains.",
     truncated_explained: "This message is very long and is shown cut off. Download it (.eml) to read all of it.",
     too_big: "{count} too big to collect, left on the server (read them with another mail program):",
+    action_failed: "That did not happen:",
+    dismiss: "Dismiss",
 };
 
 const DE: Strings = Strings {
@@ -342,6 +346,8 @@ const DE: Strings = Strings {
     damaged_explained: "Diese Nachricht ist fehlerhaft aufgebaut: Sie wird aus ihrem Rohtext angezeigt, ohne Anhänge. Laden Sie sie herunter (.eml), um alles zu behalten, was sie enthält.",
     truncated_explained: "Diese Nachricht ist sehr lang und wird gekürzt angezeigt. Laden Sie sie herunter (.eml), um sie ganz zu lesen.",
     too_big: "{count} zu groß zum Abrufen, auf dem Server belassen (mit einem anderen E-Mail-Programm lesen):",
+    action_failed: "Das hat nicht geklappt:",
+    dismiss: "Schließen",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

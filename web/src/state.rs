@@ -61,6 +61,8 @@ pub struct Mail {
     pub collecting: RwSignal<Option<(u32, u32)>>,
     /// POP3: why the last collection did not finish.
     pub collect_error: RwSignal<Option<String>>,
+    /// An action (flag, move, delete, ...) that could not be carried out, until dismissed.
+    pub action_error: RwSignal<Option<ErrorInfo>>,
     /// POP3: messages the last collection left on the server for their size.
     pub too_big: RwSignal<Vec<protocol::TooBig>>,
 }
@@ -87,6 +89,7 @@ impl Mail {
             collecting: RwSignal::new(None),
             collect_error: RwSignal::new(None),
             too_big: RwSignal::new(Vec::new()),
+            action_error: RwSignal::new(None),
         }
     }
 
@@ -107,10 +110,22 @@ impl Mail {
 
     /// Sends a request whose answer is only "done"; failures are logged (the next event or
     /// reload shows the true state anyway).
+    /// Carries out an action; if it fails, the user is told, and the list shows again what is
+    /// really there (the change it showed at once did not happen).
     pub fn act(self, request: Request) {
+        self.act_or(request, || {});
+    }
+
+    /// [`Self::act`], running `undo` if it fails (to put back what a view changed at once).
+    pub fn act_or(self, request: Request, undo: impl FnOnce() + 'static) {
         leptos::task::spawn_local(async move {
-            if let Err(e) = self.request(request).await {
-                web_sys::console::warn_1(&e.message.into());
+            match self.request(request).await {
+                Ok(_) => self.action_error.set(None),
+                Err(e) => {
+                    undo();
+                    self.action_error.set(Some(e));
+                    self.version.update(|v| *v += 1);
+                }
             }
         });
     }

@@ -24,8 +24,6 @@ use crate::{
     tls,
 };
 
-/// How long one command may take before the server counts as unreachable.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// RFC 2177: servers may drop an IDLE after 30 minutes, so it is renewed before that.
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 /// The largest single response the relay reads. Every literal it asks for is smaller: bodies
@@ -39,6 +37,8 @@ pub struct ImapConnection {
     stream: Stream,
     client: Client,
     tag_counter: u32,
+    /// How long the server may stay silent while an answer is due.
+    timeout: Duration,
     capabilities: Vec<Capability<'static>>,
     /// The selected folder (IMAP name) and how many messages it holds, kept current from every
     /// untagged EXISTS and EXPUNGE.
@@ -65,9 +65,11 @@ impl ImapConnection {
                 let tls = tls::handshake(tls, &server.host, tcp)
                     .await
                     .map_err(LinkError::from)?;
-                Self::new(Stream::tls(tls.into()), false)
+                Self::new(Stream::tls(tls.into()), false, server.timeout())
             }
-            TlsMode::Plain | TlsMode::Starttls => Self::new(Stream::insecure(tcp), false),
+            TlsMode::Plain | TlsMode::Starttls => {
+                Self::new(Stream::insecure(tcp), false, server.timeout())
+            }
         };
         let greeting = connection.greeting().await?;
         if let Some(Code::Capability(caps)) = &greeting.code {
@@ -79,7 +81,7 @@ impl ImapConnection {
         Ok(connection)
     }
 
-    fn new(stream: Stream, greeting_already_read: bool) -> Self {
+    fn new(stream: Stream, greeting_already_read: bool, timeout: Duration) -> Self {
         let mut options = Options::default();
         options.discard_greeting = greeting_already_read;
         // Real servers (and proxies in front of them) sometimes end lines with a bare LF.
@@ -89,6 +91,7 @@ impl ImapConnection {
             stream,
             client: Client::new(options),
             tag_counter: 0,
+            timeout,
             capabilities: Vec::new(),
             selected: None,
             sorted: None,
@@ -135,7 +138,7 @@ impl ImapConnection {
             .await
             .map_err(LinkError::from)?;
         // Capabilities learnt in clear are forgotten too; they are asked again after login.
-        Ok(Self::new(Stream::tls(tls.into()), true))
+        Ok(Self::new(Stream::tls(tls.into()), true, self.timeout))
     }
 
     async fn refresh_capabilities(&mut self) -> Result<(), ImapError> {
@@ -167,9 +170,13 @@ impl ImapConnection {
         let body = CommandBody::login(user.to_owned(), password.to_owned())
             .map_err(|_| ImapError::AuthFailed)?;
         let status = self.execute(body).await?.status;
-        match status.kind {
-            StatusKind::Ok => {}
-            StatusKind::No | StatusKind::Bad => return Err(ImapError::AuthFailed),
+        match (status.kind, &status.code) {
+            (StatusKind::Ok, _) => {}
+            // RFC 5530: the server cannot check passwords right now (e.g. it is starting up).
+            (_, Some(Code::Other(code))) if code.inner().eq_ignore_ascii_case(b"UNAVAILABLE") => {
+                return Err(ImapError::Refused(status.text.to_string()))
+            }
+            (StatusKind::No | StatusKind::Bad, _) => return Err(ImapError::AuthFailed),
         }
         // Servers announce more after login (MOVE, SORT, IDLE, ...); the OK usually carries them.
         match status.code {
@@ -318,8 +325,10 @@ impl ImapConnection {
                 },
                 () = &mut stop, if !done_wanted => None,
                 () = &mut renew, if !done_wanted => None,
-                // After DONE the server must answer promptly; a silent one counts as gone.
-                () = tokio::time::sleep(COMMAND_TIMEOUT), if done_sent => return Err(ImapError::Link(LinkError::Timeout)),
+                // Once the relay wants out of IDLE (before DONE, while waiting for the server
+                // to accept the IDLE; after it, for the completion) the server must answer
+                // promptly: a silent one counts as gone.
+                () = tokio::time::sleep(self.timeout), if done_wanted => return Err(ImapError::Link(LinkError::Timeout)),
             };
             match step {
                 None => done_wanted = true,
@@ -382,7 +391,7 @@ impl ImapConnection {
     }
 
     async fn next_event(&mut self) -> Result<Incoming, ImapError> {
-        let event = tokio::time::timeout(COMMAND_TIMEOUT, self.stream.next(&mut self.client))
+        let event = tokio::time::timeout(self.timeout, self.stream.next(&mut self.client))
             .await
             .map_err(|_| ImapError::Link(LinkError::Timeout))?;
         received(event)

@@ -184,7 +184,17 @@ fn LinkBanner() -> impl IntoView {
             }
         })
     };
-    view! { {link} {collecting} {failed} {too_big} }
+    let action_failed = move || {
+        mail.action_error.get().map(|e| {
+            view! {
+                <p class="banner lost action-failed" role="alert">
+                    {t.action_failed}" "{t.error(e.code, &e.message).to_owned()}" "
+                    <button class="secondary" on:click=move |_| mail.action_error.set(None)>{t.dismiss}</button>
+                </p>
+            }
+        })
+    };
+    view! { {link} {collecting} {failed} {too_big} {action_failed} }
 }
 
 #[component]

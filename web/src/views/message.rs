@@ -101,7 +101,13 @@ fn Reader(message: MessageView) -> impl IntoView {
         move |_| {
             let set = !flagged.get_untracked();
             flagged.set(set);
-            flag_messages(mail, folder.clone(), vec![uid], Flag::Flagged, set);
+            let request = Request::SetFlags {
+                folder: folder.clone(),
+                uids: vec![uid],
+                flags: vec![Flag::Flagged],
+                set,
+            };
+            mail.act_or(request, move || flagged.set(!set));
         }
     };
 

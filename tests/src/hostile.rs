@@ -411,3 +411,22 @@ Message-ID: {id}\r\n{threading}\r\n{name}\r\n"
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_corpus_is_big_and_its_subjects_are_unique() {
+        let corpus = super::corpus();
+        let mut names: Vec<&str> = corpus
+            .iter()
+            .map(|h| h.name)
+            .filter(|n| *n != "deep thread side reply")
+            .collect();
+        let before = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), before, "unique names");
+        assert!(corpus.len() >= 40);
+        eprintln!("{} messages", corpus.len());
+    }
+}

@@ -695,7 +695,7 @@ async fn a_mail_server_restart_shows_and_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_relay_restart_returns_to_the_login_with_the_mail_kept() {
+async fn a_relay_restart_returns_to_the_login_with_the_mail_kept_and_big_mail_named() {
     let dovecot = Dovecot::start(&[ALICE]).await;
     dovecot.deliver(
         ALICE.0,
@@ -708,18 +708,30 @@ async fn a_relay_restart_returns_to_the_login_with_the_mail_kept() {
         ),
         false,
     );
+    dovecot.deliver(ALICE.0, &hostile::big("Holiday video", 2_000_000), false);
     let dir = tempfile::tempdir().unwrap();
+    let mut pop3 = dovecot.pop3_server(TlsMode::Implicit);
+    pop3.max_message_mb = 1;
     let mut process = RelayProcess::start(
         std::path::Path::new(env!("CARGO_BIN_EXE_relay")),
         dir.path(),
-        &pop3_section(&dovecot.pop3_server(TlsMode::Implicit)),
+        &pop3_section(&pop3),
     )
     .await;
     let relay = process.relay();
     let browser = Browser::phone().await;
     log_in(&browser, &relay).await;
     row_uid(&browser, "Kept safe").await;
-    assert_eq!(dovecot.messages_on_server(ALICE.0), 0, "collected");
+    // The one above the size limit stays on the server, and the app names it.
+    browser
+        .wait_for("document.querySelector('.too-big')?.textContent.includes('Holiday video')")
+        .await;
+    browser.screenshot("pop3-too-big-phone.png").await;
+    assert_eq!(
+        dovecot.messages_on_server(ALICE.0),
+        1,
+        "only the big one stays"
+    );
 
     process.restart().await;
     // Sessions live in the relay's memory (with the password they need): a restart ends them,

@@ -127,7 +127,7 @@ pub struct Strings {
     pub damaged: &'static str,
     pub damaged_explained: &'static str,
     pub truncated_explained: &'static str,
-    /// "{count} messages are too big to collect and stay on the server:"
+    /// Heads the messages a POP3 collection left on the server for their size.
     pub too_big: &'static str,
     pub action_failed: &'static str,
     pub dismiss: &'static str,
@@ -251,7 +251,7 @@ const EN: Strings = Strings {
     damaged: "malformed",
     damaged_explained: "This message is malformed: it is shown from its raw text, without its attachments. Download it (.eml) to keep everything it contains.",
     truncated_explained: "This message is very long and is shown cut off. Download it (.eml) to read all of it.",
-    too_big: "{count} too big to collect, left on the server (read them with another mail program):",
+    too_big: "Too big to collect, left on the server (read with another mail program):",
     action_failed: "That did not happen:",
     dismiss: "Dismiss",
 };
@@ -345,7 +345,7 @@ const DE: Strings = Strings {
     damaged: "fehlerhaft",
     damaged_explained: "Diese Nachricht ist fehlerhaft aufgebaut: Sie wird aus ihrem Rohtext angezeigt, ohne Anhänge. Laden Sie sie herunter (.eml), um alles zu behalten, was sie enthält.",
     truncated_explained: "Diese Nachricht ist sehr lang und wird gekürzt angezeigt. Laden Sie sie herunter (.eml), um sie ganz zu lesen.",
-    too_big: "{count} zu groß zum Abrufen, auf dem Server belassen (mit einem anderen E-Mail-Programm lesen):",
+    too_big: "Zu groß zum Abrufen, auf dem Server belassen (mit einem anderen E-Mail-Programm lesen):",
     action_failed: "Das hat nicht geklappt:",
     dismiss: "Schließen",
 };

@@ -12,7 +12,7 @@ mod session;
 
 pub use command::{Command, EncodeError};
 pub use reply::{Capabilities, Reply, RespCode, ScanListing, UniqueId};
-pub use session::{Client, Error, Event, Phase};
+pub use session::{Client, Error, Event, Phase, MESSAGE_PIECE};
 
 /// Dot-stuffs a message as a server sends it in a multi-line reply (for tests and tools).
 pub fn dot_stuff(message: &[u8]) -> Vec<u8> {

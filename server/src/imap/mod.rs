@@ -13,6 +13,31 @@ mod unreadable;
 mod utf7;
 
 pub use connection::ImapConnection;
+
+/// For `fuzz/` only (feature `fuzzing`): one server response through the same translations
+/// a list page and the reader use (FETCH data into rows, BODYSTRUCTURE into a plan and its
+/// parts, THREAD into conversation sizes).
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_response(bytes: &[u8]) {
+    use imap_codec::imap_types::{fetch::MessageDataItem, IntoStatic};
+    use imap_codec::{decode::Decoder, imap_types::response::Response, ResponseCodec};
+    let Ok((_, Response::Data(data))) = ResponseCodec::default().decode(bytes) else {
+        return;
+    };
+    let data = data.into_static();
+    if let imap_codec::imap_types::response::Data::Fetch { items, .. } = &data {
+        for item in items.as_ref() {
+            if let MessageDataItem::BodyStructure(s) | MessageDataItem::Body(s) = item {
+                let plan = structure::plan(s);
+                for attachment in &plan.attachments {
+                    assert!(structure::find_part(s, &attachment.part).is_some());
+                }
+            }
+        }
+    }
+    let _ = fetch::thread_sizes(vec![data.clone()]);
+    let _ = fetch::newest_first(fetch::numbered_rows(vec![data]));
+}
 use imap_codec::imap_types::response::{Code, StatusBody};
 use protocol::ErrorCode;
 

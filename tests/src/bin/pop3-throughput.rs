@@ -5,10 +5,10 @@
 //! The relay stores every message durably (file fsynced, row committed) before it deletes it on
 //! the server; fetchmail hands each message to an MDA that appends it to a file, without fsync.
 
-use std::{process::Command, time::Instant};
+use std::time::Instant;
 
 use webmail_server::config::TlsMode;
-use webmail_tests::{client::Client, dovecot::Dovecot, mail, relay::RunningRelay};
+use webmail_tests::{client::Client, dovecot::Dovecot, fetchmail, mail, relay::RunningRelay};
 
 const USER: (&str, &str) = ("bench@example.org", "bench");
 
@@ -47,7 +47,7 @@ async fn main() {
     assert_eq!(dovecot.messages_on_server(USER.0), 0);
 
     fill(&dovecot);
-    let fetchmail_time = fetchmail(&dovecot);
+    let fetchmail_time = fetchmail::collect(&dovecot, USER.0, USER.1).took;
     assert_eq!(
         dovecot.messages_on_server(USER.0),
         0,
@@ -62,37 +62,4 @@ async fn main() {
             f64::from(count) / took.as_secs_f64()
         );
     }
-}
-
-fn fetchmail(dovecot: &Dovecot) -> std::time::Duration {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let rc = dir.path().join("fetchmailrc");
-    let sink = dir.path().join("mbox");
-    std::fs::write(
-        &rc,
-        format!(
-            "poll localhost protocol pop3 port {port} user \"{user}\" password \"{password}\" \
-ssl sslcertck sslcertfile \"{ca}\" mda \"/bin/sh -c 'cat >> {sink}'\" fetchall nokeep\n",
-            port = dovecot.pop3s_port,
-            user = USER.0,
-            password = USER.1,
-            ca = dovecot.pki.ca_pem.display(),
-            sink = sink.display(),
-        ),
-    )
-    .expect("write rc");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let started = Instant::now();
-    let status = Command::new("fetchmail")
-        .args(["--nodetach", "--silent", "-f"])
-        .arg(&rc)
-        .arg("--idfile")
-        .arg(dir.path().join("ids"))
-        .env("HOME", dir.path())
-        .status()
-        .expect("fetchmail is installed (apt-get install fetchmail)");
-    let took = started.elapsed();
-    assert!(status.success(), "fetchmail failed: {status}");
-    took
 }

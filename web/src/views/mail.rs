@@ -166,17 +166,16 @@ fn LinkBanner() -> impl IntoView {
     let too_big = move || {
         let messages = mail.too_big.get();
         (!messages.is_empty()).then(|| {
-            let heading = t.too_big.replace("{count}", &messages.len().to_string());
             view! {
                 <div class="banner lost" role="status">
-                    <p>{heading}</p>
+                    <p>{t.too_big}</p>
                     <ul class="too-big">
                         {messages
                             .into_iter()
                             .map(|m| {
                                 let from = m.from.as_ref().map(|a| a.display().to_owned()).unwrap_or_default();
                                 let subject = if m.subject.is_empty() { t.no_subject.to_owned() } else { m.subject };
-                                view! { <li>{format!("{subject} · {from} · {} MB", m.size.div_ceil(1_000_000))}</li> }
+                                view! { <li>{format!("{subject} · {from} · {} MB", ((m.size + 500_000) / 1_000_000).max(1))}</li> }
                             })
                             .collect_view()}
                     </ul>

@@ -109,6 +109,15 @@ impl Client {
         }
     }
 
+    /// Waits for the relay to say it lost its mail-server connection (within 5 s) and that it
+    /// has it back (within 10 s more).
+    pub async fn lost_and_back(&mut self) {
+        self.event(Duration::from_secs(5), |e| e["kind"] == "reconnecting")
+            .await;
+        self.event(Duration::from_secs(10), |e| e["kind"] == "reconnected")
+            .await;
+    }
+
     /// The events that arrived while waiting for answers, oldest first.
     pub fn take_events(&mut self) -> Vec<Value> {
         self.events

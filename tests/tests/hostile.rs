@@ -52,6 +52,20 @@ async fn all_rows(client: &mut Client, total: usize) -> Vec<Value> {
     rows
 }
 
+/// Opens every row's message; what failed, with why.
+async fn open_each(client: &mut Client, rows: &[Value]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for r in rows {
+        let answer = client
+            .call(json!({"op": "open_message", "folder": "INBOX", "uid": r["uid"]}))
+            .await;
+        if answer["type"] != "response" {
+            failures.push(format!("{}: {}", r["subject"], answer["error"]));
+        }
+    }
+    failures
+}
+
 fn row<'a>(rows: &'a [Value], subject: &str) -> &'a Value {
     rows.iter()
         .find(|r| r["subject"] == subject)
@@ -87,15 +101,7 @@ async fn hostile_mail_never_takes_the_folder_down() {
     assert_eq!(deepest["thread_size"], 1, "{deepest}");
 
     // Every message opens, or fails alone with a clear error; nothing ends the connection.
-    let mut failures = Vec::new();
-    for r in &rows {
-        let answer = client
-            .call(json!({"op": "open_message", "folder": "INBOX", "uid": r["uid"]}))
-            .await;
-        if answer["type"] != "response" {
-            failures.push(format!("{}: {}", r["subject"], answer["error"]));
-        }
-    }
+    let failures = open_each(&mut client, &rows).await;
     assert!(failures.is_empty(), "could not open: {failures:#?}");
     assert!(
         client
@@ -199,15 +205,7 @@ async fn hostile_mail_collected_by_pop3_in_bounded_memory() {
     eprintln!("POP3 collection of the corpus and {BIG} bytes: relay peak {grew} KiB above idle");
 
     let rows = all_rows(&mut client, total + 1).await;
-    let mut failures = Vec::new();
-    for r in &rows {
-        let answer = client
-            .call(json!({"op": "open_message", "folder": "INBOX", "uid": r["uid"]}))
-            .await;
-        if answer["type"] != "response" {
-            failures.push(format!("{}: {}", r["subject"], answer["error"]));
-        }
-    }
+    let failures = open_each(&mut client, &rows).await;
     assert!(failures.is_empty(), "could not open: {failures:#?}");
     let images = row(
         &rows,

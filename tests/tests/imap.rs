@@ -425,12 +425,7 @@ async fn a_dropped_connection_is_restored_without_logging_in_again() {
 
     // Cut while idle: the relay notices, says so, and comes back by itself.
     assert_eq!(proxy.cut_all(), 1);
-    client
-        .event(Duration::from_secs(5), |e| e["kind"] == "reconnecting")
-        .await;
-    client
-        .event(Duration::from_secs(10), |e| e["kind"] == "reconnected")
-        .await;
+    client.lost_and_back().await;
     // Mail that arrived meanwhile shows, and the pushes work on the new connection.
     let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
     let raw = mail::message(
@@ -654,6 +649,22 @@ async fn a_closed_tab_can_come_back_and_the_session_ends_after_the_idle_time() {
     panic!("the IMAP connection stayed open:\n{}", dovecot.log());
 }
 
+/// A relay reaching Dovecot through `proxy` over `tls`, logged in, then garbage from "the
+/// server".
+async fn garbage_through(
+    dovecot: &Dovecot,
+    proxy: &FaultProxy,
+    tls: TlsMode,
+) -> (RunningRelay, Client) {
+    let mut server = dovecot.imap_server(tls);
+    server.port = proxy.port;
+    let relay = RunningRelay::start(server).await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    assert_eq!(uids(&mut client, "INBOX").await.len(), 1);
+    proxy.inject_to_clients(b"* 1 FETCH (((\x00\xff garbage\r\n");
+    (relay, client)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_from_the_server_is_an_error_not_a_crash() {
     let dovecot = Dovecot::start(&[ALICE]).await;
@@ -668,12 +679,7 @@ async fn garbage_from_the_server_is_an_error_not_a_crash() {
     let proxy = FaultProxy::start(dovecot.imap_port).await;
     // Plain IMAP (allowed on loopback) so the garbage reaches the IMAP parser: one unreadable
     // response is skipped, and the connection goes on.
-    let mut server = dovecot.imap_server(TlsMode::Plain);
-    server.port = proxy.port;
-    let relay = RunningRelay::start(server).await;
-    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
-    assert_eq!(uids(&mut client, "INBOX").await.len(), 1);
-    proxy.inject_to_clients(b"* 1 FETCH (((\x00\xff garbage\r\n");
+    let (_relay, mut client) = garbage_through(&dovecot, &proxy, TlsMode::Plain).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let page = client
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
@@ -690,18 +696,8 @@ async fn garbage_from_the_server_is_an_error_not_a_crash() {
 
     // Under STARTTLS the same bytes break the TLS layer: that connection is gone, and a new
     // one is made without the user logging in again.
-    let mut server = dovecot.imap_server(TlsMode::Starttls);
-    server.port = proxy.port;
-    let relay = RunningRelay::start(server).await;
-    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
-    assert_eq!(uids(&mut client, "INBOX").await.len(), 1);
-    proxy.inject_to_clients(b"* 1 FETCH (((\x00\xff garbage\r\n");
-    client
-        .event(Duration::from_secs(5), |e| e["kind"] == "reconnecting")
-        .await;
-    client
-        .event(Duration::from_secs(10), |e| e["kind"] == "reconnected")
-        .await;
+    let (_relay, mut client) = garbage_through(&dovecot, &proxy, TlsMode::Starttls).await;
+    client.lost_and_back().await;
     let page = client
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
         .await;

@@ -449,6 +449,14 @@ mod tests {
     }
 
     #[test]
+    fn text_that_reads_like_a_handler_stays_text() {
+        // Found by fuzz/mime_view (its check was naive): a handler on the tag goes, the same
+        // words in the text stay as text.
+        let out = clean("<p onclick>hxi=\u{116} onerror=\u{2019}roipn");
+        assert_eq!(out, "<p>hxi=\u{116} onerror=\u{2019}roipn</p>");
+    }
+
+    #[test]
     fn data_links_and_non_image_data_go() {
         let out = clean(
             r#"<a href="data:text/html,<script>alert(1)</script>">d</a><img src="data:text/html,x">"#,

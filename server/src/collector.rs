@@ -317,7 +317,15 @@ async fn collect_into(
     let mut to_fetch = Vec::new();
     let mut to_delete = Vec::new();
     let mut too_big = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (message, uid) in &on_server {
+        // Two messages with one id (a server breaking UIDL's promise, or identical headers
+        // without UIDL) cannot both be told apart from the store: the later ones stay on the
+        // server untouched rather than be deleted as "already stored".
+        if !seen.insert(uid) {
+            tracing::info!(user = %login.user, %uid, "two messages share a unique id; leaving the later one");
+            continue;
+        }
         match known.get(uid) {
             None if sizes
                 .get(message)
@@ -379,6 +387,13 @@ async fn collect_into(
                         _ => &mut arriving.insert((message, store.incoming(&login.user)?)).1,
                     };
                     file.write(&data).map_err(StoreError::from)?;
+                    // LIST said it was small enough; a server that sends far more is not
+                    // believed to the end of the disk. Nothing of it is kept or deleted.
+                    if file.size() > policy.max_message.saturating_add(policy.max_message / 10) {
+                        return Err(Pop3Error::Protocol(format!(
+                            "message {message} is larger than the server announced"
+                        )));
+                    }
                 }
                 Event::Reply { command, reply } => {
                     waiting -= 1;
@@ -483,9 +498,15 @@ async fn unique_ids(
         })?;
         connection.flush().await?;
         let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        // The size too: headers alone may repeat.
+        digest.update(&entry.size.to_be_bytes());
         loop {
             match connection.event().await? {
                 Event::MessageData { data, .. } => digest.update(&data),
+                Event::Reply {
+                    reply: Reply::Err { text, .. },
+                    ..
+                } => return Err(Pop3Error::Refused(format!("TOP: {text}"))),
                 Event::Reply { .. } => break,
                 Event::Greeting { .. } => {
                     return Err(Pop3Error::Protocol("a second greeting".into()))

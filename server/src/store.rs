@@ -561,6 +561,11 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         // Into the page cache only; the slow part, fsync, happens in `Store::keep`, which runs
         // off the async threads.

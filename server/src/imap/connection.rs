@@ -283,8 +283,13 @@ impl ImapConnection {
                 Incoming::Event(Event::CommandRejected { status, .. }) => {
                     return Err(rejected(status))
                 }
+                // The command's own completion: whether it worked is unknown, and the client
+                // state machine may still wait for it (a literal not yet sent): start afresh.
                 Incoming::Unreadable(response) if response.completes(tag.inner()) => {
-                    return Err(ImapError::Unreadable(response.describe()))
+                    return Err(ImapError::Protocol(format!(
+                        "unreadable completion: {}",
+                        response.describe()
+                    )))
                 }
                 Incoming::Unreadable(response) => {
                     tracing::info!(response = %response.describe(), "unreadable IMAP response skipped");
@@ -317,6 +322,10 @@ impl ImapConnection {
                 event = self.stream.next(&mut self.client) => match received(event)? {
                     Incoming::Event(event) => Some(event),
                     // Something happened that cannot be read: worth a look, like any news.
+                    // IDLE's own completion, unreadable: IDLE is over all the same.
+                    Incoming::Unreadable(response) if response.completes(tag.inner()) => {
+                        return Ok(data);
+                    }
                     Incoming::Unreadable(response) => {
                         tracing::info!(response = %response.describe(), "unreadable IMAP response during IDLE");
                         done_wanted = true;
@@ -435,7 +444,7 @@ fn received(
             ClientError::MalformedMessage { discarded_bytes }
             | ClientError::ResponseTooLong { discarded_bytes },
         )) => Ok(Incoming::Unreadable(Unreadable::new(
-            discarded_bytes.declassify().clone(),
+            discarded_bytes.declassify(),
         ))),
         Err(e) => Err(e.into()),
     }

@@ -115,32 +115,35 @@ impl ImapConnection {
         let answer = self
             .execute(CommandBody::fetch(set, fetch::summary_items(), uid).expect("valid set"))
             .await?;
-        let damaged: Vec<NonZeroU32> = answer
-            .unreadable
-            .iter()
-            .filter_map(Unreadable::fetch_sequence)
-            .collect();
+        // Fetched again by UID where the response names one (after a UID FETCH sequence
+        // numbers may have shifted: EXPUNGE is allowed during it), else by sequence number (a
+        // plain FETCH may not be interrupted by EXPUNGE, so the numbers still hold).
+        let (mut again_by_uid, mut again_by_seq) = (Vec::new(), Vec::new());
+        for response in &answer.unreadable {
+            match (uid, response.fetch_uid(), response.fetch_sequence()) {
+                (true, Some(found), _) => again_by_uid.push(found),
+                (_, _, Some(seq)) => again_by_seq.push(seq),
+                _ => {}
+            }
+        }
         let mut rows = fetch::numbered_rows(answer.into_data()?);
-        if let Ok(set) = SequenceSet::try_from(damaged) {
-            // By sequence number: a plain FETCH may not be interrupted by EXPUNGE, so the
-            // numbers still name the same messages.
+        for (again, by_uid) in [(again_by_uid, true), (again_by_seq, false)] {
+            let Ok(set) = SequenceSet::try_from(again) else {
+                continue;
+            };
             let items = fetch::summary_items_without_structure();
             let answer = self
-                .execute(CommandBody::fetch(set, items, false).expect("valid set"))
+                .execute(CommandBody::fetch(set, items, by_uid).expect("valid set"))
                 .await?;
-            rows.extend(
-                fetch::numbered_rows(answer.into_data()?)
-                    .into_iter()
-                    .map(|(seq, row)| {
-                        (
-                            seq,
-                            MessageSummary {
-                                damaged: true,
-                                ..row
-                            },
-                        )
-                    }),
-            );
+            for (seq, row) in fetch::numbered_rows(answer.into_data()?) {
+                if rows.iter().all(|(_, known)| known.uid != row.uid) {
+                    let row = MessageSummary {
+                        damaged: true,
+                        ..row
+                    };
+                    rows.push((seq, row));
+                }
+            }
         }
         Ok(fetch::newest_first(rows))
     }
@@ -285,10 +288,17 @@ impl ImapConnection {
                 peek: true,
             },
         ]);
-        let data = self
-            .act(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
+        let answer = self
+            .execute(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
             .await?;
-        let items = fetched_items(&data, uid).ok_or(ImapError::NoSuchMessage)?;
+        let unreadable = answer.unreadable.first().map(Unreadable::describe);
+        let data = answer.into_data()?;
+        let Some(items) = fetched_items(&data, uid) else {
+            return Err(match unreadable {
+                Some(response) => ImapError::Unreadable(response),
+                None => ImapError::NoSuchMessage,
+            });
+        };
         let fetched = Fetched::new(items);
         let parsed = mime::parse_message(fetched.section, inline);
         Ok(MessageView {
@@ -331,12 +341,18 @@ impl ImapConnection {
             });
         }
         let items = MacroOrMessageDataItemNames::MessageDataItemNames(items);
-        let answer = self
+        // Images that cannot be had (refused, unreadable) leave the body without them.
+        let data = match self
             .execute(CommandBody::fetch(uid_set(&[uid])?, items, true).expect("valid set"))
-            .await?;
-        let data = answer.into_data()?;
+            .await
+            .and_then(|answer| answer.into_data())
+        {
+            Ok(data) => data,
+            Err(e) if e.is_connection_lost() => return Err(e),
+            Err(_) => return Ok(html),
+        };
         let Some(fetched) = fetched_items(&data, uid) else {
-            return Ok(html); // the images could not be read: the body shows without them
+            return Ok(html);
         };
         let images: Vec<(String, String)> = chosen
             .into_iter()

@@ -7,14 +7,37 @@
 
 use std::num::NonZeroU32;
 
-/// The raw bytes of one rejected response, as the server sent them.
+/// The start of one rejected response, as the server sent it, and its length. Only the start
+/// is kept: a command may meet many such responses, each up to the response limit.
 pub struct Unreadable {
     bytes: Box<[u8]>,
+    len: usize,
 }
 
+/// How much of a rejected response is kept: enough for `* <n> FETCH (UID <u>` and a log line.
+const KEPT: usize = 256;
+
 impl Unreadable {
-    pub fn new(bytes: Box<[u8]>) -> Self {
-        Self { bytes }
+    pub fn new(bytes: &[u8]) -> Self {
+        Self {
+            bytes: bytes[..bytes.len().min(KEPT)].into(),
+            len: bytes.len(),
+        }
+    }
+
+    /// The UID in an untagged FETCH, if it is among the first items (servers send it first).
+    pub fn fetch_uid(&self) -> Option<NonZeroU32> {
+        self.fetch_sequence()?;
+        let at = self
+            .bytes
+            .windows(5)
+            .position(|w| w.eq_ignore_ascii_case(b"(UID ") || w.eq_ignore_ascii_case(b" UID "))?;
+        let rest = &self.bytes[at + 5..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits == rest.len() {
+            return None; // cut off inside the number
+        }
+        std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
     }
 
     /// The message sequence number of an untagged `* <n> FETCH (...)`, the usual culprit.
@@ -47,8 +70,8 @@ impl Unreadable {
             .flat_map(|b| std::ascii::escape_default(*b))
             .map(char::from)
             .collect();
-        if self.bytes.len() > SHOWN {
-            text.push_str(&format!("… ({} bytes)", self.bytes.len()));
+        if self.len > SHOWN {
+            text.push_str(&format!("… ({} bytes)", self.len));
         }
         text
     }
@@ -59,7 +82,7 @@ mod tests {
     use super::*;
 
     fn unreadable(bytes: &[u8]) -> Unreadable {
-        Unreadable::new(bytes.into())
+        Unreadable::new(bytes)
     }
 
     #[test]
@@ -73,6 +96,25 @@ mod tests {
             None
         );
         assert_eq!(unreadable(b"* 9 FETCH").fetch_sequence(), None);
+    }
+
+    #[test]
+    fn fetch_responses_name_their_uid_when_it_comes_early() {
+        let fetch = unreadable(b"* 17 FETCH (UID 4711 FLAGS () BODYSTRUCTURE ((((\r\n");
+        assert_eq!(fetch.fetch_uid(), NonZeroU32::new(4711));
+        let late = [
+            b"* 17 FETCH (BODYSTRUCTURE (".as_slice(),
+            &[b'('; 500],
+            b" UID 9)",
+        ]
+        .concat();
+        assert_eq!(unreadable(&late).fetch_uid(), None, "beyond what is kept");
+        assert_eq!(
+            unreadable(b"* 17 FETCH (UID 12").fetch_uid(),
+            None,
+            "cut inside"
+        );
+        assert_eq!(unreadable(b"* SEARCH UID 5 x").fetch_uid(), None);
     }
 
     #[test]

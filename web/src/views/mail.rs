@@ -175,7 +175,7 @@ fn LinkBanner() -> impl IntoView {
                             .map(|m| {
                                 let from = m.from.as_ref().map(|a| a.display().to_owned()).unwrap_or_default();
                                 let subject = if m.subject.is_empty() { t.no_subject.to_owned() } else { m.subject };
-                                view! { <li>{format!("{subject} · {from} · {} MB", ((m.size + 500_000) / 1_000_000).max(1))}</li> }
+                                view! { <li>{format!("{subject} · {from} · {} MB", (m.size.saturating_add(500_000) / 1_000_000).max(1))}</li> }
                             })
                             .collect_view()}
                     </ul>

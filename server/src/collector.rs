@@ -9,7 +9,7 @@
 
 use std::{collections::HashMap, io, sync::Arc, time::Duration};
 
-use pop3::{Capabilities, Client, Command, Event, Reply, RespCode};
+use pop3::{Capabilities, Client, Command, Event, Reply, RespCode, ScanListing};
 use protocol::{ErrorCode, TooBig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
@@ -234,6 +234,21 @@ impl<S: Io> Wire<S> {
         Ok(())
     }
 
+    /// TOP n 0: the header block of `message`, piece by piece into `sink`; then its reply.
+    async fn top(&mut self, message: u32, mut sink: impl FnMut(&[u8])) -> Result<Reply, Pop3Error> {
+        self.send(Command::Top { message, lines: 0 })?;
+        self.flush().await?;
+        loop {
+            match self.event().await? {
+                Event::MessageData { data, .. } => sink(&data),
+                Event::Reply { reply, .. } => return Ok(reply),
+                Event::Greeting { .. } => {
+                    return Err(Pop3Error::Protocol("a second greeting".into()))
+                }
+            }
+        }
+    }
+
     /// The next reply; only for commands that carry no message.
     async fn reply(&mut self) -> Result<Reply, Pop3Error> {
         match self.event().await? {
@@ -300,14 +315,9 @@ async fn collect_into(
 ) -> Result<(), Pop3Error> {
     let (mut connection, capabilities) = Connection::open(login).await?;
     connection.login(login, &capabilities).await?;
-    let on_server = unique_ids(&mut connection, &capabilities).await?;
-    let sizes: HashMap<u32, u64> = connection
-        .call(Command::List(None))
-        .await?
-        .scan_listings()
-        .into_iter()
-        .map(|l| (l.message, l.size))
-        .collect();
+    let listing = connection.call(Command::List(None)).await?.scan_listings();
+    let on_server = unique_ids(&mut connection, &capabilities, &listing).await?;
+    let sizes: HashMap<u32, u64> = listing.iter().map(|l| (l.message, l.size)).collect();
     let user = login.user.clone();
     let known: HashMap<String, i64> = blocking(&store, move |s| s.collected(&user))
         .await?
@@ -454,15 +464,8 @@ async fn describe(
     size: u64,
 ) -> Result<TooBig, Pop3Error> {
     let mut scan = mime::MessageScan::new();
-    connection.send(Command::Top { message, lines: 0 })?;
-    connection.flush().await?;
-    loop {
-        match connection.event().await? {
-            Event::MessageData { data, .. } => scan.feed(&data),
-            Event::Reply { .. } => break,
-            Event::Greeting { .. } => return Err(Pop3Error::Protocol("a second greeting".into())),
-        }
-    }
+    // A refused TOP leaves the description empty; the size still says why.
+    connection.top(message, |data| scan.feed(data)).await?;
     let summary = scan.finish().headers.summary;
     Ok(TooBig {
         from: summary.from,
@@ -476,6 +479,7 @@ async fn describe(
 async fn unique_ids(
     connection: &mut Connection,
     capabilities: &Capabilities,
+    listing: &[ScanListing],
 ) -> Result<Vec<(u32, String)>, Pop3Error> {
     let uidl = connection.call(Command::Uidl(None)).await?;
     if uidl.is_ok() {
@@ -489,29 +493,16 @@ async fn unique_ids(
         top = capabilities.top,
         "no UIDL: identifying messages by their headers"
     );
-    let listing = connection.call(Command::List(None)).await?.scan_listings();
     let mut ids = Vec::with_capacity(listing.len());
     for entry in listing {
-        connection.send(Command::Top {
-            message: entry.message,
-            lines: 0,
-        })?;
-        connection.flush().await?;
         let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
         // The size too: headers alone may repeat.
         digest.update(&entry.size.to_be_bytes());
-        loop {
-            match connection.event().await? {
-                Event::MessageData { data, .. } => digest.update(&data),
-                Event::Reply {
-                    reply: Reply::Err { text, .. },
-                    ..
-                } => return Err(Pop3Error::Refused(format!("TOP: {text}"))),
-                Event::Reply { .. } => break,
-                Event::Greeting { .. } => {
-                    return Err(Pop3Error::Protocol("a second greeting".into()))
-                }
-            }
+        if let Reply::Err { text, .. } = connection
+            .top(entry.message, |data| digest.update(data))
+            .await?
+        {
+            return Err(Pop3Error::Refused(format!("TOP: {text}")));
         }
         let hex: String = digest
             .finish()

@@ -75,7 +75,7 @@ fn default_inline_images() -> usize {
 }
 
 fn default_inline_images_mb() -> usize {
-    5
+    mime::InlineLimits::default().bytes / 1_000_000
 }
 
 fn default_idle() -> Duration {

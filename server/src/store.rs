@@ -114,11 +114,10 @@ impl Store {
         let temp = dir.join(format!("{name}.tmp"));
         Ok(Incoming {
             file: fs::File::create(&temp)?,
-            temp,
+            temp: Some(temp),
             name: format!("{dir_name}/{name}.eml"),
             scan: mime::MessageScan::new(),
             size: 0,
-            kept: false,
         })
     }
 
@@ -133,8 +132,10 @@ impl Store {
     ) -> Result<u32, StoreError> {
         let kept = batch
             .into_iter()
-            .map(|(uidl, incoming)| Ok((uidl, self.keep(incoming)?)))
+            .map(|(uidl, incoming)| Ok((uidl, self.put_in_place(incoming)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        // One directory fsync makes every rename of the batch durable.
+        self.sync_dir(user)?;
         let mut duplicates = Vec::new();
         let mut fresh = 0;
         {
@@ -160,15 +161,12 @@ impl Store {
         Ok(fresh)
     }
 
-    /// Makes a written message durable where nothing can lose it: fsynced, renamed from its
-    /// temp name, the directory fsynced.
-    fn keep(&self, mut incoming: Incoming) -> Result<Kept, StoreError> {
+    /// A written message, fsynced and renamed from its temp name; durable once its directory
+    /// is synced ([`Self::sync_dir`]).
+    fn put_in_place(&self, mut incoming: Incoming) -> Result<Kept, StoreError> {
         incoming.file.sync_all()?;
-        let final_path = self.mail_dir.join(&incoming.name);
-        fs::rename(&incoming.temp, &final_path)?;
-        incoming.kept = true;
-        if let Some(dir) = final_path.parent() {
-            fs::File::open(dir)?.sync_all()?;
+        if let Some(temp) = incoming.temp.take() {
+            fs::rename(&temp, self.mail_dir.join(&incoming.name))?;
         }
         let scanned = std::mem::take(&mut incoming.scan).finish();
         Ok(Kept {
@@ -176,6 +174,12 @@ impl Store {
             size: incoming.size,
             scanned,
         })
+    }
+
+    /// Makes the renames in `user`'s message directory durable.
+    fn sync_dir(&self, user: &str) -> Result<(), StoreError> {
+        fs::File::open(self.mail_dir.join(user_dir(user)))?.sync_all()?;
+        Ok(())
     }
 
     pub fn folders(&self, user: &str) -> Result<Vec<Folder>, StoreError> {
@@ -406,7 +410,8 @@ impl Store {
             let (row, raw) = self.message(user, folder, *uid)?;
             let mut copy = self.incoming(user)?;
             copy.write(&raw)?;
-            let copy = self.keep(copy)?;
+            let copy = self.put_in_place(copy)?;
+            self.sync_dir(user)?;
             insert_message(&self.db(), user, to, &copy, row.date)?;
         }
         Ok(())
@@ -552,12 +557,12 @@ impl Store {
 /// A message being written into the store, piece by piece as it arrives.
 pub struct Incoming {
     file: fs::File,
-    temp: PathBuf,
+    /// Where it is written; `None` once it is in place.
+    temp: Option<PathBuf>,
     /// Where it goes, relative to the mail directory.
     name: String,
     scan: mime::MessageScan,
     size: u64,
-    kept: bool,
 }
 
 impl Incoming {
@@ -578,8 +583,8 @@ impl Incoming {
 
 impl Drop for Incoming {
     fn drop(&mut self) {
-        if !self.kept {
-            let _ = fs::remove_file(&self.temp);
+        if let Some(temp) = &self.temp {
+            let _ = fs::remove_file(temp);
         }
     }
 }

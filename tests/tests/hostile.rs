@@ -52,6 +52,13 @@ async fn all_rows(client: &mut Client, total: usize) -> Vec<Value> {
     rows
 }
 
+/// The message view of one row.
+async fn open(client: &mut Client, row: &Value) -> Value {
+    client
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": row["uid"]}))
+        .await
+}
+
 /// Opens every row's message; what failed, with why.
 async fn open_each(client: &mut Client, rows: &[Value]) -> Vec<String> {
     let mut failures = Vec::new();
@@ -116,9 +123,7 @@ async fn hostile_mail_never_takes_the_folder_down() {
         &rows,
         &format!("{SUBJECT_PREFIX} deep multipart with html at the bottom"),
     );
-    let view = client
-        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": deep["uid"]}))
-        .await;
+    let view = open(&mut client, deep).await;
     assert_eq!(view["damaged"], true, "{view}");
     let shown = view["body"].to_string();
     assert!(shown.contains("html at the bottom"), "{shown}");
@@ -211,9 +216,7 @@ async fn hostile_mail_collected_by_pop3_in_bounded_memory() {
         &rows,
         &format!("{SUBJECT_PREFIX} three hundred inline images"),
     );
-    let view = client
-        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": images["uid"]}))
-        .await;
+    let view = open(&mut client, images).await;
     let html = view["body"]["html"].as_str().unwrap();
     assert_eq!(
         html.matches("src=\"data:image/png").count(),

@@ -108,8 +108,6 @@ impl Mail {
         }
     }
 
-    /// Sends a request whose answer is only "done"; failures are logged (the next event or
-    /// reload shows the true state anyway).
     /// Carries out an action; if it fails, the user is told, and the list shows again what is
     /// really there (the change it showed at once did not happen).
     pub fn act(self, request: Request) {

@@ -91,6 +91,10 @@ mod tests {
         }
     }
 
+    fn keys(chosen: Vec<(String, InlinePart<'static, String>)>) -> Vec<String> {
+        chosen.into_iter().map(|(_, p)| p.key).collect()
+    }
+
     #[test]
     fn only_shown_previewable_images_within_the_limits() {
         let wanted: Vec<String> = ["a", "svg", "b", "c", "d"].map(String::from).into();
@@ -106,11 +110,7 @@ mod tests {
             count: 2,
             bytes: 1000,
         };
-        let keys: Vec<String> = choose(&wanted, parts, limits)
-            .into_iter()
-            .map(|(_, p)| p.key)
-            .collect();
-        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(keys(choose(&wanted, parts, limits)), ["a", "b"]);
         let parts = vec![
             part("a", "image/png", 60),
             part("b", "image/png", 50),
@@ -120,10 +120,10 @@ mod tests {
             count: 10,
             bytes: 100,
         };
-        let keys: Vec<String> = choose(&wanted, parts, limits)
-            .into_iter()
-            .map(|(_, p)| p.key)
-            .collect();
-        assert_eq!(keys, ["a", "c"], "b would go over the size limit");
+        assert_eq!(
+            keys(choose(&wanted, parts, limits)),
+            ["a", "c"],
+            "b would go over the size limit"
+        );
     }
 }

@@ -321,11 +321,11 @@ impl ImapConnection {
             let step = tokio::select! {
                 event = self.stream.next(&mut self.client) => match received(event)? {
                     Incoming::Event(event) => Some(event),
-                    // Something happened that cannot be read: worth a look, like any news.
                     // IDLE's own completion, unreadable: IDLE is over all the same.
                     Incoming::Unreadable(response) if response.completes(tag.inner()) => {
                         return Ok(data);
                     }
+                    // Something happened that cannot be read: worth a look, like any news.
                     Incoming::Unreadable(response) => {
                         tracing::info!(response = %response.describe(), "unreadable IMAP response during IDLE");
                         done_wanted = true;

@@ -14,6 +14,11 @@ mod utf7;
 
 pub use connection::ImapConnection;
 
+use imap_codec::imap_types::response::{Code, StatusBody};
+use protocol::ErrorCode;
+
+use crate::link::LinkError;
+
 /// For `fuzz/` only (feature `fuzzing`): one server response through the same translations
 /// a list page and the reader use (FETCH data into rows, BODYSTRUCTURE into a plan and its
 /// parts, THREAD into conversation sizes).
@@ -38,10 +43,6 @@ pub fn fuzz_response(bytes: &[u8]) {
     let _ = fetch::thread_sizes(vec![data.clone()]);
     let _ = fetch::newest_first(fetch::numbered_rows(vec![data]));
 }
-use imap_codec::imap_types::response::{Code, StatusBody};
-use protocol::ErrorCode;
-
-use crate::link::LinkError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {

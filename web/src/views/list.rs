@@ -366,10 +366,15 @@ fn check_mail(mail: Mail) {
 
 /// Sets or clears `flag` on the checked messages, or on `uids` when given.
 pub fn flag_messages(mail: Mail, folder: String, uids: Vec<u32>, flag: Flag, set: bool) {
-    mail.act(Request::SetFlags {
+    mail.act(set_flag(folder, uids, flag, set));
+}
+
+/// The request that sets or clears one flag.
+pub fn set_flag(folder: String, uids: Vec<u32>, flag: Flag, set: bool) -> Request {
+    Request::SetFlags {
         folder,
         uids,
         flags: vec![flag],
         set,
-    });
+    }
 }

@@ -5,7 +5,7 @@
 use leptos::{prelude::*, task::spawn_local};
 use protocol::{Address, Body, Flag, FolderRole, MessageView, Request, Response, SearchHit};
 
-use super::list::flag_messages;
+use super::list::{flag_messages, set_flag};
 use crate::{
     dates, i18n,
     icons::{icon, Icon},
@@ -101,12 +101,7 @@ fn Reader(message: MessageView) -> impl IntoView {
         move |_| {
             let set = !flagged.get_untracked();
             flagged.set(set);
-            let request = Request::SetFlags {
-                folder: folder.clone(),
-                uids: vec![uid],
-                flags: vec![Flag::Flagged],
-                set,
-            };
+            let request = set_flag(folder.clone(), vec![uid], Flag::Flagged, set);
             mail.act_or(request, move || flagged.set(!set));
         }
     };

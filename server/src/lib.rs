@@ -1,21 +1,17 @@
 //! The relay between browsers and the mail server. `cli` reads the config file and calls
 //! [`serve`]; most tests call it in-process.
 
+mod accounts;
 pub mod cli;
-mod collector;
 pub mod config;
-mod csp;
-mod download;
-mod http;
-pub mod imap;
-mod imap_account;
 mod link;
-mod origin;
-mod pop3_account;
-mod session;
 mod store;
 pub mod tls;
-mod ws;
+mod web;
+
+/// The IMAP driver, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub use accounts::imap;
 
 use std::sync::Arc;
 
@@ -32,7 +28,7 @@ use tower_http::{
 };
 
 use config::Config;
-use session::Sessions;
+use web::{csp, download, http, session::Sessions, ws};
 
 /// What every handler shares.
 pub struct Relay {

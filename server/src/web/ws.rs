@@ -14,11 +14,11 @@ use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientFrame, ErrorCode, ErrorInfo, Event, Request, ServerFrame};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::{
+use super::{
     http, origin,
     session::{Session, SessionToken, Sessions},
-    Relay,
 };
+use crate::Relay;
 
 /// Requests are small; anything larger is garbage or an attack.
 const MAX_FRAME: usize = 64 * 1024;

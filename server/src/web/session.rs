@@ -1,6 +1,6 @@
-//! Logged-in users. Each session has one account actor (`imap_account` or `pop3_account`):
-//! requests from all of the user's browser tabs queue into it, and its events fan out to every
-//! tab. The tabs cannot tell which kind of account answers.
+//! Logged-in users. Each session has one account actor (`accounts::imap::account` or
+//! `accounts::pop3::account`): requests from all of the user's browser tabs queue into it, and
+//! its events fan out to every tab. The tabs cannot tell which kind of account answers.
 
 use std::{
     collections::HashMap,
@@ -12,9 +12,9 @@ use protocol::{AccountKind, ErrorCode, ErrorInfo, Event, Request, Response};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    imap::ImapConnection,
-    imap_account::{self, Login, Reply},
-    pop3_account::Pop3Account,
+    accounts::imap::account::{self, Login, Reply},
+    accounts::imap::ImapConnection,
+    accounts::pop3::account::Pop3Account,
     store::Store,
 };
 
@@ -108,7 +108,7 @@ impl Sessions {
     pub fn start_imap(self: &Arc<Self>, connection: ImapConnection, login: Login) -> SessionToken {
         let (events, _) = broadcast::channel(256);
         let login = Arc::new(login);
-        let jobs = imap_account::spawn(connection, Arc::clone(&login), events.clone());
+        let jobs = account::spawn(connection, Arc::clone(&login), events.clone());
         self.register(login.user.clone(), Source::Imap(login), jobs, events)
     }
 

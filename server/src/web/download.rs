@@ -15,12 +15,12 @@ use protocol::{ErrorCode, ErrorInfo};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::{http, session::Source};
 use crate::{
-    collector, http,
-    imap::{ImapConnection, ImapError},
-    imap_account::Login,
-    pop3_account,
-    session::Source,
+    accounts::{
+        imap::{account::Login, ImapConnection, ImapError},
+        pop3::{account as pop3_account, collector},
+    },
     store::Store,
     Relay,
 };

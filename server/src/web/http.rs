@@ -11,12 +11,18 @@ use axum::{
 use protocol::{AccountKind, ErrorCode, ErrorInfo, LoginRequest, ServerInfo, SessionInfo};
 use zeroize::Zeroizing;
 
-use crate::{
-    collector::{self, Keep, Policy, Pop3Login},
-    imap_account::Login,
+use super::{
     origin,
-    pop3_account::Pop3Account,
     session::{Session, SessionToken},
+};
+use crate::{
+    accounts::{
+        imap::account::Login,
+        pop3::{
+            account::Pop3Account,
+            collector::{self, Keep, Policy, Pop3Login},
+        },
+    },
     Relay,
 };
 
@@ -121,7 +127,7 @@ async fn login_pop3(
     let user = email.to_owned();
     collector::blocking(store, move |s| s.ensure_user(&user))
         .await
-        .map_err(crate::pop3_account::error_info)?;
+        .map_err(crate::accounts::pop3::account::error_info)?;
     let (events, _) = tokio::sync::broadcast::channel(256);
     Ok(relay.sessions.start_pop3(Pop3Account {
         login: Arc::new(login),

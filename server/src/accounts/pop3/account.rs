@@ -17,8 +17,8 @@ use tokio::{
 };
 
 use crate::{
-    collector::{self, blocking, Collected, Policy, Pop3Login},
-    imap_account::Reply,
+    accounts::imap::account::Reply,
+    accounts::pop3::collector::{self, blocking, Collected, Policy, Pop3Login},
     store::{Store, StoreError},
 };
 

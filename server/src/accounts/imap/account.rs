@@ -1,5 +1,5 @@
 //! A logged-in IMAP account: one actor task owning one IMAP connection.
-//! (`pop3_account` is the same for POP3 accounts, over the relay's store.)
+//! (`pop3::account` is the same for POP3 accounts, over the relay's store.)
 //!
 //! Requests from all of the user's tabs queue into it and run one after another. Between
 //! requests it waits in IDLE on the folder the user last looked at, so changes made by any other
@@ -17,8 +17,8 @@ use tokio_rustls::TlsConnector;
 use zeroize::Zeroizing;
 
 use crate::{
+    accounts::imap::{ImapConnection, ImapError},
     config::MailServer,
-    imap::{ImapConnection, ImapError},
     link::LinkError,
 };
 

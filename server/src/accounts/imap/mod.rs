@@ -4,6 +4,7 @@
 //! `messages` say what the protocol's requests mean in IMAP; `fetch`, `structure` and `utf7` are
 //! pure translations between IMAP's types and the protocol's, tested on server bytes.
 
+pub mod account;
 mod connection;
 mod fetch;
 mod folders;

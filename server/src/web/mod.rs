@@ -1,0 +1,9 @@
+//! The browser edge: logging in and out, the WebSocket, downloads, and the checks every request
+//! from a browser passes (session cookie, `Origin`, the content security policy).
+
+pub mod csp;
+pub mod download;
+pub mod http;
+pub mod origin;
+pub mod session;
+pub mod ws;

@@ -27,8 +27,13 @@ pub struct Config {
     pub imap: Option<MailServer>,
     /// The POP3 server users may collect mail from instead.
     pub pop3: Option<Pop3Config>,
-    /// Where POP3 mail is kept (a SQLite file and the message files). Needed with `pop3`.
-    pub data_dir: Option<PathBuf>,
+    /// Where the relay keeps what must survive a restart: POP3 mail (a SQLite file and the
+    /// message files), the outbox, uploads. A relative path is relative to the config file;
+    /// by default `data` beside it.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The SMTP submission server mail is sent through. Without it, the app only reads.
+    pub smtp: Option<SmtpConfig>,
     /// Inline images (`cid:`) put into a message's body when it is opened: at most this many
     /// per message ...
     #[serde(default = "default_inline_images")]
@@ -51,7 +56,12 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_toml(&text)
+        let mut config = Self::from_toml(&text)?;
+        if config.data_dir.is_relative() {
+            let beside = path.parent().unwrap_or(std::path::Path::new("."));
+            config.data_dir = beside.join(&config.data_dir);
+        }
+        Ok(config)
     }
 
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
@@ -59,11 +69,6 @@ impl Config {
         if config.imap.is_none() && config.pop3.is_none() {
             return Err(ConfigError::Invalid(
                 "configure [imap], [pop3] or both".into(),
-            ));
-        }
-        if config.pop3.is_some() && config.data_dir.is_none() {
-            return Err(ConfigError::Invalid(
-                "[pop3] needs data_dir, where collected mail is kept".into(),
             ));
         }
         Ok(config)
@@ -76,6 +81,10 @@ fn default_inline_images() -> usize {
 
 fn default_inline_images_mb() -> usize {
     mime::InlineLimits::default().bytes / 1_000_000
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
 }
 
 fn default_idle() -> Duration {
@@ -139,6 +148,67 @@ fn default_collect_minutes() -> u64 {
 
 fn default_max_message_mb() -> u64 {
     50
+}
+
+/// The SMTP submission server, and what users may send through it. The server keys are those of
+/// [`MailServer`]; 587 is `starttls`, 465 `implicit`. Users authenticate with their own login.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub pinned_sha256: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Attachments per message, in megabytes (10^6 bytes); checked before an upload starts.
+    #[serde(default = "default_max_attachments_mb")]
+    pub max_attachments_mb: u64,
+    /// Recipients (To, Cc and Bcc together) per message.
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: u32,
+    /// Addresses a user may send as besides their login address, by login address:
+    /// `"anna@example.org" = ["family@example.org"]`.
+    #[serde(default)]
+    pub identities: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl SmtpConfig {
+    pub fn server(&self) -> MailServer {
+        MailServer {
+            host: self.host.clone(),
+            port: self.port,
+            tls: self.tls,
+            ca_file: self.ca_file.clone(),
+            pinned_sha256: self.pinned_sha256.clone(),
+            timeout_seconds: self.timeout_seconds,
+        }
+    }
+
+    /// The addresses `user` may send as: the login address first.
+    pub fn identities(&self, user: &str) -> Vec<String> {
+        let mut all = vec![user.to_owned()];
+        for extra in self.identities.get(user).into_iter().flatten() {
+            if !all.iter().any(|a| a.eq_ignore_ascii_case(extra)) {
+                all.push(extra.clone());
+            }
+        }
+        all
+    }
+
+    pub fn max_attachments(&self) -> u64 {
+        self.max_attachments_mb.saturating_mul(1_000_000)
+    }
+}
+
+fn default_max_attachments_mb() -> u64 {
+    25
+}
+
+fn default_max_recipients() -> u32 {
+    100
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,14 +294,40 @@ mod tests {
     }
 
     #[test]
-    fn pop3_needs_a_data_dir() {
+    fn data_dir_defaults_to_beside_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        assert_eq!(
+            Config::from_file(&path).unwrap().data_dir,
+            dir.path().join("data")
+        );
+        std::fs::write(&path, format!("data_dir = \"/var/lib/webmail\"\n{EXAMPLE}")).unwrap();
+        assert_eq!(
+            Config::from_file(&path).unwrap().data_dir,
+            PathBuf::from("/var/lib/webmail")
+        );
+    }
+
+    #[test]
+    fn smtp_identities_start_with_the_login() {
+        let config = Config::from_toml(&format!(
+            "{EXAMPLE}[smtp]\nhost = \"h\"\nport = 587\ntls = \"starttls\"\n[smtp.identities]\n\"a@x.org\" = [\"f@x.org\", \"A@x.org\"]\n"
+        ))
+        .unwrap();
+        let smtp = config.smtp.unwrap();
+        assert_eq!(smtp.identities("a@x.org"), ["a@x.org", "f@x.org"]);
+        assert_eq!(smtp.identities("b@x.org"), ["b@x.org"]);
+        assert_eq!(
+            (smtp.max_attachments(), smtp.max_recipients),
+            (25_000_000, 100)
+        );
+    }
+
+    #[test]
+    fn reads_pop3_with_defaults() {
         let pop3 = "listen = \"127.0.0.1:8080\"\nweb_root = \"dist\"\n[pop3]\nhost = \"h\"\nport = 995\ntls = \"implicit\"\n";
-        assert!(matches!(
-            Config::from_toml(pop3),
-            Err(ConfigError::Invalid(_))
-        ));
-        let config =
-            Config::from_toml(&format!("data_dir = \"/var/lib/webmail\"\n{pop3}")).unwrap();
+        let config = Config::from_toml(pop3).unwrap();
         let pop3 = config.pop3.unwrap();
         assert!(pop3.delete_after_download);
         assert_eq!(

@@ -5,6 +5,7 @@ mod accounts;
 pub mod cli;
 pub mod config;
 mod link;
+mod send;
 mod store;
 pub mod tls;
 mod web;
@@ -28,7 +29,7 @@ use tower_http::{
 };
 
 use config::Config;
-use web::{csp, download, http, session::Sessions, ws};
+use web::{csp, download, http, session::Sessions, upload, ws};
 
 /// What every handler shares.
 pub struct Relay {
@@ -36,6 +37,8 @@ pub struct Relay {
     imap_tls: Option<TlsConnector>,
     pop3_tls: Option<TlsConnector>,
     store: Option<Arc<store::Store>>,
+    /// Where the config has an SMTP server.
+    sender: Option<Arc<send::Sender>>,
     sessions: Arc<Sessions>,
     app_csp: HeaderValue,
 }
@@ -46,6 +49,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsSetupError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Send(#[from] send::SenderError),
 }
 
 impl Relay {
@@ -56,10 +61,15 @@ impl Relay {
             .as_ref()
             .map(|pop3| tls::connector(&pop3.server()))
             .transpose()?;
-        let store = match (&config.pop3, &config.data_dir) {
-            (Some(_), Some(dir)) => Some(Arc::new(store::Store::open(dir)?)),
-            _ => None,
+        let store = match &config.pop3 {
+            Some(_) => Some(Arc::new(store::Store::open(&config.data_dir)?)),
+            None => None,
         };
+        let sender = config
+            .smtp
+            .as_ref()
+            .map(|smtp| send::Sender::new(smtp.clone(), &config.data_dir).map(Arc::new))
+            .transpose()?;
         let sessions = Sessions::new(config.session_idle);
         let index = std::fs::read_to_string(config.web_root.join("index.html")).ok();
         if index.is_none() {
@@ -72,6 +82,7 @@ impl Relay {
             imap_tls,
             pop3_tls,
             store,
+            sender,
             sessions,
             app_csp,
         })
@@ -89,6 +100,7 @@ pub fn router(relay: Arc<Relay>) -> Router {
         .route(protocol::SERVER_INFO_PATH, get(http::server_info))
         .route(protocol::WS_PATH, get(ws::upgrade))
         .route(protocol::DOWNLOAD_PATH, get(download::download))
+        .route(protocol::UPLOAD_PATH, post(upload::upload))
         .fallback_service(app)
         // Downloads set a stricter policy of their own.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -104,6 +116,13 @@ pub fn router(relay: Arc<Relay>) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(relay)
+}
+
+/// `bytes` random bytes from the OS, as lowercase hex: names no one can guess.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    getrandom::fill(&mut random).expect("the OS random source works");
+    random.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Serves until the process ends.

@@ -1,5 +1,6 @@
 //! A real Dovecot on loopback, with its own config, state and log in a temp dir: IMAP (STARTTLS
-//! and implicit TLS) and POP3 (STLS and implicit TLS), passwd-file users, Maildir.
+//! and implicit TLS) and POP3 (STLS and implicit TLS), passwd-file users, Maildir; LMTP and the
+//! SASL service on TCP, for the Postfix in front of it (`postfix`).
 
 use std::{
     fs,
@@ -23,6 +24,10 @@ pub struct Dovecot {
     pub imaps_port: u16,
     pub pop3_port: u16,
     pub pop3s_port: u16,
+    /// Delivery by LMTP, for an MTA in front of this server.
+    pub lmtp_port: u16,
+    /// Dovecot's SASL service, for an MTA's submission port to check passwords against.
+    pub auth_port: u16,
     pub pki: TestPki,
 }
 
@@ -62,6 +67,7 @@ impl Dovecot {
         let pki = TestPki::create(dir.path());
         let (imap_port, imaps_port, pop3_port, pop3s_port) =
             (free_port(), free_port(), free_port(), free_port());
+        let (lmtp_port, auth_port) = (free_port(), free_port());
 
         let root = dir.path();
         let mut passwd = String::new();
@@ -78,7 +84,9 @@ impl Dovecot {
         for sub in ["run", "state"] {
             fs::create_dir_all(root.join(sub)).expect("dirs");
         }
-        let ports = [imap_port, imaps_port, pop3_port, pop3s_port];
+        let ports = [
+            imap_port, imaps_port, pop3_port, pop3s_port, lmtp_port, auth_port,
+        ];
         let config = config(root, &pki, ports, options);
         fs::write(root.join("dovecot.conf"), config).expect("config");
 
@@ -90,6 +98,8 @@ impl Dovecot {
             imaps_port,
             pop3_port,
             pop3s_port,
+            lmtp_port,
+            auth_port,
             pki,
         };
         dovecot.wait_until_listening().await;
@@ -102,6 +112,8 @@ impl Dovecot {
             self.imaps_port,
             self.pop3_port,
             self.pop3s_port,
+            self.lmtp_port,
+            self.auth_port,
         ] {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("dovecot exited ({status}):\n{}", self.log());
@@ -249,7 +261,7 @@ impl Default for Options {
 fn config(
     root: &Path,
     pki: &TestPki,
-    [imap, imaps, pop3, pop3s]: [u16; 4],
+    [imap, imaps, pop3, pop3s, lmtp, auth]: [u16; 6],
     options: Options,
 ) -> String {
     let root = root.display();
@@ -261,7 +273,7 @@ fn config(
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-protocols = imap pop3
+protocols = imap pop3 lmtp
 listen = 127.0.0.1
 ssl = {ssl}
 ssl_cert = <{cert}
@@ -298,6 +310,18 @@ service pop3-login {{
   inet_listener pop3s {{
     port = {pop3s}
     ssl = {ssl}
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp}
+  }}
+}}
+service auth {{
+  inet_listener sasl {{
+    address = 127.0.0.1
+    port = {auth}
   }}
 }}
 namespace inbox {{

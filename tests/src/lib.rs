@@ -8,6 +8,7 @@ pub mod dovecot;
 pub mod fetchmail;
 pub mod hostile;
 pub mod mail;
+pub mod postfix;
 pub mod proxy;
 pub mod pymap;
 pub mod raw_imap;

@@ -82,4 +82,36 @@ impl RawImap {
         self.ok(&String::from_utf8(command).expect("test mail is UTF-8"))
             .await;
     }
+
+    /// Every message in `folder`: its FLAGS and its bytes, oldest first.
+    pub async fn messages(&mut self, folder: &str) -> Vec<(String, Vec<u8>)> {
+        let examined = self.ok(&format!("EXAMINE \"{folder}\"")).await;
+        if examined.contains("* 0 EXISTS") {
+            return Vec::new();
+        }
+        let answer = self.ok("FETCH 1:* (FLAGS BODY.PEEK[])").await;
+        let mut messages = Vec::new();
+        let mut rest = answer.as_str();
+        while let Some(start) = rest.find("* ") {
+            rest = &rest[start..];
+            let line_end = rest.find("\r\n").unwrap_or(rest.len());
+            let line = &rest[..line_end];
+            let Some(open) = line.rfind('{') else {
+                rest = &rest[line_end..];
+                continue;
+            };
+            let size: usize = line[open + 1..line.len() - 1]
+                .parse()
+                .expect("literal size");
+            let flags = line
+                .split_once("FLAGS (")
+                .and_then(|(_, f)| f.split_once(')'))
+                .map(|(f, _)| f.to_owned())
+                .unwrap_or_default();
+            let body = &rest.as_bytes()[line_end + 2..line_end + 2 + size];
+            messages.push((flags, body.to_vec()));
+            rest = &rest[line_end + 2 + size..];
+        }
+        messages
+    }
 }

@@ -17,6 +17,8 @@ pub struct RunningRelay {
     pub addr: SocketAddr,
     /// The in-process relay; `None` for one running as its own process.
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The data directory, where the test gave none.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl RunningRelay {
@@ -41,7 +43,7 @@ impl RunningRelay {
     pub async fn start_pop3(pop3: Pop3Config, imap: Option<MailServer>, data_dir: &Path) -> Self {
         let mut config = config(imap);
         config.pop3 = Some(pop3);
-        config.data_dir = Some(data_dir.to_owned());
+        config.data_dir = data_dir.to_owned();
         Self::start_config(0, config).await
     }
 
@@ -54,11 +56,20 @@ impl RunningRelay {
     ) -> Self {
         let mut config = config(Some(imap));
         config.pop3 = Some(pop3);
-        config.data_dir = Some(data_dir.to_owned());
+        config.data_dir = data_dir.to_owned();
         Self::start_config(port, config).await
     }
 
-    async fn start_config(port: u16, mut config: Config) -> Self {
+    /// A relay with this config (its `listen` is chosen here).
+    pub async fn start_config(port: u16, mut config: Config) -> Self {
+        let data = config
+            .data_dir
+            .as_os_str()
+            .is_empty()
+            .then(|| tempfile::tempdir().expect("temp dir"));
+        if let Some(dir) = &data {
+            config.data_dir = dir.path().to_owned();
+        }
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
             Ok(listener) => listener,
             Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -76,12 +87,17 @@ impl RunningRelay {
         Self {
             addr,
             task: Some(task),
+            _data: data,
         }
     }
 
     /// Talks to a relay running elsewhere (its own process) at `addr`.
     pub fn at(addr: SocketAddr) -> Self {
-        Self { addr, task: None }
+        Self {
+            addr,
+            task: None,
+            _data: None,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -126,6 +142,30 @@ impl RunningRelay {
         self.send("GET", path, "", cookie).await
     }
 
+    /// `POST /api/upload` from the relay's own page, as the app uploads an attachment.
+    pub async fn upload(
+        &self,
+        cookie: &str,
+        name: &str,
+        mime_type: &str,
+        bytes: &[u8],
+    ) -> HttpResponse {
+        let path = format!(
+            "{}?name={}&type={}",
+            protocol::UPLOAD_PATH,
+            encode(name),
+            encode(mime_type)
+        );
+        let origin = format!("Origin: {}\r\n", self.url());
+        self.exchange(
+            "POST",
+            &path,
+            bytes,
+            &format!("Cookie: {cookie}\r\n{origin}"),
+        )
+        .await
+    }
+
     /// HTTP/1.0, so the body arrives as it is (no chunked encoding) and ends with the connection.
     async fn send(
         &self,
@@ -134,20 +174,37 @@ impl RunningRelay {
         body: &str,
         cookie: Option<&str>,
     ) -> HttpResponse {
-        let mut stream = TcpStream::connect(self.addr).await.expect("relay listens");
         let cookie = cookie
             .map(|c| format!("Cookie: {c}\r\n"))
             .unwrap_or_default();
-        let request = format!(
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/json\r\n{cookie}Content-Length: {}\r\n\r\n{body}",
+        self.exchange(method, path, body.as_bytes(), &cookie).await
+    }
+
+    async fn exchange(&self, method: &str, path: &str, body: &[u8], headers: &str) -> HttpResponse {
+        let mut stream = TcpStream::connect(self.addr).await.expect("relay listens");
+        let mut request = format!(
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
             self.addr,
             body.len()
-        );
-        stream.write_all(request.as_bytes()).await.expect("write");
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        stream.write_all(&request).await.expect("write");
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.expect("read");
         HttpResponse::parse(&raw)
     }
+}
+
+/// Percent-encoding for a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A relay config for tests: the built app, loopback, ten minutes of session idle time.
@@ -165,7 +222,9 @@ pub fn config(imap: Option<MailServer>) -> Config {
         session_idle: Duration::from_secs(600),
         imap,
         pop3: None,
-        data_dir: None,
+        // Empty: `start_config` gives the relay a temp dir of its own.
+        data_dir: std::path::PathBuf::new(),
+        smtp: None,
         inline_images: 50,
         inline_images_mb: 5,
     }

@@ -91,6 +91,11 @@ pub fn pop3_section(pop3: &Pop3Config) -> String {
     )
 }
 
+/// The `[smtp]` section for `smtp`.
+pub fn smtp_section(smtp: &webmail_server::config::SmtpConfig) -> String {
+    format!("[smtp]\n{}", server_keys(&smtp.server()))
+}
+
 /// The `[imap]` section for `imap`.
 pub fn imap_section(imap: &MailServer) -> String {
     format!("[imap]\n{}", server_keys(imap))

@@ -22,6 +22,8 @@ pub struct Headers {
     pub cc: Vec<Address>,
     pub reply_to: Vec<Address>,
     pub message_id: Option<String>,
+    /// The thread before this message, oldest first: `References`, else `In-Reply-To`.
+    pub references: Vec<String>,
 }
 
 /// Reads the list headers from a header block (or a whole message).
@@ -36,9 +38,11 @@ pub fn headers(raw: &[u8]) -> Headers {
         return Headers::default();
     };
     let message_id = message.message_id().map(angle);
-    let thread_id = first_id(message.references())
-        .or_else(|| first_id(message.in_reply_to()))
-        .or_else(|| message_id.clone());
+    let mut references = ids(message.references());
+    if references.is_empty() {
+        references = ids(message.in_reply_to());
+    }
+    let thread_id = references.first().cloned().or_else(|| message_id.clone());
     Headers {
         summary: HeaderSummary {
             from: addresses(message.from()).into_iter().next(),
@@ -50,6 +54,7 @@ pub fn headers(raw: &[u8]) -> Headers {
         cc: addresses(message.cc()),
         reply_to: addresses(message.reply_to()),
         message_id,
+        references,
     }
 }
 
@@ -70,11 +75,11 @@ fn addresses(field: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
         .collect()
 }
 
-fn first_id(value: &HeaderValue<'_>) -> Option<String> {
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
     match value {
-        HeaderValue::Text(id) => Some(angle(id)),
-        HeaderValue::TextList(ids) => ids.first().map(|id| angle(id)),
-        _ => None,
+        HeaderValue::Text(id) => vec![angle(id)],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| angle(id)).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -141,6 +146,7 @@ Message-ID: <3@x>\r\nIn-Reply-To: <2@x>\r\nReferences: <1@x> <2@x>\r\n\r\n";
         assert_eq!(h.cc[0].email, "c@example.org");
         assert_eq!(h.message_id.as_deref(), Some("<3@x>"));
         assert_eq!(h.summary.thread_id.as_deref(), Some("<1@x>"));
+        assert_eq!(h.references, ["<1@x>", "<2@x>"]);
         let root = headers(b"Message-ID: <1@x>\r\n\r\n");
         assert_eq!(root.summary.thread_id.as_deref(), Some("<1@x>"));
         let reply = headers(b"Message-ID: <2@x>\r\nIn-Reply-To: <1@x>\r\n\r\n");

@@ -6,6 +6,7 @@ mod decode;
 mod headers;
 mod inline;
 mod message;
+pub mod reply;
 mod sanitize;
 mod scan;
 mod stream;

@@ -18,6 +18,11 @@ pub const SESSION_PATH: &str = "/api/session";
 /// or without `part` the whole message as .eml; streamed.
 pub const DOWNLOAD_PATH: &str = "/api/download";
 
+/// `POST` the bytes of one file (streamed) with the session cookie, `?name=&type=`: keeps it for
+/// a message being written and answers an [`Upload`]. Refused (413, `too_big`) when
+/// `Content-Length` says it would not fit the message size limit.
+pub const UPLOAD_PATH: &str = "/api/upload";
+
 /// `GET`: [`ServerInfo`], what the login form offers.
 pub const SERVER_INFO_PATH: &str = "/api/server";
 
@@ -64,6 +69,40 @@ impl std::fmt::Debug for LoginRequest {
 pub struct SessionInfo {
     pub email: String,
     pub kind: AccountKind,
+    /// What this user may write: `None` when the relay has no SMTP server configured.
+    #[serde(default)]
+    pub sending: Option<Sending>,
+    /// Messages that were waiting to go out when the relay last stopped: they were not sent
+    /// (or may not have been) and are back in Drafts.
+    #[serde(default)]
+    pub returned_to_drafts: Vec<Returned>,
+}
+
+/// What the relay allows a user to send.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sending {
+    /// The addresses the user may send as; the first is the login address.
+    pub identities: Vec<String>,
+    /// Bytes of attachments per message.
+    pub max_attachments: u64,
+    pub max_recipients: u32,
+}
+
+/// A message the outbox gave back to Drafts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Returned {
+    pub subject: String,
+    /// It was already being handed to the mail server: it may have gone out.
+    pub maybe_sent: bool,
+}
+
+/// Answer to `POST /api/upload`: refer to the file by `id` in a [`Draft`]'s attachments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Upload {
+    pub id: String,
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
 }
 
 /// Chosen by the browser, echoed by the relay in the matching [`ServerFrame::Response`] or
@@ -150,6 +189,123 @@ pub enum Request {
         folder: Option<String>,
         query: SearchQuery,
     },
+    /// A new draft answering or forwarding a message: recipients, subject, quoted text and
+    /// threading headers filled in. Answered with `draft`.
+    StartReply {
+        folder: String,
+        uid: u32,
+        kind: ReplyKind,
+        /// The language of the attribution line ("On ..., ... wrote:"): `en` or `de`.
+        lang: String,
+    },
+    /// Sends the draft after `delay_seconds` (at most 60; 0: at once). Answered with `queued`
+    /// once it is checked and in the outbox; what happens then arrives as `outbox` events.
+    Send {
+        draft: Draft,
+        delay_seconds: u32,
+    },
+    /// Takes the queued message of this draft back before it goes out. Answered with `draft`,
+    /// or `too_late` when it is already on its way.
+    UndoSend {
+        draft_id: String,
+    },
+}
+
+impl Request {
+    /// Whether the request is about writing mail (the relay's `send` answers those).
+    pub fn is_writing(&self) -> bool {
+        matches!(
+            self,
+            Request::StartReply { .. } | Request::Send { .. } | Request::UndoSend { .. }
+        )
+    }
+}
+
+/// How a new draft relates to the message it starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyKind {
+    Reply,
+    ReplyAll,
+    /// The original quoted in the body, its attachments attached again.
+    Forward,
+    /// The original attached whole, as a message/rfc822 part.
+    ForwardAsAttachment,
+}
+
+/// A message being written, as the editor holds it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// Chosen by the app when writing starts; stays the same over every save and the send, so
+    /// two tabs on one draft replace each other's versions instead of leaving copies.
+    pub id: String,
+    /// The address to send as: one of [`Sending::identities`].
+    pub from: String,
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+    pub bcc: Vec<Address>,
+    pub subject: String,
+    /// The text as written: always sent, as the text part.
+    pub text: String,
+    pub attachments: Vec<DraftAttachment>,
+    /// The Message-ID this answers, and the thread before it.
+    pub in_reply_to: Option<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// The message this answers or forwards: flagged `\Answered` or `$Forwarded` once sent.
+    pub origin: Option<Origin>,
+}
+
+/// The message a draft answers or forwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub folder: String,
+    pub uid: u32,
+    pub kind: ReplyKind,
+}
+
+/// A file to send with a draft.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftAttachment {
+    pub name: String,
+    pub mime_type: String,
+    /// Bytes (decoded), as far as known.
+    pub size: u64,
+    pub source: AttachmentSource,
+}
+
+/// Where an attachment's bytes are until the message is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum AttachmentSource {
+    /// Uploaded by this user (`POST /api/upload`).
+    Upload { id: String },
+    /// A part of a message in a folder: a forwarded attachment, or one of a saved draft.
+    Part {
+        folder: String,
+        uid: u32,
+        part: String,
+    },
+    /// A whole message, attached as message/rfc822.
+    Message { folder: String, uid: u32 },
+}
+
+/// Where a message in the outbox is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for the undo delay: goes out at `send_at` (milliseconds since the epoch).
+    Waiting { send_at: i64 },
+    /// Being handed to the mail server.
+    Sending,
+    /// Accepted by the mail server for every recipient; the copy is in Sent.
+    Sent,
+    /// A temporary refusal or an outage: tried again after a while, `attempt` of a few.
+    Retrying { error: ErrorInfo, attempt: u32 },
+    /// Not sent: the reason, and the draft is back in Drafts (and in the event, to edit).
+    Failed { error: ErrorInfo, draft: Box<Draft> },
+    /// Taken back by Undo.
+    Undone,
 }
 
 /// What the relay sends over the WebSocket.
@@ -179,6 +335,13 @@ pub enum Response {
     SearchResults {
         hits: Vec<SearchHit>,
     },
+    Draft(Box<Draft>),
+    /// In the outbox; goes out at `send_at` (milliseconds since the epoch).
+    Queued {
+        send_at: i64,
+    },
+    /// Undo came after the message had started on its way.
+    TooLate,
     /// The request was carried out; nothing more to say.
     Done,
 }
@@ -202,6 +365,12 @@ pub enum Event {
     Reconnecting,
     /// The connection is back and the session resynchronised.
     Reconnected,
+    /// A message in the outbox moved on; `subject` for showing.
+    Outbox {
+        draft_id: String,
+        subject: String,
+        state: OutboxState,
+    },
     /// POP3 accounts: a collection is under way, `done` of `total` new messages stored.
     Collecting { done: u32, total: u32 },
     /// POP3 accounts: a collection ended; `error` says why if it did not complete (it is
@@ -275,6 +444,9 @@ pub struct MessageView {
     pub subject: String,
     pub date: i64,
     pub message_id: Option<String>,
+    /// The thread before this message, oldest first (`References`, else `In-Reply-To`).
+    #[serde(default)]
+    pub references: Vec<String>,
     /// As in [`MessageSummary::thread_id`].
     pub thread_id: Option<String>,
     pub body: Body,
@@ -449,6 +621,13 @@ pub enum ErrorCode {
     TryLater,
     /// This relay does not offer that (e.g. POP3 when only IMAP is configured).
     NotOffered,
+    /// The mail server refused a recipient (SMTP 5xx at RCPT); the message names which.
+    RecipientRejected,
+    /// A header or an address that cannot go into a message (CR/LF, an unparsable address,
+    /// too many recipients, no recipient).
+    InvalidMessage,
+    /// Larger than the relay sends (attachments over the limit, or an upload over quota).
+    TooBig,
     /// A bug or an unexpected state in the relay.
     Internal,
     /// A code this build of the app does not know.

@@ -1,5 +1,126 @@
 //! The user's mail accounts: one actor per logged-in user, over a live IMAP session or over the
 //! relay's store, which the POP3 collector fills. Both answer the same requests.
+//!
+//! [`Source`] is where a user's mail is, for what happens beside the actor: downloads, and the
+//! outbox filing a sent message's copy (which may happen after the user has logged out).
 
 pub mod imap;
 pub mod pop3;
+
+use std::sync::Arc;
+
+use protocol::{AccountKind, Draft, ErrorInfo, Flag, FolderRole, ReplyKind};
+use zeroize::Zeroizing;
+
+use crate::store::Store;
+use imap::account::Login;
+
+/// A user's login, for submitting mail as them. In memory only; wiped when dropped.
+pub struct Credentials {
+    pub user: String,
+    pub password: Zeroizing<String>,
+}
+
+/// Where a session's mail is.
+pub enum Source {
+    /// On the IMAP server; downloads and filing open a connection of their own with this login.
+    Imap(Arc<Login>),
+    /// In the relay's store.
+    Store { store: Arc<Store>, user: String },
+}
+
+impl Source {
+    pub fn kind(&self) -> AccountKind {
+        match self {
+            Source::Imap(_) => AccountKind::Imap,
+            Source::Store { .. } => AccountKind::Pop3,
+        }
+    }
+
+    /// A message went out: its copy into Sent (read), every saved version of its draft out of
+    /// Drafts, and the message it answers or forwards flagged.
+    pub async fn file_sent(&self, copy: &[u8], draft: &Draft) -> Result<(), ErrorInfo> {
+        let flag = draft.origin.as_ref().map(|origin| {
+            let flag = match origin.kind {
+                ReplyKind::Reply | ReplyKind::ReplyAll => Flag::Answered,
+                ReplyKind::Forward | ReplyKind::ForwardAsAttachment => {
+                    Flag::Keyword("$Forwarded".into())
+                }
+            };
+            (origin.folder.clone(), origin.uid, flag)
+        });
+        match self {
+            Source::Imap(login) => {
+                let mut connection = login.connect().await.map_err(ErrorInfo::from)?;
+                let filed = async {
+                    let sent = connection.folder_for(FolderRole::Sent).await?;
+                    connection.append(&sent, false, copy).await?;
+                    let drafts = connection.folder_for(FolderRole::Drafts).await?;
+                    connection.remove_drafts(&drafts, &draft.id, None).await?;
+                    if let Some((folder, uid, flag)) = flag {
+                        // The original may have been moved or deleted meanwhile: not an error.
+                        if let Err(e) = connection.set_flags(&folder, &[uid], &[flag], true).await {
+                            tracing::info!(error = %e, "could not flag the original");
+                        }
+                    }
+                    Ok::<_, imap::ImapError>(())
+                }
+                .await;
+                connection.logout().await;
+                filed.map_err(ErrorInfo::from)
+            }
+            Source::Store { store, user } => {
+                let (store, user, copy, id) = (
+                    Arc::clone(store),
+                    user.clone(),
+                    copy.to_vec(),
+                    draft.id.clone(),
+                );
+                pop3::collector::blocking(&store, move |store| {
+                    store.add_message(&user, "Sent", &copy, true, None)?;
+                    store.remove_drafts(&user, &id, None)?;
+                    if let Some((folder, uid, flag)) = flag {
+                        let _ = store.set_flags(&user, &folder, &[uid], &[flag], true);
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(pop3::account::error_info)
+            }
+        }
+    }
+
+    /// Keeps `message` (a draft's bytes, with its id header) in Drafts, replacing every earlier
+    /// version of draft `id`. Returns its UID there, where the server says.
+    pub async fn file_draft(&self, message: &[u8], id: &str) -> Result<Option<u32>, ErrorInfo> {
+        match self {
+            Source::Imap(login) => {
+                let mut connection = login.connect().await.map_err(ErrorInfo::from)?;
+                let filed = async {
+                    let drafts = connection.folder_for(FolderRole::Drafts).await?;
+                    let uid = connection.append(&drafts, true, message).await?;
+                    connection.remove_drafts(&drafts, id, uid).await?;
+                    Ok::<_, imap::ImapError>(uid)
+                }
+                .await;
+                connection.logout().await;
+                filed.map_err(ErrorInfo::from)
+            }
+            Source::Store { store, user } => {
+                let (store, user, message, id) = (
+                    Arc::clone(store),
+                    user.clone(),
+                    message.to_vec(),
+                    id.to_owned(),
+                );
+                pop3::collector::blocking(&store, move |store| {
+                    let uid = store.add_message(&user, "Drafts", &message, true, Some(&id))?;
+                    store.remove_drafts(&user, &id, Some(uid))?;
+                    Ok(Some(uid))
+                })
+                .await
+                .map_err(pop3::account::error_info)
+            }
+        }
+    }
+}

@@ -72,6 +72,13 @@ impl Store {
                  user TEXT NOT NULL, uidl TEXT NOT NULL, collected_at INTEGER NOT NULL,
                  PRIMARY KEY (user, uidl));",
         )?;
+        // Drafts (added with writing mail): the id every saved version of one draft shares.
+        let has_draft_id = db
+            .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'draft_id'")?
+            .exists([])?;
+        if !has_draft_id {
+            db.execute_batch("ALTER TABLE messages ADD COLUMN draft_id TEXT")?;
+        }
         Ok(Self {
             db: Mutex::new(db),
             mail_dir,
@@ -108,9 +115,7 @@ impl Store {
         let dir_name = user_dir(user);
         let dir = self.mail_dir.join(&dir_name);
         fs::create_dir_all(&dir)?;
-        let mut random = [0u8; 16];
-        getrandom::fill(&mut random).expect("the OS random source works");
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let name = crate::random_hex(16);
         let temp = dir.join(format!("{name}.tmp"));
         Ok(Incoming {
             file: fs::File::create(&temp)?,
@@ -159,6 +164,58 @@ impl Store {
             let _ = fs::remove_file(self.mail_dir.join(file));
         }
         Ok(fresh)
+    }
+
+    /// Keeps a message written here (a sent copy, a draft) in `folder`, durably; returns its
+    /// UID. `draft_id` marks a version of a draft.
+    pub fn add_message(
+        &self,
+        user: &str,
+        folder: &str,
+        message: &[u8],
+        seen: bool,
+        draft_id: Option<&str>,
+    ) -> Result<u32, StoreError> {
+        self.ensure_user(user)?;
+        let mut incoming = self.incoming(user)?;
+        incoming.write(message)?;
+        let kept = self.put_in_place(incoming)?;
+        self.sync_dir(user)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let db = self.db();
+        if !folder_exists(&db, user, folder)? {
+            return Err(StoreError::NoSuchFolder(folder.to_owned()));
+        }
+        insert_message(&db, user, folder, &kept, now)?;
+        let uid = db.last_insert_rowid();
+        db.execute(
+            "UPDATE messages SET seen = ?2, draft_id = ?3 WHERE id = ?1",
+            params![uid, seen, draft_id],
+        )?;
+        Ok(uid as u32)
+    }
+
+    /// Removes every version of draft `id` from Drafts, except `keep`.
+    pub fn remove_drafts(&self, user: &str, id: &str, keep: Option<u32>) -> Result<(), StoreError> {
+        let files: Vec<String> = {
+            let db = self.db();
+            let mut query = db.prepare(
+                "SELECT file FROM messages WHERE user = ?1 AND folder = 'Drafts' AND draft_id = ?2 AND id IS NOT ?3",
+            )?;
+            let rows = query.query_map(params![user, id, keep], |r| r.get(0))?;
+            let files = rows.collect::<Result<_, _>>()?;
+            db.execute(
+                "DELETE FROM messages WHERE user = ?1 AND folder = 'Drafts' AND draft_id = ?2 AND id IS NOT ?3",
+                params![user, id, keep],
+            )?;
+            files
+        };
+        for file in files {
+            let _ = fs::remove_file(self.mail_dir.join(file));
+        }
+        Ok(())
     }
 
     /// A written message, fsynced and renamed from its temp name; durable once its directory
@@ -694,7 +751,7 @@ fn check_name(name: &str) -> Result<(), StoreError> {
 }
 
 /// A directory name per user that no address can turn into a path elsewhere.
-fn user_dir(user: &str) -> String {
+pub(crate) fn user_dir(user: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, user.to_lowercase().as_bytes());
     digest.as_ref()[..16]
         .iter()

@@ -15,11 +15,12 @@ use protocol::{ErrorCode, ErrorInfo};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::{http, session::Source};
+use super::http;
 use crate::{
     accounts::{
         imap::{account::Login, ImapConnection, ImapError},
         pop3::{account as pop3_account, collector},
+        Source,
     },
     store::Store,
     Relay,
@@ -51,7 +52,7 @@ pub async fn download(
     let Some((_, session)) = http::current(&relay, &headers) else {
         return http::error(ErrorCode::NotLoggedIn, "not logged in");
     };
-    let result = match &session.source {
+    let result = match session.source.as_ref() {
         Source::Imap(login) => from_imap(login, &query)
             .await
             .map_err(|e| ErrorInfo::new(e.code(), e.to_string())),

@@ -64,6 +64,18 @@ pub async fn login(
         }
     };
     tracing::info!(%email, kind = ?request.kind, "logged in");
+    let mut info = match relay.sessions.get(&token) {
+        Some(session) => session_info(&relay, &session),
+        None => return error(ErrorCode::NotLoggedIn, "the session ended at once"),
+    };
+    // What the outbox held for this user when the relay last stopped: filed now, with the
+    // user's login at hand.
+    if let (Some(sender), Some(session)) = (&relay.sender, relay.sessions.get(&token)) {
+        info.returned_to_drafts = sender
+            .outbox
+            .settle_leftovers(&session.email, &session.source)
+            .await;
+    }
     let cookie = format!(
         "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{}",
         token.as_str(),
@@ -73,14 +85,7 @@ pub async fn login(
             ""
         }
     );
-    (
-        [(header::SET_COOKIE, cookie)],
-        Json(SessionInfo {
-            email: email.to_owned(),
-            kind: request.kind,
-        }),
-    )
-        .into_response()
+    ([(header::SET_COOKIE, cookie)], Json(info)).into_response()
 }
 
 async fn login_imap(
@@ -102,7 +107,9 @@ async fn login_imap(
         .connect()
         .await
         .map_err(|e| ErrorInfo::new(e.code(), e.to_string()))?;
-    Ok(relay.sessions.start_imap(connection, login))
+    Ok(relay
+        .sessions
+        .start_imap(connection, login, relay.sender.clone()))
 }
 
 async fn login_pop3(
@@ -129,7 +136,7 @@ async fn login_pop3(
         .await
         .map_err(crate::accounts::pop3::account::error_info)?;
     let (events, _) = tokio::sync::broadcast::channel(256);
-    Ok(relay.sessions.start_pop3(Pop3Account {
+    let account = Pop3Account {
         login: Arc::new(login),
         store: Arc::clone(store),
         policy: Policy {
@@ -143,7 +150,9 @@ async fn login_pop3(
         every: Duration::from_secs(config.collect_every_minutes.max(1) * 60),
         inline: relay.config.inline_limits(),
         events,
-    }))
+        writer: None,
+    };
+    Ok(relay.sessions.start_pop3(account, relay.sender.clone()))
 }
 
 fn not_offered(what: &str) -> ErrorInfo {
@@ -178,12 +187,17 @@ pub async fn logout(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Resp
 
 pub async fn session(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Response {
     match current(&relay, &headers) {
-        Some((_, session)) => Json(SessionInfo {
-            email: session.email.clone(),
-            kind: session.source.kind(),
-        })
-        .into_response(),
+        Some((_, session)) => Json(session_info(&relay, &session)).into_response(),
         None => error(ErrorCode::NotLoggedIn, "not logged in"),
+    }
+}
+
+fn session_info(relay: &Relay, session: &Session) -> SessionInfo {
+    SessionInfo {
+        email: session.email.clone(),
+        kind: session.source.kind(),
+        sending: relay.sender.as_ref().map(|s| s.offer(&session.email)),
+        returned_to_drafts: Vec::new(),
     }
 }
 
@@ -220,6 +234,9 @@ pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
         ErrorCode::TryLater => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::FolderExists => StatusCode::CONFLICT,
         ErrorCode::OverQuota => StatusCode::INSUFFICIENT_STORAGE,
+        ErrorCode::TooBig => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::InvalidMessage => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::RecipientRejected => StatusCode::BAD_GATEWAY,
         ErrorCode::ServerUnreachable
         | ErrorCode::CertificateNotTrusted
         | ErrorCode::ServerProtocol

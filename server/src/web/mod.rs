@@ -6,4 +6,5 @@ pub mod download;
 pub mod http;
 pub mod origin;
 pub mod session;
+pub mod upload;
 pub mod ws;

@@ -8,14 +8,20 @@ use std::{
     time::Duration,
 };
 
-use protocol::{AccountKind, ErrorCode, ErrorInfo, Event, Request, Response};
+use protocol::{ErrorCode, ErrorInfo, Event, Request, Response};
 use tokio::sync::{broadcast, mpsc, oneshot};
+use zeroize::Zeroizing;
 
 use crate::{
-    accounts::imap::account::{self, Login, Reply},
-    accounts::imap::ImapConnection,
-    accounts::pop3::account::Pop3Account,
-    store::Store,
+    accounts::{
+        imap::{
+            account::{self, Login, Reply},
+            ImapConnection,
+        },
+        pop3::account::Pop3Account,
+        Credentials, Source,
+    },
+    send::{Sender, Writer},
 };
 
 /// The cookie value that names a session: 256 random bits, hex.
@@ -24,9 +30,7 @@ pub struct SessionToken(String);
 
 impl SessionToken {
     fn random() -> Self {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the OS random source works");
-        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Self(crate::random_hex(32))
     }
 
     pub fn from_cookie_value(value: &str) -> Self {
@@ -40,8 +44,8 @@ impl SessionToken {
 
 pub struct Session {
     pub email: String,
-    /// Where downloads come from.
-    pub source: Source,
+    /// Where downloads come from, and sent copies go.
+    pub source: Arc<Source>,
     jobs: mpsc::Sender<(Request, Reply)>,
     events: broadcast::Sender<Event>,
     presence: Mutex<Presence>,
@@ -54,23 +58,6 @@ pub struct Session {
 struct Presence {
     open: usize,
     generation: u64,
-}
-
-/// Where a session's mail is.
-pub enum Source {
-    /// On the IMAP server; downloads open a connection of their own with this login.
-    Imap(Arc<Login>),
-    /// In the relay's store.
-    Store { store: Arc<Store>, user: String },
-}
-
-impl Source {
-    pub fn kind(&self) -> AccountKind {
-        match self {
-            Source::Imap(_) => AccountKind::Imap,
-            Source::Store { .. } => AccountKind::Pop3,
-        }
-    }
 }
 
 impl Session {
@@ -90,6 +77,25 @@ impl Session {
     }
 }
 
+/// What a session's account needs to write mail, where the relay sends any.
+fn writer(
+    sender: Option<Arc<Sender>>,
+    user: &str,
+    password: &Zeroizing<String>,
+    source: &Arc<Source>,
+    events: &broadcast::Sender<Event>,
+) -> Option<Writer> {
+    Some(Writer {
+        sender: sender?,
+        credentials: Arc::new(Credentials {
+            user: user.to_owned(),
+            password: password.clone(),
+        }),
+        source: Arc::clone(source),
+        events: events.clone(),
+    })
+}
+
 /// Every live session, by token.
 pub struct Sessions {
     by_token: Mutex<HashMap<SessionToken, Arc<Session>>>,
@@ -105,21 +111,33 @@ impl Sessions {
     }
 
     /// Registers a logged-in IMAP connection and starts its actor.
-    pub fn start_imap(self: &Arc<Self>, connection: ImapConnection, login: Login) -> SessionToken {
+    pub fn start_imap(
+        self: &Arc<Self>,
+        connection: ImapConnection,
+        login: Login,
+        sender: Option<Arc<Sender>>,
+    ) -> SessionToken {
         let (events, _) = broadcast::channel(256);
         let login = Arc::new(login);
-        let jobs = account::spawn(connection, Arc::clone(&login), events.clone());
-        self.register(login.user.clone(), Source::Imap(login), jobs, events)
+        let source = Arc::new(Source::Imap(Arc::clone(&login)));
+        let writer = writer(sender, &login.user, &login.password, &source, &events);
+        let jobs = account::spawn(connection, Arc::clone(&login), events.clone(), writer);
+        self.register(login.user.clone(), source, jobs, events)
     }
 
     /// Registers a POP3 account (credentials checked) and starts its actor, which collects at once.
-    pub fn start_pop3(self: &Arc<Self>, account: Pop3Account) -> SessionToken {
+    pub fn start_pop3(
+        self: &Arc<Self>,
+        mut account: Pop3Account,
+        sender: Option<Arc<Sender>>,
+    ) -> SessionToken {
         let email = account.login.user.clone();
-        let source = Source::Store {
+        let source = Arc::new(Source::Store {
             store: Arc::clone(&account.store),
             user: email.clone(),
-        };
+        });
         let events = account.events.clone();
+        account.writer = writer(sender, &email, &account.login.password, &source, &events);
         let jobs = account.spawn();
         self.register(email, source, jobs, events)
     }
@@ -127,7 +145,7 @@ impl Sessions {
     fn register(
         self: &Arc<Self>,
         email: String,
-        source: Source,
+        source: Arc<Source>,
         jobs: mpsc::Sender<(Request, Reply)>,
         events: broadcast::Sender<Event>,
     ) -> SessionToken {

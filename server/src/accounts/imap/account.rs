@@ -8,7 +8,9 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use protocol::{ErrorInfo, Event, FolderRole, Request, Response, SearchHit};
+use protocol::{
+    ErrorCode, ErrorInfo, Event, FolderRole, MessageView, Request, Response, SearchHit,
+};
 use tokio::{
     sync::{broadcast, mpsc, oneshot},
     time::Instant,
@@ -20,6 +22,7 @@ use crate::{
     accounts::imap::{ImapConnection, ImapError},
     config::MailServer,
     link::LinkError,
+    send::{MailReader, Writer},
 };
 
 /// How often the counts of folders other than the watched one are refreshed.
@@ -61,10 +64,12 @@ pub fn spawn(
     connection: ImapConnection,
     login: Arc<Login>,
     events: broadcast::Sender<Event>,
+    writer: Option<Writer>,
 ) -> mpsc::Sender<(Request, Reply)> {
     let (sender, jobs) = mpsc::channel(64);
     let actor = Actor {
         login,
+        writer,
         connection: Some(connection),
         events,
         watched: "INBOX".to_owned(),
@@ -77,6 +82,8 @@ pub fn spawn(
 
 struct Actor {
     login: Arc<Login>,
+    /// Where the relay sends mail.
+    writer: Option<Writer>,
     connection: Option<ImapConnection>,
     events: broadcast::Sender<Event>,
     /// The folder to IDLE on: the one the user last listed.
@@ -122,7 +129,7 @@ impl Actor {
                         tokio::select! {
                             job = jobs.recv() => match job {
                                 Some((_, reply)) => {
-                                    let _ = reply.send(Err(ErrorInfo::new(e.code(), e.to_string())));
+                                    let _ = reply.send(Err(ErrorInfo::from(e)));
                                 }
                                 None => return,
                             },
@@ -147,8 +154,12 @@ impl Actor {
                 },
             };
             if let Some((request, reply)) = job {
-                let result = self.handle(request).await;
-                let _ = reply.send(result.map_err(|e| ErrorInfo::new(e.code(), e.to_string())));
+                let result = if request.is_writing() {
+                    self.write(request).await
+                } else {
+                    self.handle(request).await.map_err(ErrorInfo::from)
+                };
+                let _ = reply.send(result);
             }
         }
         if let Some(connection) = self.connection.take() {
@@ -217,6 +228,26 @@ impl Actor {
         self.connection = None;
         let _ = self.events.send(Event::Reconnecting);
         Watch::Nothing
+    }
+
+    /// Answers a writing request, reading originals and attachments over this connection.
+    async fn write(&mut self, request: Request) -> Result<Response, ErrorInfo> {
+        let Actor {
+            writer, connection, ..
+        } = self;
+        let Some(writer) = writer else {
+            return Err(ErrorInfo::new(
+                ErrorCode::NotOffered,
+                "this webmail has no server to send mail through",
+            ));
+        };
+        let connection = connection.as_mut().ok_or_else(|| {
+            ErrorInfo::new(
+                ErrorCode::ServerUnreachable,
+                "the connection to the mail server is being made again; try again in a moment",
+            )
+        })?;
+        writer.write(request, &mut ImapMail(connection)).await
     }
 
     /// Runs a request; if the connection turns out to be gone, reconnects once and retries.
@@ -368,6 +399,11 @@ impl Actor {
                 hits.sort_by_key(|hit| hit.message.date);
                 (Response::SearchResults { hits }, Changed::default())
             }
+            Request::StartReply { .. } | Request::Send { .. } | Request::UndoSend { .. } => {
+                return Err(ImapError::BadInput(
+                    "writing requests are answered by `write`".into(),
+                ))
+            }
             Request::Search { folder, query } => {
                 let folders = match folder {
                     Some(folder) => vec![folder.clone()],
@@ -436,6 +472,31 @@ impl Actor {
                 });
             }
         }
+    }
+}
+
+/// The account's connection, for what writing reads.
+struct ImapMail<'a>(&'a mut ImapConnection);
+
+impl MailReader for ImapMail<'_> {
+    async fn open(&mut self, folder: &str, uid: u32) -> Result<MessageView, ErrorInfo> {
+        self.0
+            .open_message(folder, uid, mime::InlineLimits::NONE)
+            .await
+            .map_err(ErrorInfo::from)
+    }
+
+    async fn bytes(
+        &mut self,
+        folder: &str,
+        uid: u32,
+        part: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<u8>, ErrorInfo> {
+        self.0
+            .read_bytes(folder, uid, part, limit)
+            .await
+            .map_err(ErrorInfo::from)
     }
 }
 

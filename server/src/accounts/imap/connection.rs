@@ -65,7 +65,7 @@ impl ImapConnection {
                 let tls = tls::handshake(tls, &server.host, tcp)
                     .await
                     .map_err(LinkError::from)?;
-                Self::new(Stream::tls(tls.into()), false, server.timeout())
+                Self::new(tls_stream(tls), false, server.timeout())
             }
             TlsMode::Plain | TlsMode::Starttls => {
                 Self::new(Stream::insecure(tcp), false, server.timeout())
@@ -138,7 +138,7 @@ impl ImapConnection {
             .await
             .map_err(LinkError::from)?;
         // Capabilities learnt in clear are forgotten too; they are asked again after login.
-        Ok(Self::new(Stream::tls(tls.into()), true, self.timeout))
+        Ok(Self::new(tls_stream(tls), true, self.timeout))
     }
 
     async fn refresh_capabilities(&mut self) -> Result<(), ImapError> {
@@ -405,6 +405,15 @@ impl ImapConnection {
             .map_err(|_| ImapError::Link(LinkError::Timeout))?;
         received(event)
     }
+}
+
+/// imap-next hands a whole command (an APPEND's literal too) to rustls at once, with
+/// `write_all`: past rustls's default 64 KiB of unsent plaintext that fails ("failed to write
+/// whole buffer"). What is queued is bounded by the relay's own limits (an APPEND carries at
+/// most one message), so the buffer may grow to hold it.
+fn tls_stream(mut tls: tokio_rustls::client::TlsStream<TcpStream>) -> Stream {
+    tls.get_mut().1.set_buffer_limit(None);
+    Stream::tls(tls.into())
 }
 
 /// What one command brought back.

@@ -521,7 +521,7 @@ impl ImapConnection {
         self.expunge(set).await
     }
 
-    async fn expunge(&mut self, set: SequenceSet) -> Result<(), ImapError> {
+    pub(super) async fn expunge(&mut self, set: SequenceSet) -> Result<(), ImapError> {
         let store = CommandBody::store(
             set.clone(),
             StoreType::Add,
@@ -658,6 +658,7 @@ fn view(folder: &str, uid: u32, fetched: &Fetched<'_>, headers: mime::Headers) -
         subject: summary.subject,
         date: summary.date.or(fetched.received).unwrap_or(0),
         message_id: headers.message_id,
+        references: headers.references,
         thread_id: summary.thread_id,
         body: Body::Empty,
         attachments: Vec::new(),

@@ -12,6 +12,7 @@ mod messages;
 mod structure;
 mod unreadable;
 mod utf7;
+mod writing;
 
 pub use connection::ImapConnection;
 
@@ -19,6 +20,12 @@ use imap_codec::imap_types::response::{Code, StatusBody};
 use protocol::ErrorCode;
 
 use crate::link::LinkError;
+
+impl From<ImapError> for protocol::ErrorInfo {
+    fn from(error: ImapError) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+}
 
 /// For `fuzz/` only (feature `fuzzing`): one server response through the same translations
 /// a list page and the reader use (FETCH data into rows, BODYSTRUCTURE into a plan and its

@@ -19,6 +19,7 @@ use tokio::{
 use crate::{
     accounts::imap::account::Reply,
     accounts::pop3::collector::{self, blocking, Collected, Policy, Pop3Login},
+    send::{MailReader, Writer},
     store::{Store, StoreError},
 };
 
@@ -30,6 +31,8 @@ pub struct Pop3Account {
     pub events: broadcast::Sender<Event>,
     /// How many inline images an opened message may carry into the browser.
     pub inline: mime::InlineLimits,
+    /// Where the relay sends mail; set by the session.
+    pub writer: Option<Writer>,
 }
 
 impl Pop3Account {
@@ -50,6 +53,9 @@ impl Pop3Account {
                     Some((Request::CheckMail, reply)) => {
                         self.start_collection(&collecting);
                         let _ = reply.send(Ok(Response::Done));
+                    }
+                    Some((request, reply)) if request.is_writing() => {
+                        let _ = reply.send(self.write(request).await);
                     }
                     Some((request, reply)) => {
                         let _ = reply.send(self.handle(request).await);
@@ -108,6 +114,20 @@ impl Pop3Account {
             });
             collecting.store(false, Ordering::SeqCst);
         });
+    }
+
+    async fn write(&self, request: Request) -> Result<Response, ErrorInfo> {
+        let Some(writer) = &self.writer else {
+            return Err(ErrorInfo::new(
+                ErrorCode::NotOffered,
+                "this webmail has no server to send mail through",
+            ));
+        };
+        let mut mail = StoreMail {
+            store: &self.store,
+            user: &self.login.user,
+        };
+        writer.write(request, &mut mail).await
     }
 
     async fn handle(&self, request: Request) -> Result<Response, ErrorInfo> {
@@ -180,28 +200,7 @@ fn answer(
             false,
         )),
         Request::OpenMessage { folder, uid } => {
-            let (row, raw) = store.message(user, &folder, uid)?;
-            let parsed = mime::parse_message(&raw, inline);
-            let view = MessageView {
-                folder,
-                uid,
-                from: row.from,
-                to: row.to,
-                cc: parsed.headers.cc,
-                reply_to: parsed.headers.reply_to,
-                subject: row.subject,
-                date: row.date,
-                message_id: parsed.headers.message_id,
-                thread_id: row.thread_id,
-                body: parsed.body,
-                attachments: parsed.attachments,
-                unread: row.unread,
-                flagged: row.flagged,
-                answered: row.answered,
-                keywords: Vec::new(),
-                damaged: false,
-                truncated: parsed.truncated,
-            };
+            let view = open(store, user, folder, uid, inline)?;
             Ok((Response::Message(Box::new(view)), Vec::new(), false))
         }
         Request::SetFlags {
@@ -233,10 +232,92 @@ fn answer(
             let hits = store.conversation(user, &folder, &thread_id)?;
             Ok((Response::SearchResults { hits }, Vec::new(), false))
         }
+        Request::StartReply { .. } | Request::Send { .. } | Request::UndoSend { .. } => Err(
+            StoreError::BadInput("writing requests are answered by `write`".into()),
+        ),
         Request::Search { folder, query } => {
             let hits = store.search(user, folder.as_deref(), &query)?;
             Ok((Response::SearchResults { hits }, Vec::new(), false))
         }
+    }
+}
+
+/// A stored message as the reader shows it.
+fn open(
+    store: &Store,
+    user: &str,
+    folder: String,
+    uid: u32,
+    inline: mime::InlineLimits,
+) -> Result<MessageView, StoreError> {
+    let (row, raw) = store.message(user, &folder, uid)?;
+    let parsed = mime::parse_message(&raw, inline);
+    Ok(MessageView {
+        folder,
+        uid,
+        from: row.from,
+        to: row.to,
+        cc: parsed.headers.cc,
+        reply_to: parsed.headers.reply_to,
+        subject: row.subject,
+        date: row.date,
+        message_id: parsed.headers.message_id,
+        references: parsed.headers.references,
+        thread_id: row.thread_id,
+        body: parsed.body,
+        attachments: parsed.attachments,
+        unread: row.unread,
+        flagged: row.flagged,
+        answered: row.answered,
+        keywords: Vec::new(),
+        damaged: false,
+        truncated: parsed.truncated,
+    })
+}
+
+/// The store, for what writing reads.
+struct StoreMail<'a> {
+    store: &'a Arc<Store>,
+    user: &'a str,
+}
+
+impl MailReader for StoreMail<'_> {
+    async fn open(&mut self, folder: &str, uid: u32) -> Result<MessageView, ErrorInfo> {
+        let (user, folder) = (self.user.to_owned(), folder.to_owned());
+        blocking(self.store, move |store| {
+            open(store, &user, folder, uid, mime::InlineLimits::NONE)
+        })
+        .await
+        .map_err(error_info)
+    }
+
+    async fn bytes(
+        &mut self,
+        folder: &str,
+        uid: u32,
+        part: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<u8>, ErrorInfo> {
+        let (user, folder) = (self.user.to_owned(), folder.to_owned());
+        let part = part.map(str::to_owned);
+        let bytes = blocking(self.store, move |store| {
+            let (_, raw) = store.message(&user, &folder, uid)?;
+            match part {
+                None => Ok(raw),
+                Some(part) => mime::attachment(&raw, &part)
+                    .map(|(_, bytes)| bytes)
+                    .ok_or_else(|| StoreError::BadInput(format!("the message has no part {part}"))),
+            }
+        })
+        .await
+        .map_err(error_info)?;
+        if bytes.len() as u64 > limit {
+            return Err(ErrorInfo::new(
+                ErrorCode::TooBig,
+                format!("the attachment is larger than the {limit} bytes a message may carry"),
+            ));
+        }
+        Ok(bytes)
     }
 }
 

@@ -1,0 +1,224 @@
+//! Writing mail: a draft is composed into a message (`compose`), waits out the undo delay in the
+//! outbox (`outbox`), is submitted by SMTP (`smtp`), and its copy is filed in Sent. Attachments
+//! arrive beforehand as uploads (`uploads`).
+
+pub mod compose;
+pub mod outbox;
+pub mod smtp;
+pub mod uploads;
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use protocol::{
+    AttachmentSource, Draft, ErrorCode, ErrorInfo, Event, MessageView, Request, Response, Sending,
+};
+use tokio::sync::broadcast;
+use tokio_rustls::TlsConnector;
+
+pub use compose::DRAFT_ID_HEADER;
+
+use crate::{
+    accounts::{Credentials, Source},
+    config::{MailServer, SmtpConfig},
+    tls,
+};
+
+/// The undo delay may be at most this long: the outbox holds the message, and the password,
+/// in the meantime.
+pub const MAX_DELAY_SECONDS: u32 = 60;
+
+/// What sending needs, shared by every session.
+pub struct Sender {
+    pub config: SmtpConfig,
+    pub server: MailServer,
+    pub tls: TlsConnector,
+    pub outbox: Arc<outbox::Outbox>,
+    pub uploads: uploads::Uploads,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error("cannot open the outbox or the uploads in the data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Sender {
+    pub fn new(config: SmtpConfig, data_dir: &Path) -> Result<Self, SenderError> {
+        let server = config.server();
+        let tls = tls::connector(&server)?;
+        Ok(Self {
+            outbox: Arc::new(outbox::Outbox::open(&data_dir.join("outbox"))?),
+            uploads: uploads::Uploads::open(&data_dir.join("uploads"), config.max_attachments())?,
+            server,
+            tls,
+            config,
+        })
+    }
+
+    /// What the app is told `user` may send.
+    pub fn offer(&self, user: &str) -> Sending {
+        Sending {
+            identities: self.config.identities(user),
+            max_attachments: self.config.max_attachments(),
+            max_recipients: self.config.max_recipients,
+        }
+    }
+}
+
+/// What writing needs of a user's mail, whichever kind of account holds it.
+pub trait MailReader {
+    /// A message as the reader shows it (the original of a reply).
+    async fn open(&mut self, folder: &str, uid: u32) -> Result<MessageView, ErrorInfo>;
+    /// A part's bytes, decoded, or the whole message without `part`; at most `limit` bytes.
+    async fn bytes(
+        &mut self,
+        folder: &str,
+        uid: u32,
+        part: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<u8>, ErrorInfo>;
+}
+
+/// A logged-in user who may write: what their account actor answers writing requests with.
+pub struct Writer {
+    pub sender: Arc<Sender>,
+    pub credentials: Arc<Credentials>,
+    pub source: Arc<Source>,
+    pub events: broadcast::Sender<Event>,
+}
+
+impl Writer {
+    /// Answers a writing request ([`Request::is_writing`]).
+    pub async fn write(
+        &self,
+        request: Request,
+        mail: &mut impl MailReader,
+    ) -> Result<Response, ErrorInfo> {
+        let (writer, sender) = (self, &self.sender);
+        let user = &writer.credentials.user;
+        match request {
+            Request::StartReply {
+                folder,
+                uid,
+                kind,
+                lang,
+            } => {
+                let original = mail.open(&folder, uid).await?;
+                let identities = sender.config.identities(user);
+                let draft = mime::reply::start(
+                    &original,
+                    kind,
+                    &identities,
+                    mime::reply::Lang::from_tag(&lang),
+                );
+                Ok(Response::Draft(Box::new(draft)))
+            }
+            Request::Send {
+                draft,
+                delay_seconds,
+            } => {
+                check_draft_id(&draft.id)?;
+                let files = sender.gather(user, &draft, mail).await?;
+                let composed = compose::compose(
+                    &draft,
+                    files,
+                    &sender.config.identities(user),
+                    sender.config.max_recipients,
+                    std::time::SystemTime::now(),
+                )
+                .map_err(|e| ErrorInfo::new(ErrorCode::InvalidMessage, e.to_string()))?;
+                let queued = outbox::Queued {
+                    draft,
+                    composed,
+                    delay: Duration::from_secs(delay_seconds.min(MAX_DELAY_SECONDS).into()),
+                    credentials: Arc::clone(&writer.credentials),
+                    source: Arc::clone(&writer.source),
+                    events: writer.events.clone(),
+                };
+                let send_at = sender
+                    .outbox
+                    .queue(Arc::clone(sender), queued)
+                    .map_err(|e| ErrorInfo::new(ErrorCode::Internal, e.to_string()))?;
+                Ok(Response::Queued { send_at })
+            }
+            Request::UndoSend { draft_id } => Ok(match sender.outbox.take_back(user, &draft_id) {
+                Some(draft) => {
+                    let _ = writer.events.send(Event::Outbox {
+                        draft_id: draft.id.clone(),
+                        subject: draft.subject.clone(),
+                        state: protocol::OutboxState::Undone,
+                    });
+                    Response::Draft(Box::new(draft))
+                }
+                None => Response::TooLate,
+            }),
+            other => Err(ErrorInfo::new(
+                ErrorCode::Internal,
+                format!("not a writing request: {other:?}"),
+            )),
+        }
+    }
+}
+
+impl Sender {
+    /// The bytes of every attachment of `draft`, within the size limit of one message.
+    async fn gather(
+        &self,
+        user: &str,
+        draft: &Draft,
+        mail: &mut impl MailReader,
+    ) -> Result<Vec<compose::File>, ErrorInfo> {
+        let limit = self.config.max_attachments();
+        let too_big = || {
+            ErrorInfo::new(
+                ErrorCode::TooBig,
+                format!("the attachments are larger than the {limit} bytes a message may carry"),
+            )
+        };
+        let mut files = Vec::new();
+        let mut total = 0u64;
+        for attachment in &draft.attachments {
+            let room = limit.checked_sub(total).ok_or_else(too_big)?;
+            let bytes = match &attachment.source {
+                AttachmentSource::Upload { id } => self.uploads.read(user, id).map_err(|e| {
+                    ErrorInfo::new(
+                        ErrorCode::NoSuchMessage,
+                        format!("{}: {e}", attachment.name),
+                    )
+                })?,
+                AttachmentSource::Part { folder, uid, part } => {
+                    mail.bytes(folder, *uid, Some(part), room).await?
+                }
+                AttachmentSource::Message { folder, uid } => {
+                    mail.bytes(folder, *uid, None, room).await?
+                }
+            };
+            total += bytes.len() as u64;
+            if total > limit {
+                return Err(too_big());
+            }
+            files.push(compose::File {
+                name: attachment.name.clone(),
+                mime_type: attachment.mime_type.clone(),
+                bytes,
+            });
+        }
+        Ok(files)
+    }
+}
+
+/// Draft ids come from the app and go into a header and an IMAP SEARCH: letters, digits, `-`.
+fn check_draft_id(id: &str) -> Result<(), ErrorInfo> {
+    let fine =
+        (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if fine {
+        Ok(())
+    } else {
+        Err(ErrorInfo::new(
+            ErrorCode::InvalidMessage,
+            "a draft id is 16 to 64 letters, digits or dashes",
+        ))
+    }
+}

@@ -1,0 +1,468 @@
+//! Writing mail end to end: the relay submits to a real Postfix, which delivers into a real
+//! Dovecot by LMTP; the tests read the recipients' mailboxes over IMAP, as their own mail
+//! programs would.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use webmail_server::config::TlsMode;
+use webmail_tests::{
+    client::Client,
+    dovecot::Dovecot,
+    mail,
+    postfix::Postfix,
+    raw_imap::RawImap,
+    relay::{self, RunningRelay},
+    relay_process::{imap_section, smtp_section, RelayProcess},
+};
+
+const USERS: [(&str, &str); 3] = [
+    ("alice@example.org", "alice-pw"),
+    ("bob@example.org", "bob-pw"),
+    ("carol@example.org", "carol-pw"),
+];
+
+struct World {
+    dovecot: Dovecot,
+    postfix: Postfix,
+    relay: RunningRelay,
+}
+
+async fn world() -> World {
+    let dovecot = Dovecot::start(&USERS).await;
+    let postfix = Postfix::start(&dovecot, &USERS.map(|(u, _)| u)).await;
+    let mut config = relay::config(Some(dovecot.imap_server(TlsMode::Starttls)));
+    config.smtp = Some(postfix.smtp_server(TlsMode::Starttls));
+    let relay = RunningRelay::start_config(0, config).await;
+    World {
+        dovecot,
+        postfix,
+        relay,
+    }
+}
+
+impl World {
+    async fn mailbox(&self, user: &str, folder: &str) -> Vec<(String, Vec<u8>)> {
+        let password = USERS.iter().find(|(u, _)| *u == user).expect("a user").1;
+        let mut imap = RawImap::login(self.dovecot.imap_port, user, password).await;
+        imap.messages(folder).await
+    }
+
+    /// Waits until `user`'s `folder` holds `count` messages (delivery takes a moment).
+    async fn wait_for(&self, user: &str, folder: &str, count: usize) -> Vec<(String, Vec<u8>)> {
+        for _ in 0..200 {
+            let messages = self.mailbox(user, folder).await;
+            if messages.len() >= count {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{user}'s {folder} did not get {count} messages\npostfix:\n{}",
+            self.postfix.log()
+        );
+    }
+}
+
+fn draft(id: &str, to: &[&str], subject: &str, text: &str) -> Value {
+    json!({
+        "id": id, "from": "alice@example.org",
+        "to": to.iter().map(|e| json!({"name": null, "email": e})).collect::<Vec<_>>(),
+        "cc": [], "bcc": [], "subject": subject, "text": text,
+        "attachments": [], "in_reply_to": null, "references": [], "origin": null
+    })
+}
+
+/// Sends and waits until the outbox says how it ended: `sent` or `failed`.
+async fn send(alice: &mut Client, draft: Value) -> Value {
+    let id = draft["id"].clone();
+    let answer = alice
+        .ok(json!({"op": "send", "draft": draft, "delay_seconds": 0}))
+        .await;
+    assert_eq!(answer["kind"], "queued", "{answer}");
+    let event = alice
+        .event(Duration::from_secs(30), |e| {
+            e["kind"] == "outbox"
+                && e["draft_id"] == id
+                && ["sent", "failed"].contains(&e["state"]["state"].as_str().unwrap_or(""))
+        })
+        .await;
+    event["state"].clone()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn alice_sends_bob_two_attachments_and_sent_keeps_the_submitted_bytes() {
+    let world = world().await;
+    let mut alice = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let notes = "Einkaufsliste: Äpfel, Brot\n".repeat(50).into_bytes();
+    let mut attachments = Vec::new();
+    for (name, mime_type, bytes) in [
+        ("Foto vom Fest.jpg", "image/jpeg", &photo),
+        ("notizen.txt", "text/plain", &notes),
+    ] {
+        let response = world
+            .relay
+            .upload(&alice.cookie, name, mime_type, bytes)
+            .await;
+        assert_eq!(response.status, 200, "{}", text(&response.body));
+        let upload = response.json();
+        assert_eq!(upload["size"], bytes.len());
+        attachments.push(json!({
+            "name": name, "mime_type": mime_type, "size": bytes.len(),
+            "source": {"from": "upload", "id": upload["id"]}
+        }));
+    }
+    let mut message = draft(
+        "aaaaaaaaaaaaaaaa0001",
+        &["bob@example.org"],
+        "Zwei Anhänge",
+        "Hallo Bob,\nanbei die Fotos.\n",
+    );
+    message["bcc"] = json!([{"name": "Carol", "email": "carol@example.org"}]);
+    message["attachments"] = json!(attachments);
+    let state = send(&mut alice, message).await;
+    assert_eq!(state["state"], "sent", "{state}");
+
+    let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
+    let received = &inbox[0].1;
+    let headers = mime::headers(received);
+    assert_eq!(headers.summary.subject, "Zwei Anhänge");
+    assert_eq!(headers.summary.from.unwrap().email, "alice@example.org");
+    assert!(!text(received).contains("carol@"), "Bcc must not reach Bob");
+    let parsed = mime::parse_message(received, mime::InlineLimits::NONE);
+    let names: Vec<&str> = parsed.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Foto vom Fest.jpg", "notizen.txt"]);
+    assert_eq!(mime::attachment(received, "1").unwrap().1, photo);
+    assert_eq!(mime::attachment(received, "2").unwrap().1, notes);
+    world.wait_for("carol@example.org", "INBOX", 1).await;
+
+    let sent = world.wait_for("alice@example.org", "Sent", 1).await;
+    let (flags, copy) = &sent[0];
+    assert!(flags.contains("\\Seen"), "{flags}");
+    assert!(
+        text(copy).contains("Bcc: Carol <carol@example.org>"),
+        "{}",
+        text(copy)
+    );
+    // What Bob got is what Alice's Sent holds, minus Bcc, behind the trace headers the
+    // servers put in front.
+    let without_bcc: String = text(copy)
+        .split_inclusive("\r\n")
+        .filter(|line| !line.starts_with("Bcc:"))
+        .collect();
+    let received_text = text(received);
+    let common = received_text
+        .bytes()
+        .rev()
+        .zip(without_bcc.bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert_eq!(
+        common,
+        without_bcc.len(),
+        "the copy differs from what arrived {} bytes before its end: {:?}",
+        common,
+        &without_bcc[without_bcc.len().saturating_sub(common + 80)..without_bcc.len() - common]
+    );
+    // The uploads are gone with the sent message.
+    let again = alice
+        .call(json!({"op": "send", "draft": {
+            "id": "aaaaaaaaaaaaaaaa0002", "from": "alice@example.org",
+            "to": [{"name": null, "email": "bob@example.org"}], "cc": [], "bcc": [],
+            "subject": "again", "text": "", "attachments": attachments,
+            "in_reply_to": null, "references": [], "origin": null
+        }, "delay_seconds": 0}))
+        .await;
+    assert_eq!(again["type"], "error", "{again}");
+}
+
+#[tokio::test]
+async fn replies_thread_and_flag_the_original() {
+    let world = world().await;
+    let original =
+        b"From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nCc: carol@example.org\r\n\
+Subject: AW: Grillfest\r\nMessage-ID: <m2@example.org>\r\nReferences: <m1@example.org>\r\n\
+Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nKommst du am Samstag?\r\n";
+    world.dovecot.deliver("alice@example.org", original, false);
+    let mut alice = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
+    let list = alice
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    let uid = list["messages"][0]["uid"].clone();
+
+    let reply = alice
+        .ok(json!({"op": "start_reply", "folder": "INBOX", "uid": uid, "kind": "reply_all", "lang": "de"}))
+        .await;
+    let mut draft = reply;
+    assert_eq!(draft["subject"], "Re: Grillfest");
+    assert_eq!(draft["to"][0]["email"], "bob@example.org");
+    assert_eq!(draft["cc"][0]["email"], "carol@example.org");
+    assert_eq!(
+        draft["cc"].as_array().unwrap().len(),
+        1,
+        "not to Alice herself"
+    );
+    assert!(draft["text"]
+        .as_str()
+        .unwrap()
+        .contains("schrieb Bob:\n> Kommst du am Samstag?"));
+    draft["id"] = json!("bbbbbbbbbbbbbbbb0001");
+    draft["text"] = json!(format!("Ja, gern!{}", draft["text"].as_str().unwrap()));
+    assert_eq!(send(&mut alice, draft).await["state"], "sent");
+
+    let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
+    let headers = text(&inbox[0].1);
+    assert!(
+        headers.contains("In-Reply-To: <m2@example.org>"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("References: <m1@example.org> <m2@example.org>"),
+        "{headers}"
+    );
+    assert!(headers.contains("Ja, gern!"));
+    world.wait_for("carol@example.org", "INBOX", 1).await;
+    let list = alice
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    assert_eq!(list["messages"][0]["answered"], true, "{list}");
+}
+
+#[tokio::test]
+async fn forwards_inline_and_as_attachment() {
+    let world = world().await;
+    let original = mail::with_attachment(
+        "dave@example.net",
+        "alice@example.org",
+        "Rechnung",
+        "rechnung.pdf",
+        "application/pdf",
+        b"%PDF-1.4 the invoice",
+    );
+    world.dovecot.deliver("alice@example.org", &original, true);
+    let mut alice = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
+    let list = alice
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    let uid = list["messages"][0]["uid"].clone();
+    for (n, kind) in ["forward", "forward_as_attachment"].iter().enumerate() {
+        let started = alice
+            .ok(json!({"op": "start_reply", "folder": "INBOX", "uid": uid, "kind": kind, "lang": "en"}))
+            .await;
+        let mut draft = started;
+        assert_eq!(draft["subject"], "Fwd: Rechnung");
+        draft["id"] = json!(format!("cccccccccccccccc000{n}"));
+        draft["to"] = json!([{"name": null, "email": "bob@example.org"}]);
+        assert_eq!(send(&mut alice, draft).await["state"], "sent");
+    }
+    let inbox = world.wait_for("bob@example.org", "INBOX", 2).await;
+    let inline = &inbox[0].1;
+    assert!(text(inline).contains("Forwarded message"));
+    let (info, bytes) = mime::attachment(inline, "1").unwrap();
+    assert_eq!(
+        (info.name.as_str(), bytes.as_slice()),
+        ("rechnung.pdf", &b"%PDF-1.4 the invoice"[..])
+    );
+    let attached = &inbox[1].1;
+    let (info, bytes) = mime::attachment(attached, "1").unwrap();
+    assert_eq!(info.mime_type, "message/rfc822");
+    assert!(
+        text(&bytes).contains("Subject: Rechnung"),
+        "{}",
+        text(&bytes)
+    );
+    let list = alice
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    let flags = alice
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": uid}))
+        .await;
+    assert!(
+        flags["keywords"].to_string().contains("$Forwarded"),
+        "{flags} {list}"
+    );
+}
+
+#[tokio::test]
+async fn undo_within_the_delay_sends_nothing_and_gives_the_draft_back() {
+    let world = world().await;
+    let mut alice = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
+    let message = draft(
+        "dddddddddddddddd0001",
+        &["bob@example.org"],
+        "Oops",
+        "Not meant to go.\n",
+    );
+    let queued = alice
+        .ok(json!({"op": "send", "draft": message, "delay_seconds": 3}))
+        .await;
+    assert_eq!(queued["kind"], "queued");
+    let back = alice
+        .ok(json!({"op": "undo_send", "draft_id": "dddddddddddddddd0001"}))
+        .await;
+    assert_eq!(back["kind"], "draft");
+    assert_eq!(back["text"], "Not meant to go.\n");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(world.mailbox("bob@example.org", "INBOX").await.is_empty());
+    // Undo of what already went is refused, and says so.
+    let message = draft(
+        "dddddddddddddddd0002",
+        &["bob@example.org"],
+        "Meant",
+        "Yes.\n",
+    );
+    let queued = alice
+        .ok(json!({"op": "send", "draft": message, "delay_seconds": 0}))
+        .await;
+    world.wait_for("bob@example.org", "INBOX", 1).await;
+    assert_eq!(queued["kind"], "queued");
+    let late = alice
+        .ok(json!({"op": "undo_send", "draft_id": "dddddddddddddddd0002"}))
+        .await;
+    assert_eq!(late["kind"], "too_late");
+}
+
+#[tokio::test]
+async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
+    let mut world = world().await;
+    let mut alice = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
+    let state = send(
+        &mut alice,
+        draft(
+            "eeeeeeeeeeeeeeee0001",
+            &["nobody@example.org"],
+            "To nobody",
+            "Hello?\n",
+        ),
+    )
+    .await;
+    assert_eq!(state["state"], "failed");
+    assert_eq!(state["error"]["code"], "recipient_rejected", "{state}");
+    assert!(state["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("nobody@example.org"));
+    assert_eq!(state["draft"]["subject"], "To nobody");
+    let drafts = world.wait_for("alice@example.org", "Drafts", 1).await;
+    assert!(text(&drafts[0].1).contains("X-Webmail-Draft: eeeeeeeeeeeeeeee0001"));
+
+    // CR/LF in a header is refused before anything goes anywhere.
+    let hostile = draft(
+        "eeeeeeeeeeeeeeee0002",
+        &["bob@example.org"],
+        "Hi\r\nBcc: everyone@example.org",
+        "x",
+    );
+    let refused = alice
+        .error_code(json!({"op": "send", "draft": hostile, "delay_seconds": 0}))
+        .await;
+    assert_eq!(refused, "invalid_message");
+
+    // Postfix down: the outbox says why and tries again; back up, the message goes.
+    world.postfix.stop();
+    let queued = alice
+        .ok(json!({"op": "send", "draft": draft("eeeeeeeeeeeeeeee0003", &["bob@example.org"], "Later", "x\n"), "delay_seconds": 0}))
+        .await;
+    assert_eq!(queued["kind"], "queued");
+    let retrying = alice
+        .event(Duration::from_secs(30), |e| {
+            e["kind"] == "outbox" && e["state"]["state"] == "retrying"
+        })
+        .await;
+    assert_eq!(
+        retrying["state"]["error"]["code"], "server_unreachable",
+        "{retrying}"
+    );
+    world.postfix.start_again().await;
+    let done = alice
+        .event(Duration::from_secs(40), |e| {
+            e["kind"] == "outbox"
+                && e["draft_id"] == "eeeeeeeeeeeeeeee0003"
+                && e["state"]["state"] == "sent"
+        })
+        .await;
+    assert_eq!(done["subject"], "Later");
+    let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
+    assert_eq!(mime::headers(&inbox[0].1).summary.subject, "Later");
+    assert!(!text(&inbox[0].1).contains("everyone@"));
+}
+
+#[tokio::test]
+async fn a_relay_killed_during_the_delay_leaves_the_message_in_drafts() {
+    let world = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sections = format!(
+        "{}{}",
+        imap_section(&world.dovecot.imap_server(TlsMode::Starttls)),
+        smtp_section(&world.postfix.smtp_server(TlsMode::Starttls))
+    );
+    let mut process = RelayProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_relay")),
+        dir.path(),
+        &sections,
+    )
+    .await;
+    let relay = process.relay();
+    let mut alice = Client::login(&relay, "alice@example.org", "alice-pw").await;
+    let queued = alice
+        .ok(json!({"op": "send", "draft": draft("ffffffffffffffff0001", &["bob@example.org"], "Unterbrochen", "x\n"), "delay_seconds": 30}))
+        .await;
+    assert_eq!(queued["kind"], "queued");
+    process.kill();
+    process.restart().await;
+    let relay = process.relay();
+    let (status, _, info) = relay.login("alice@example.org", "alice-pw").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        info["returned_to_drafts"][0]["subject"], "Unterbrochen",
+        "{info}"
+    );
+    assert_eq!(info["returned_to_drafts"][0]["maybe_sent"], false);
+    let drafts = world.wait_for("alice@example.org", "Drafts", 1).await;
+    assert_eq!(mime::headers(&drafts[0].1).summary.subject, "Unterbrochen");
+    // Never sent, not even late; and a second login finds nothing more to return.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(world.mailbox("bob@example.org", "INBOX").await.is_empty());
+    let (_, _, info) = relay.login("alice@example.org", "alice-pw").await;
+    assert_eq!(info["returned_to_drafts"], json!([]));
+}
+
+#[tokio::test]
+async fn a_pop3_account_sends_with_sent_in_the_store() {
+    let dovecot = Dovecot::start(&USERS).await;
+    let postfix = Postfix::start(&dovecot, &USERS.map(|(u, _)| u)).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = relay::config(None);
+    config.pop3 = Some(dovecot.pop3_server(TlsMode::Implicit));
+    config.data_dir = data.path().to_owned();
+    config.smtp = Some(postfix.smtp_server(TlsMode::Implicit));
+    let relay = RunningRelay::start_config(0, config).await;
+    let mut alice = Client::login_as(&relay, "alice@example.org", "alice-pw", "pop3").await;
+    let world = World {
+        dovecot,
+        postfix,
+        relay,
+    };
+    let state = send(
+        &mut alice,
+        draft(
+            "9999999999999999aaaa",
+            &["bob@example.org"],
+            "Per POP3",
+            "Hallo\n",
+        ),
+    )
+    .await;
+    assert_eq!(state["state"], "sent", "{state}");
+    world.wait_for("bob@example.org", "INBOX", 1).await;
+    let sent = alice
+        .ok(json!({"op": "list_messages", "folder": "Sent", "offset": 0, "limit": 10}))
+        .await;
+    assert_eq!(sent["messages"][0]["subject"], "Per POP3", "{sent}");
+    assert_eq!(sent["messages"][0]["unread"], false);
+}

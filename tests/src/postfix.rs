@@ -97,8 +97,27 @@ impl Postfix {
         }
     }
 
-    /// Stops the server, as an outage would; config and queue stay.
+    /// Stops the server, as an outage would; config and queue stay. Postfix's master leaves the
+    /// process group it was started in, so it is told to stop and then waited for.
     pub fn stop(&mut self) {
+        let conf = self.dir.path().join("conf");
+        let master = fs::read_to_string(self.dir.path().join("queue/pid/master.pid"))
+            .ok()
+            .and_then(|pid| pid.trim().parse::<u32>().ok());
+        let _ = Command::new("postfix")
+            .arg("-c")
+            .arg(&conf)
+            .arg("abort")
+            .stderr(Stdio::null())
+            .status();
+        if let Some(pid) = master {
+            for _ in 0..250 {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
         kill_group(&mut self.child);
     }
 
@@ -116,7 +135,7 @@ impl Postfix {
 
 impl Drop for Postfix {
     fn drop(&mut self) {
-        kill_group(&mut self.child);
+        self.stop();
     }
 }
 

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod certs;
 pub mod client;
 pub mod dovecot;
+pub mod family;
 pub mod fetchmail;
 pub mod hostile;
 pub mod mail;

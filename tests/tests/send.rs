@@ -8,10 +8,8 @@ use serde_json::{json, Value};
 use webmail_server::config::TlsMode;
 use webmail_tests::{
     client::Client,
-    dovecot::Dovecot,
+    family::Family,
     mail,
-    postfix::Postfix,
-    raw_imap::RawImap,
     relay::{self, RunningRelay},
     relay_process::{imap_section, smtp_section, RelayProcess},
 };
@@ -23,44 +21,20 @@ const USERS: [(&str, &str); 3] = [
 ];
 
 struct World {
-    dovecot: Dovecot,
-    postfix: Postfix,
+    family: Family,
     relay: RunningRelay,
 }
 
 async fn world() -> World {
-    let dovecot = Dovecot::start(&USERS).await;
-    let postfix = Postfix::start(&dovecot, &USERS.map(|(u, _)| u)).await;
-    let mut config = relay::config(Some(dovecot.imap_server(TlsMode::Starttls)));
-    config.smtp = Some(postfix.smtp_server(TlsMode::Starttls));
-    let relay = RunningRelay::start_config(0, config).await;
-    World {
-        dovecot,
-        postfix,
-        relay,
-    }
+    let family = Family::start(&USERS).await;
+    let relay = RunningRelay::start_config(0, family.relay_config()).await;
+    World { family, relay }
 }
 
-impl World {
-    async fn mailbox(&self, user: &str, folder: &str) -> Vec<(String, Vec<u8>)> {
-        let password = USERS.iter().find(|(u, _)| *u == user).expect("a user").1;
-        let mut imap = RawImap::login(self.dovecot.imap_port, user, password).await;
-        imap.messages(folder).await
-    }
-
-    /// Waits until `user`'s `folder` holds `count` messages (delivery takes a moment).
-    async fn wait_for(&self, user: &str, folder: &str, count: usize) -> Vec<(String, Vec<u8>)> {
-        for _ in 0..200 {
-            let messages = self.mailbox(user, folder).await;
-            if messages.len() >= count {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "{user}'s {folder} did not get {count} messages\npostfix:\n{}",
-            self.postfix.log()
-        );
+impl std::ops::Deref for World {
+    type Target = Family;
+    fn deref(&self) -> &Family {
+        &self.family
     }
 }
 
@@ -364,7 +338,7 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
     assert_eq!(refused, "invalid_message");
 
     // Postfix down: the outbox says why and tries again; back up, the message goes.
-    world.postfix.stop();
+    world.family.postfix.stop();
     let queued = alice
         .ok(json!({"op": "send", "draft": draft("eeeeeeeeeeeeeeee0003", &["bob@example.org"], "Later", "x\n"), "delay_seconds": 0}))
         .await;
@@ -378,7 +352,7 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
         retrying["state"]["error"]["code"], "server_unreachable",
         "{retrying}"
     );
-    world.postfix.start_again().await;
+    world.family.postfix.start_again().await;
     let done = alice
         .event(Duration::from_secs(40), |e| {
             e["kind"] == "outbox"
@@ -434,20 +408,15 @@ async fn a_relay_killed_during_the_delay_leaves_the_message_in_drafts() {
 
 #[tokio::test]
 async fn a_pop3_account_sends_with_sent_in_the_store() {
-    let dovecot = Dovecot::start(&USERS).await;
-    let postfix = Postfix::start(&dovecot, &USERS.map(|(u, _)| u)).await;
+    let family = Family::start(&USERS).await;
     let data = tempfile::tempdir().unwrap();
     let mut config = relay::config(None);
-    config.pop3 = Some(dovecot.pop3_server(TlsMode::Implicit));
+    config.pop3 = Some(family.dovecot.pop3_server(TlsMode::Implicit));
     config.data_dir = data.path().to_owned();
-    config.smtp = Some(postfix.smtp_server(TlsMode::Implicit));
+    config.smtp = Some(family.postfix.smtp_server(TlsMode::Implicit));
     let relay = RunningRelay::start_config(0, config).await;
     let mut alice = Client::login_as(&relay, "alice@example.org", "alice-pw", "pop3").await;
-    let world = World {
-        dovecot,
-        postfix,
-        relay,
-    };
+    let world = World { family, relay };
     let state = send(
         &mut alice,
         draft(

@@ -19,12 +19,14 @@ pub enum Icon {
     Back,
     Flag,
     Attachment,
+    Write,
 }
 
 fn path(icon: Icon) -> &'static str {
     match icon {
         Icon::Inbox => "M22 12h-6l-2 3h-4l-2-3H2M5.45 5.11 2 12v6a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2v-6l-3.45-6.89A2 2 0 0 0 16.76 4H7.24a2 2 0 0 0-1.79 1.11z",
         Icon::Sent => "M22 2 11 13M22 2l-7 20-4-9-9-4z",
+        Icon::Write => "M12 5v14M5 12h14",
         Icon::Drafts => "M12 20h9M16.5 3.5a2.12 2.12 0 0 1 3 3L7 19l-4 1 1-4z",
         Icon::Trash => "M3 6h18M19 6l-1 14a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2L5 6M10 11v6M14 11v6M9 6V4a1 1 0 0 1 1-1h4a1 1 0 0 1 1 1v2",
         Icon::Junk => "M7.86 2h8.28L22 7.86v8.28L16.14 22H7.86L2 16.14V7.86zM12 8v4M12 16h.01",

@@ -10,6 +10,7 @@ mod socket;
 mod state;
 mod text;
 mod theme;
+mod upload;
 mod views;
 
 fn main() {

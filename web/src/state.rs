@@ -4,7 +4,9 @@
 use std::{collections::HashMap, rc::Rc};
 
 use leptos::prelude::*;
-use protocol::{ErrorInfo, Folder, MessageSummary, Request, Response, SearchQuery};
+use protocol::{
+    Draft, ErrorInfo, Folder, MessageSummary, OutboxState, Request, Response, SearchQuery, Sending,
+};
 
 use crate::{i18n::Strings, socket::Socket};
 
@@ -42,6 +44,14 @@ pub struct ListData {
     pub checked: RwSignal<Vec<u32>>,
 }
 
+/// A message in the relay's outbox, as the strip shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub draft_id: String,
+    pub subject: String,
+    pub state: OutboxState,
+}
+
 #[derive(Clone, Copy)]
 pub struct Mail {
     socket: StoredValue<Option<Rc<Socket>>, LocalStorage>,
@@ -65,11 +75,19 @@ pub struct Mail {
     pub action_error: RwSignal<Option<ErrorInfo>>,
     /// POP3: messages the last collection left on the server for their size.
     pub too_big: RwSignal<Vec<protocol::TooBig>>,
+    /// What this user may send; `None` where the relay sends no mail.
+    pub sending: StoredValue<Option<Sending>>,
+    /// The message being written.
+    pub compose: RwSignal<Option<Draft>>,
+    pub outbox: RwSignal<Vec<Outgoing>>,
 }
 
 impl Mail {
-    pub fn new() -> Self {
+    pub fn new(sending: Option<Sending>) -> Self {
         Self {
+            sending: StoredValue::new(sending),
+            compose: RwSignal::new(None),
+            outbox: RwSignal::new(Vec::new()),
             socket: StoredValue::new_local(None),
             folders: RwSignal::new(Vec::new()),
             folder: RwSignal::new("INBOX".to_owned()),

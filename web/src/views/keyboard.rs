@@ -2,7 +2,7 @@
 //! delete, e to archive, s to flag, / to search, ? for the list of shortcuts.
 
 use leptos::prelude::*;
-use protocol::{Flag, Request};
+use protocol::{Flag, ReplyKind, Request};
 use wasm_bindgen::JsCast;
 
 use super::{list::flag_messages, message::delete_messages};
@@ -10,7 +10,9 @@ use crate::state::{Mail, Pane};
 
 pub fn install(mail: Mail) {
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || typing(&ev) {
+        // While writing, keys belong to the editor.
+        let writing = mail.compose.with_untracked(Option::is_some);
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || typing(&ev) || writing {
             if ev.key() == "Escape" {
                 blur_focus();
             }
@@ -36,6 +38,24 @@ pub fn install(mail: Mail) {
                 })
             }),
             "s" => toggle_flag(mail),
+            "c" if mail.sending.with_value(Option::is_some) => {
+                super::compose::write_new(mail);
+                true
+            }
+            "r" | "a" | "f" if mail.sending.with_value(Option::is_some) => {
+                let kind = match ev.key().as_str() {
+                    "r" => ReplyKind::Reply,
+                    "a" => ReplyKind::ReplyAll,
+                    _ => ReplyKind::Forward,
+                };
+                match mail.open.get_untracked() {
+                    Some((folder, uid)) => {
+                        super::compose::answer(mail, folder, uid, kind);
+                        true
+                    }
+                    None => false,
+                }
+            }
             "/" => focus_search(mail),
             "?" => {
                 mail.help_open.update(|open| *open = !*open);

@@ -4,7 +4,8 @@ use leptos::{prelude::*, task::spawn_local};
 use protocol::{Event, Request, Response, SearchQuery, SessionInfo};
 
 use super::{
-    folders::FolderTree, keyboard, list::MessageList, message::MessagePane, settings, Phase,
+    compose, folders::FolderTree, keyboard, list::MessageList, message::MessagePane, settings,
+    Phase,
 };
 use crate::{
     api,
@@ -17,7 +18,7 @@ use crate::{
 #[component]
 pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
-    let mail = Mail::new();
+    let mail = Mail::new(info.sending.clone());
     provide_context(mail);
 
     let socket = Socket::open(move |notice| match notice {
@@ -38,6 +39,11 @@ pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
             }
         }
         Notice::Event(Event::FoldersChanged) => load_folders(mail),
+        Notice::Event(Event::Outbox {
+            draft_id,
+            subject,
+            state,
+        }) => compose::outbox_event(mail, draft_id, subject, state),
         Notice::Event(Event::Collecting { done, total }) => {
             mail.collect_error.set(None);
             mail.collecting.set((done < total).then_some((done, total)));
@@ -102,6 +108,7 @@ fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
             phase.set(Phase::LoggedOut);
         });
     };
+    let can_write = info.sending.is_some();
     let pane_class = move || match mail.pane.get() {
         Pane::Folders => "app show-folders",
         Pane::List => "app show-list",
@@ -113,12 +120,19 @@ fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
                 <button class="icon menu" aria-label=t.folders title=t.folders
                     on:click=move |_| mail.pane.set(Pane::Folders)>{icon(Icon::Menu)}</button>
                 <SearchBox />
+                {can_write.then(|| view! {
+                    <button id="write" class="write" on:click=move |_| compose::write_new(mail)>
+                        {icon(Icon::Write)}<span>{t.write}</span>
+                    </button>
+                })}
                 <span class="who">{info.email}</span>
                 <button class="icon settings" aria-label=t.settings title=t.settings
                     on:click=move |_| mail.settings_open.set(true)>{icon(Icon::Settings)}</button>
                 <button id="sign-out" class="secondary" on:click=sign_out>{t.sign_out}</button>
             </header>
             <LinkBanner />
+            <compose::OutboxStrip />
+            <ReturnedBanner returned=info.returned_to_drafts.clone() />
             <div class="panes">
                 <nav class="pane folders-pane" aria-label=t.folders>
                     <FolderTree />
@@ -130,9 +144,39 @@ fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
                     <MessagePane />
                 </section>
             </div>
+            <compose::Composer />
             <settings::SettingsDialog />
             <settings::HelpDialog />
         </div>
+    }
+}
+
+/// Messages the outbox gave back to Drafts when the relay restarted.
+#[component]
+fn ReturnedBanner(returned: Vec<protocol::Returned>) -> impl IntoView {
+    let t = texts();
+    let shown = RwSignal::new(!returned.is_empty());
+    move || {
+        shown.get().then(|| {
+            let subjects = returned
+                .iter()
+                .map(|r| {
+                    let subject = if r.subject.is_empty() { t.no_subject } else { &r.subject };
+                    if r.maybe_sent {
+                        format!("{subject} ({})", t.maybe_sent)
+                    } else {
+                        subject.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            view! {
+                <p class="banner lost returned" role="alert">
+                    {t.returned_to_drafts}" "{subjects}" "
+                    <button class="secondary" on:click=move |_| shown.set(false)>{t.dismiss}</button>
+                </p>
+            }
+        })
     }
 }
 

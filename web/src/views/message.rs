@@ -3,7 +3,9 @@
 //! actions on it. Also the actions on the checked rows of the list.
 
 use leptos::{prelude::*, task::spawn_local};
-use protocol::{Address, Body, Flag, FolderRole, MessageView, Request, Response, SearchHit};
+use protocol::{
+    Address, Body, Flag, FolderRole, MessageView, ReplyKind, Request, Response, SearchHit,
+};
 
 use super::list::{flag_messages, set_flag};
 use crate::{
@@ -111,6 +113,7 @@ fn Reader(message: MessageView) -> impl IntoView {
         <article class="reader" aria-label=article_label>
             <div class="toolbar" role="toolbar" aria-label=toolbar_label>
                 <BackButton />
+                <AnswerButtons folder=folder.clone() uid />
                 <button class="secondary" on:click=mark_unread>{t.mark_unread}</button>
                 <button class="secondary" aria-pressed=move || flagged.get().to_string() on:click=toggle_flag>
                     {move || if flagged.get() { t.unflag } else { t.flag }}
@@ -375,6 +378,29 @@ fn after_removal(mail: Mail, uids: &[u32]) {
 
 pub fn delete_messages(mail: Mail, folder: String, uids: Vec<u32>) {
     mail.act(Request::DeleteMessages { folder, uids });
+}
+
+/// Reply, reply all, forward (inline or as attachment), where the relay sends mail.
+#[component]
+fn AnswerButtons(folder: String, uid: u32) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let button = move |kind: ReplyKind, label: &'static str, id: &'static str| {
+        let folder = folder.clone();
+        view! {
+            <button id=id class="secondary" on:click=move |_| {
+                super::compose::answer(mail, folder.clone(), uid, kind)
+            }>{label}</button>
+        }
+    };
+    mail.sending.with_value(Option::is_some).then(|| {
+        view! {
+            {button(ReplyKind::Reply, t.reply, "reply")}
+            {button(ReplyKind::ReplyAll, t.reply_all, "reply-all")}
+            {button(ReplyKind::Forward, t.forward, "forward")}
+            {button(ReplyKind::ForwardAsAttachment, t.forward_as_attachment, "forward-attached")}
+        }
+    })
 }
 
 /// The toolbar over the list when rows are checked.

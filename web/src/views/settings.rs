@@ -42,6 +42,16 @@ pub fn SettingsDialog() -> impl IntoView {
                     <option value="light" selected=move || theme.get() == Theme::Light>{t.theme_light}</option>
                     <option value="dark" selected=move || theme.get() == Theme::Dark>{t.theme_dark}</option>
                 </select>
+                <Show when=move || mail.sending.with_value(Option::is_some)>
+                    <label for="undo-delay">{t.undo_delay}</label>
+                    <select id="undo-delay" name="undo-delay"
+                        on:change=move |ev| crate::prefs::set("undo-seconds", &event_target_value(&ev))>
+                        {[0u32, 5, 10, 20, 30].into_iter().map(|s| {
+                            let selected = super::compose::undo_delay() == s;
+                            view! { <option value=s.to_string() selected=selected>{format!("{s} {}", t.seconds)}</option> }
+                        }).collect_view()}
+                    </select>
+                </Show>
                 <button class="close" on:click=move |_| mail.settings_open.set(false)>{t.close}</button>
             </div>
         </Show>

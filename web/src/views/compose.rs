@@ -1,0 +1,535 @@
+//! Writing a message: the editor (full screen on a phone, Send in thumb reach), address chips,
+//! attachments by picker, drag and drop or paste with upload progress, and the outbox strip that
+//! offers Undo while a sent message waits, and says what became of it.
+
+use leptos::{prelude::*, task::spawn_local};
+use protocol::{
+    Address, AttachmentSource, Draft, DraftAttachment, OutboxState, ReplyKind, Request, Response,
+};
+
+use crate::{
+    state::{texts, Mail, Outgoing},
+    upload,
+};
+
+/// Starts a new, empty message.
+pub fn write_new(mail: Mail) {
+    let from = mail
+        .sending
+        .with_value(|s| s.as_ref().and_then(|s| s.identities.first().cloned()))
+        .unwrap_or_default();
+    mail.compose.set(Some(Draft {
+        id: new_draft_id(),
+        from,
+        ..Draft::default()
+    }));
+}
+
+/// Starts a reply or forward of a message: the relay fills in recipients, subject, quote.
+pub fn answer(mail: Mail, folder: String, uid: u32, kind: ReplyKind) {
+    let lang = crate::i18n::Lang::initial().tag().to_owned();
+    spawn_local(async move {
+        match mail
+            .request(Request::StartReply {
+                folder,
+                uid,
+                kind,
+                lang,
+            })
+            .await
+        {
+            Ok(Response::Draft(mut draft)) => {
+                draft.id = new_draft_id();
+                mail.compose.set(Some(*draft));
+            }
+            Ok(_) => {}
+            Err(e) => mail.action_error.set(Some(e)),
+        }
+    });
+}
+
+/// 32 random hex digits: the relay keeps every version of this draft under it.
+fn new_draft_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How long a sent message waits for Undo, in seconds (a setting on this device).
+pub fn undo_delay() -> u32 {
+    crate::prefs::get("undo-seconds")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10)
+}
+
+#[component]
+pub fn Composer() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    move || mail.compose.get().map(|draft| view! { <Editor draft /> })
+}
+
+/// An upload under way: its name and how far it is (0 to 1).
+#[derive(Clone, PartialEq)]
+struct Uploading {
+    key: u32,
+    name: String,
+    done: f64,
+}
+
+#[component]
+fn Editor(draft: Draft) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let identities = mail
+        .sending
+        .with_value(|s| s.as_ref().map(|s| s.identities.clone()))
+        .unwrap_or_default();
+    let max_attachments = mail
+        .sending
+        .with_value(|s| s.as_ref().map(|s| s.max_attachments))
+        .unwrap_or(0);
+    let from = RwSignal::new(draft.from.clone());
+    let to = RwSignal::new(draft.to.clone());
+    let cc = RwSignal::new(draft.cc.clone());
+    let bcc = RwSignal::new(draft.bcc.clone());
+    let show_copies = RwSignal::new(!draft.cc.is_empty() || !draft.bcc.is_empty());
+    let subject = RwSignal::new(draft.subject.clone());
+    let text = RwSignal::new(draft.text.clone());
+    let attachments = RwSignal::new(draft.attachments.clone());
+    let uploading = RwSignal::new(Vec::<Uploading>::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    // Text typed into an address field but not yet made a chip.
+    let pending = [
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    ];
+    let fixed = StoredValue::new(draft);
+
+    let current = move || {
+        let mut draft = fixed.get_value();
+        draft.from = from.get_untracked();
+        draft.to = to.get_untracked();
+        draft.cc = cc.get_untracked();
+        draft.bcc = bcc.get_untracked();
+        draft.subject = subject.get_untracked();
+        draft.text = text.get_untracked();
+        draft.attachments = attachments.get_untracked();
+        draft
+    };
+
+    let send = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        // What is still typed in an address field counts, if it is an address.
+        for (field, typed) in [to, cc, bcc].into_iter().zip(pending) {
+            let rest = add_addresses(field, &typed.get_untracked());
+            typed.set(rest.clone());
+            if !rest.trim().is_empty() {
+                error.set(Some(format!("{} {rest}", t.not_an_address)));
+                return;
+            }
+        }
+        if !uploading.with_untracked(Vec::is_empty) {
+            error.set(Some(t.wait_for_uploads.to_owned()));
+            return;
+        }
+        let draft = current();
+        if draft.to.is_empty() && draft.cc.is_empty() && draft.bcc.is_empty() {
+            error.set(Some(t.no_recipient.to_owned()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let delay_seconds = undo_delay();
+            let subject = draft.subject.clone();
+            let draft_id = draft.id.clone();
+            match mail
+                .request(Request::Send {
+                    draft,
+                    delay_seconds,
+                })
+                .await
+            {
+                Ok(Response::Queued { send_at }) => {
+                    mail.outbox.update(|o| {
+                        o.retain(|item| item.draft_id != draft_id);
+                        o.push(Outgoing {
+                            draft_id,
+                            subject,
+                            state: OutboxState::Waiting { send_at },
+                        });
+                    });
+                    mail.compose.set(None);
+                }
+                Ok(_) => busy.set(false),
+                Err(e) => {
+                    busy.set(false);
+                    error.set(Some(t.error(e.code, &e.message).to_owned()));
+                }
+            }
+        });
+    };
+
+    let add_files = move |files: web_sys::FileList| {
+        for i in 0..files.length() {
+            let Some(file) = files.get(i) else { continue };
+            let used: u64 = attachments.with_untracked(|a| a.iter().map(|a| a.size).sum());
+            let size = file.size() as u64;
+            if used + size > max_attachments {
+                error.set(Some(
+                    t.attachment_too_big
+                        .replace("{name}", &file.name())
+                        .replace("{mb}", &(max_attachments / 1_000_000).to_string()),
+                ));
+                continue;
+            }
+            let key = js_sys::Math::random().to_bits() as u32;
+            let name = file.name();
+            uploading.update(|u| {
+                u.push(Uploading {
+                    key,
+                    name: name.clone(),
+                    done: 0.0,
+                })
+            });
+            upload::start(
+                file,
+                move |done| {
+                    uploading.update(|u| {
+                        if let Some(item) = u.iter_mut().find(|u| u.key == key) {
+                            item.done = done;
+                        }
+                    })
+                },
+                move |result| {
+                    uploading.update(|u| u.retain(|u| u.key != key));
+                    match result {
+                        Ok(uploaded) => attachments.update(|a| {
+                            a.push(DraftAttachment {
+                                name: uploaded.name,
+                                mime_type: uploaded.mime_type,
+                                size: uploaded.size,
+                                source: AttachmentSource::Upload { id: uploaded.id },
+                            })
+                        }),
+                        Err(e) => {
+                            error.set(Some(format!("{name}: {}", t.error(e.code, &e.message))))
+                        }
+                    }
+                },
+            );
+        }
+    };
+
+    let picker = NodeRef::<leptos::html::Input>::new();
+    let on_pick = move |_| {
+        if let Some(files) = picker.get().and_then(|input| input.files()) {
+            add_files(files);
+        }
+        if let Some(input) = picker.get() {
+            input.set_value("");
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+            add_files(files);
+        }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        if let Some(files) = ev.clipboard_data().and_then(|d| d.files()) {
+            if files.length() > 0 {
+                ev.prevent_default();
+                add_files(files);
+            }
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+            ev.prevent_default();
+            send();
+        } else if ev.key() == "Escape" {
+            mail.compose.set(None);
+        }
+    };
+    let close = move |_| mail.compose.set(None);
+
+    let title = if fixed.with_value(|d| d.origin.is_some()) {
+        fixed.with_value(|d| d.subject.clone())
+    } else {
+        t.new_message.to_owned()
+    };
+    view! {
+        <div class="dialog-backdrop composer-backdrop"></div>
+        <form class="composer" role="dialog" aria-modal="true" aria-labelledby="composer-title"
+            on:submit=move |ev| { ev.prevent_default(); send(); }
+            on:keydown=on_keydown on:drop=on_drop on:dragover=|ev| ev.prevent_default()
+            on:paste=on_paste>
+            <header class="composer-head">
+                <h2 id="composer-title">{title}</h2>
+                <button type="button" class="secondary" on:click=close>{t.discard}</button>
+            </header>
+            {(identities.len() > 1).then(|| view! {
+                <label class="field"><span>{t.from}</span>
+                    <select name="from" on:change=move |ev| from.set(event_target_value(&ev))>
+                        {identities.iter().map(|i| {
+                            let selected = *i == from.get_untracked();
+                            view! { <option value=i.clone() selected=selected>{i.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            })}
+            <AddressField id="compose-to" label=t.to field=to typed=pending[0] />
+            <Show when=move || show_copies.get() fallback=move || view! {
+                <button type="button" class="link copies" on:click=move |_| show_copies.set(true)>{t.cc_bcc}</button>
+            }>
+                <AddressField id="compose-cc" label=t.cc field=cc typed=pending[1] />
+                <AddressField id="compose-bcc" label=t.bcc field=bcc typed=pending[2] />
+            </Show>
+            <label class="field"><span>{t.subject}</span>
+                <input id="compose-subject" name="subject" bind:value=subject autocomplete="off" />
+            </label>
+            <textarea id="compose-text" name="text" aria-label=t.message_text bind:value=text></textarea>
+            <ul class="compose-attachments">
+                {move || attachments.get().into_iter().enumerate().map(|(i, a)| view! {
+                    <li>
+                        <span class="name">{a.name.clone()}</span>
+                        <span class="size">{size_label(a.size)}</span>
+                        <button type="button" class="icon" aria-label=format!("{} {}", t.remove, a.name)
+                            on:click=move |_| attachments.update(|all| { all.remove(i); })>"×"</button>
+                    </li>
+                }).collect_view()}
+                {move || uploading.get().into_iter().map(|u| view! {
+                    <li class="uploading">
+                        <span class="name">{u.name}</span>
+                        <progress max="1" value=u.done aria-label=t.uploading></progress>
+                    </li>
+                }).collect_view()}
+            </ul>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <footer class="composer-actions">
+                <label class="button secondary attach">
+                    {t.attach}
+                    <input type="file" multiple node_ref=picker on:change=on_pick />
+                </label>
+                <button id="compose-send" type="submit" disabled=move || busy.get()>{t.send}</button>
+            </footer>
+        </form>
+    }
+}
+
+/// One of To, Cc, Bcc: the addresses as chips, and a field to type more (Enter, comma or
+/// leaving the field makes a chip of what parses).
+#[component]
+fn AddressField(
+    id: &'static str,
+    label: &'static str,
+    field: RwSignal<Vec<Address>>,
+    typed: RwSignal<String>,
+) -> impl IntoView {
+    let t = texts();
+    let commit = move || {
+        let rest = add_addresses(field, &typed.get_untracked());
+        typed.set(rest);
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Enter" | "," | ";" if !(ev.ctrl_key() || ev.meta_key()) => {
+            ev.prevent_default();
+            commit();
+        }
+        "Backspace" if typed.with_untracked(String::is_empty) => {
+            field.update(|f| {
+                f.pop();
+            });
+        }
+        _ => {}
+    };
+    view! {
+        <div class="field addresses">
+            <label for=id>{label}</label>
+            <ul class="chips">
+                {move || field.get().into_iter().enumerate().map(|(i, a)| {
+                    let shown = a.display().to_owned();
+                    let title = a.email.clone();
+                    view! {
+                        <li class="chip" title=title>
+                            {shown.clone()}
+                            <button type="button" aria-label=format!("{} {shown}", t.remove)
+                                on:click=move |_| field.update(|f| { f.remove(i); })>"×"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <input id=id type="text" inputmode="email" autocomplete="email" bind:value=typed
+                on:keydown=on_keydown on:blur=move |_| commit() />
+        </div>
+    }
+}
+
+/// Adds every address in `text` to `field`; returns what did not parse.
+fn add_addresses(field: RwSignal<Vec<Address>>, text: &str) -> String {
+    let mut rest = Vec::new();
+    for piece in text.split([',', ';']) {
+        let piece = piece.trim();
+        if piece.is_empty() {
+            continue;
+        }
+        match parse_address(piece) {
+            Some(address) => field.update(|f| {
+                if !f
+                    .iter()
+                    .any(|a| a.email.eq_ignore_ascii_case(&address.email))
+                {
+                    f.push(address);
+                }
+            }),
+            None => rest.push(piece),
+        }
+    }
+    rest.join(", ")
+}
+
+/// `anna@example.org` or `Anna Schmidt <anna@example.org>`; the relay checks again.
+fn parse_address(text: &str) -> Option<Address> {
+    let (name, email) = match text.rsplit_once('<') {
+        Some((name, rest)) => (
+            Some(name.trim().trim_matches('"').to_owned()).filter(|n| !n.is_empty()),
+            rest.strip_suffix('>')?.trim(),
+        ),
+        None => (None, text),
+    };
+    let (local, domain) = email.split_once('@')?;
+    let plausible = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>');
+    plausible.then(|| Address {
+        name,
+        email: email.to_owned(),
+    })
+}
+
+fn size_label(bytes: u64) -> String {
+    if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    } else {
+        format!("{} KB", bytes.div_ceil(1000).max(1))
+    }
+}
+
+/// The strip over the app while messages are in the outbox: Undo while one waits, then what
+/// became of it.
+#[component]
+pub fn OutboxStrip() -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let undo = move |draft_id: String| {
+        spawn_local(async move {
+            match mail
+                .request(Request::UndoSend {
+                    draft_id: draft_id.clone(),
+                })
+                .await
+            {
+                Ok(Response::Draft(draft)) => {
+                    mail.outbox.update(|o| o.retain(|i| i.draft_id != draft_id));
+                    mail.compose.set(Some(*draft));
+                }
+                Ok(_) => mail.outbox.update(|o| {
+                    if let Some(item) = o.iter_mut().find(|i| i.draft_id == draft_id) {
+                        item.state = OutboxState::Sending;
+                    }
+                }),
+                Err(e) => mail.action_error.set(Some(e)),
+            }
+        });
+    };
+    let dismiss =
+        move |draft_id: String| mail.outbox.update(|o| o.retain(|i| i.draft_id != draft_id));
+    move || {
+        mail.outbox
+            .get()
+            .into_iter()
+            .map(|item| {
+                let subject = if item.subject.is_empty() {
+                    t.no_subject.to_owned()
+                } else {
+                    item.subject.clone()
+                };
+                let id = item.draft_id.clone();
+                let (class, text, action) = match item.state {
+                    OutboxState::Waiting { .. } => (
+                        "banner back outbox",
+                        format!("{} {subject}", t.sending),
+                        Some(view! {
+                            <button id="undo-send" class="secondary" on:click=move |_| undo(id.clone())>{t.undo}</button>
+                        }.into_any()),
+                    ),
+                    OutboxState::Sending => ("banner back outbox", format!("{} {subject}", t.sending), None),
+                    OutboxState::Retrying { error, .. } => (
+                        "banner lost outbox",
+                        format!("{} {subject}: {}", t.send_retrying, t.error(error.code, &error.message)),
+                        None,
+                    ),
+                    OutboxState::Sent => (
+                        "banner back outbox",
+                        format!("{} {subject}", t.sent_message),
+                        Some(view! {
+                            <button class="secondary" on:click=move |_| dismiss(id.clone())>{t.dismiss}</button>
+                        }.into_any()),
+                    ),
+                    OutboxState::Failed { error, draft } => (
+                        "banner lost outbox",
+                        format!("{} {subject}: {}", t.not_sent, t.error(error.code, &error.message)),
+                        Some(view! {
+                            <button class="secondary" on:click=move |_| {
+                                dismiss(id.clone());
+                                mail.compose.set(Some((*draft).clone()));
+                            }>{t.edit}</button>
+                        }.into_any()),
+                    ),
+                    OutboxState::Undone => ("banner back outbox", String::new(), None),
+                };
+                view! { <p class=class role="status">{text}" "{action}</p> }
+            })
+            .collect_view()
+    }
+}
+
+/// What an `outbox` event means for the strip.
+pub fn outbox_event(mail: Mail, draft_id: String, subject: String, state: OutboxState) {
+    mail.outbox.update(|o| {
+        if matches!(state, OutboxState::Undone) {
+            o.retain(|i| i.draft_id != draft_id);
+            return;
+        }
+        match o.iter_mut().find(|i| i.draft_id == draft_id) {
+            Some(item) => item.state = state.clone(),
+            None => o.push(Outgoing {
+                draft_id: draft_id.clone(),
+                subject,
+                state: state.clone(),
+            }),
+        }
+    });
+    if matches!(state, OutboxState::Sent) {
+        // The strip says "sent" for a few seconds.
+        set_timeout(
+            move || {
+                mail.outbox.update(|o| {
+                    o.retain(|i| !(i.draft_id == draft_id && matches!(i.state, OutboxState::Sent)))
+                })
+            },
+            std::time::Duration::from_secs(5),
+        );
+    }
+}

@@ -435,3 +435,79 @@ async fn a_pop3_account_sends_with_sent_in_the_store() {
     assert_eq!(sent["messages"][0]["subject"], "Per POP3", "{sent}");
     assert_eq!(sent["messages"][0]["unread"], false);
 }
+
+#[tokio::test]
+async fn drafts_replace_their_versions_across_tabs_and_continue_with_attachments() {
+    let world = world().await;
+    let mut tab = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
+    let mut other_tab = Client::resume(&world.relay, &tab.cookie.clone()).await;
+    let plan = b"%PDF-1.4 Plan fuer Samstag".to_vec();
+    let upload = world
+        .relay
+        .upload(&tab.cookie, "plan.pdf", "application/pdf", &plan)
+        .await
+        .json();
+    let mut draft = draft(
+        "7777777777777777aaaa",
+        &["bob@example.org"],
+        "Samstag",
+        "Erste Fassung",
+    );
+    draft["bcc"] = json!([{"name": null, "email": "carol@example.org"}]);
+    draft["attachments"] = json!([{
+        "name": "plan.pdf", "mime_type": "application/pdf", "size": plan.len(),
+        "source": {"from": "upload", "id": upload["id"]}
+    }]);
+    let saved = tab.ok(json!({"op": "save_draft", "draft": draft})).await;
+    assert_eq!(saved["kind"], "draft_saved");
+    let source = &saved["draft"]["attachments"][0]["source"];
+    assert_eq!(source["from"], "part", "{saved}");
+    assert_eq!(source["folder"], "Drafts");
+    // The other tab saves its own, later version of the same draft: one version remains.
+    let mut later = saved["draft"].clone();
+    later["text"] = json!("Zweite Fassung");
+    other_tab
+        .ok(json!({"op": "save_draft", "draft": later}))
+        .await;
+    let drafts = world.mailbox("alice@example.org", "Drafts").await;
+    assert_eq!(drafts.len(), 1, "one version of the draft");
+    assert!(text(&drafts[0].1).contains("Zweite Fassung"));
+    assert!(drafts[0].0.contains("\\Draft"), "{}", drafts[0].0);
+
+    // Reopened, it goes on with everything, and sending it empties Drafts.
+    let list = tab
+        .ok(json!({"op": "list_messages", "folder": "Drafts", "offset": 0, "limit": 10}))
+        .await;
+    let uid = list["messages"][0]["uid"].clone();
+    let mut reopened = tab
+        .ok(json!({"op": "open_draft", "folder": "Drafts", "uid": uid}))
+        .await;
+    assert_eq!(reopened["id"], "7777777777777777aaaa");
+    assert_eq!(reopened["text"], "Zweite Fassung");
+    assert_eq!(reopened["bcc"][0]["email"], "carol@example.org");
+    assert_eq!(reopened["attachments"][0]["name"], "plan.pdf");
+    reopened.as_object_mut().unwrap().remove("kind");
+    assert_eq!(send(&mut tab, reopened).await["state"], "sent");
+    let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
+    assert_eq!(mime::attachment(&inbox[0].1, "1").unwrap().1, plan);
+    assert!(world
+        .mailbox("alice@example.org", "Drafts")
+        .await
+        .is_empty());
+    world.wait_for("carol@example.org", "INBOX", 1).await;
+
+    // Discarding removes a draft for good.
+    let discard = draft_value("7777777777777777bbbb");
+    tab.ok(json!({"op": "save_draft", "draft": discard})).await;
+    assert_eq!(world.mailbox("alice@example.org", "Drafts").await.len(), 1);
+    tab.ok(json!({"op": "discard_draft", "draft_id": "7777777777777777bbbb"}))
+        .await;
+    assert!(world
+        .mailbox("alice@example.org", "Drafts")
+        .await
+        .is_empty());
+}
+
+fn draft_value(id: &str) -> Value {
+    draft(id, &[], "Nur ein Gedanke", "…")
+}

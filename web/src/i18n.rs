@@ -131,6 +131,10 @@ pub struct Strings {
     pub too_big: &'static str,
     pub action_failed: &'static str,
     pub dismiss: &'static str,
+    pub saving: &'static str,
+    pub saved_to_drafts: &'static str,
+    pub not_saved: &'static str,
+    pub continue_draft: &'static str,
     pub write: &'static str,
     pub new_message: &'static str,
     pub discard: &'static str,
@@ -315,6 +319,10 @@ const EN: Strings = Strings {
     maybe_sent: "may have been sent",
     undo_delay: "Time to undo sending",
     seconds: "seconds",
+    saving: "Saving…",
+    saved_to_drafts: "Saved in Drafts",
+    not_saved: "Not saved yet",
+    continue_draft: "Continue writing",
 };
 
 const DE: Strings = Strings {
@@ -441,6 +449,10 @@ const DE: Strings = Strings {
     maybe_sent: "wurde eventuell gesendet",
     undo_delay: "Zeit zum Rückgängigmachen",
     seconds: "Sekunden",
+    saving: "Wird gespeichert…",
+    saved_to_drafts: "In Entwürfe gespeichert",
+    not_saved: "Noch nicht gespeichert",
+    continue_draft: "Weiterschreiben",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

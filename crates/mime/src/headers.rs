@@ -20,6 +20,8 @@ pub struct HeaderSummary {
 pub struct Headers {
     pub summary: HeaderSummary,
     pub cc: Vec<Address>,
+    /// Only the sender's own copies (Sent, Drafts) have one.
+    pub bcc: Vec<Address>,
     pub reply_to: Vec<Address>,
     pub message_id: Option<String>,
     /// The thread before this message, oldest first: `References`, else `In-Reply-To`.
@@ -52,6 +54,7 @@ pub fn headers(raw: &[u8]) -> Headers {
             thread_id,
         },
         cc: addresses(message.cc()),
+        bcc: addresses(message.bcc()),
         reply_to: addresses(message.reply_to()),
         message_id,
         references,

@@ -3,6 +3,7 @@
 //! protocol the mail came by.
 
 mod decode;
+pub mod draft;
 mod headers;
 mod inline;
 mod message;

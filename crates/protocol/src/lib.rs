@@ -204,6 +204,20 @@ pub enum Request {
         draft: Draft,
         delay_seconds: u32,
     },
+    /// Saves the draft in Drafts, replacing every earlier version of it (from any tab).
+    /// Answered with `draft_saved`.
+    SaveDraft {
+        draft: Draft,
+    },
+    /// A draft saved in Drafts, to go on writing it. Answered with `draft`.
+    OpenDraft {
+        folder: String,
+        uid: u32,
+    },
+    /// Removes every saved version of the draft, and its uploads.
+    DiscardDraft {
+        draft_id: String,
+    },
     /// Takes the queued message of this draft back before it goes out. Answered with `draft`,
     /// or `too_late` when it is already on its way.
     UndoSend {
@@ -216,7 +230,12 @@ impl Request {
     pub fn is_writing(&self) -> bool {
         matches!(
             self,
-            Request::StartReply { .. } | Request::Send { .. } | Request::UndoSend { .. }
+            Request::StartReply { .. }
+                | Request::Send { .. }
+                | Request::UndoSend { .. }
+                | Request::SaveDraft { .. }
+                | Request::OpenDraft { .. }
+                | Request::DiscardDraft { .. }
         )
     }
 }
@@ -336,6 +355,10 @@ pub enum Response {
         hits: Vec<SearchHit>,
     },
     Draft(Box<Draft>),
+    /// The draft is in Drafts; its attachments now point at the saved copy.
+    DraftSaved {
+        draft: Box<Draft>,
+    },
     /// In the outbox; goes out at `send_at` (milliseconds since the epoch).
     Queued {
         send_at: i64,

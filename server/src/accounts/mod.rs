@@ -96,15 +96,9 @@ impl Source {
         match self {
             Source::Imap(login) => {
                 let mut connection = login.connect().await.map_err(ErrorInfo::from)?;
-                let filed = async {
-                    let drafts = connection.folder_for(FolderRole::Drafts).await?;
-                    let uid = connection.append(&drafts, true, message).await?;
-                    connection.remove_drafts(&drafts, id, uid).await?;
-                    Ok::<_, imap::ImapError>(uid)
-                }
-                .await;
+                let filed = connection.save_draft(message, id).await;
                 connection.logout().await;
-                filed.map_err(ErrorInfo::from)
+                filed.map(|(_, uid)| Some(uid)).map_err(ErrorInfo::from)
             }
             Source::Store { store, user } => {
                 let (store, user, message, id) = (
@@ -114,9 +108,7 @@ impl Source {
                     id.to_owned(),
                 );
                 pop3::collector::blocking(&store, move |store| {
-                    let uid = store.add_message(&user, "Drafts", &message, true, Some(&id))?;
-                    store.remove_drafts(&user, &id, Some(uid))?;
-                    Ok(Some(uid))
+                    store.save_draft(&user, &message, &id).map(Some)
                 })
                 .await
                 .map_err(pop3::account::error_info)

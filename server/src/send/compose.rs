@@ -10,7 +10,7 @@ use lettre::message::{
 use protocol::{Address, Draft};
 
 /// The header a saved draft carries, so that a later save (from any tab) finds and replaces it.
-pub const DRAFT_ID_HEADER: &str = "X-Webmail-Draft";
+pub use mime::draft::DRAFT_ID_HEADER;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ComposeError {
@@ -26,6 +26,8 @@ pub enum ComposeError {
     NotYourAddress(String),
     #[error("attachment {name:?}: {reason}")]
     Attachment { name: String, reason: String },
+    #[error("the message cannot be built: {0}")]
+    Build(String),
 }
 
 /// An attachment's bytes, gathered from wherever the draft points (`protocol::AttachmentSource`).
@@ -83,6 +85,20 @@ pub fn compose(
     })
 }
 
+/// The bytes of a draft to keep in Drafts: like the message it would send, Bcc included, with
+/// [`DRAFT_ID_HEADER`]; without the checks that only matter for sending (no recipient yet is
+/// fine).
+pub fn compose_draft(
+    draft: &Draft,
+    files: Vec<File>,
+    identities: &[String],
+    now: std::time::SystemTime,
+) -> Result<Vec<u8>, ComposeError> {
+    let from = identity(&draft.from, identities)?;
+    let message = build(draft, files, &from, &message_id(&from), now)?;
+    Ok(as_draft(&message.formatted(), &draft.id))
+}
+
 /// A message (a copy that was not sent) as a draft in Drafts: with [`DRAFT_ID_HEADER`], so that
 /// a later save or send of the same draft replaces it. `id` is checked before a draft is queued.
 pub fn as_draft(message: &[u8], id: &str) -> Vec<u8> {
@@ -125,6 +141,14 @@ fn build(
         builder = builder.references(refs.join(" "));
     }
     builder = builder.message_id(Some(message_id.to_owned()));
+    if draft.to.is_empty() && draft.cc.is_empty() && draft.bcc.is_empty() {
+        // A draft without recipients yet: lettre wants an envelope all the same, and a draft's
+        // is never used.
+        let envelope =
+            lettre::address::Envelope::new(Some(from.email.clone()), vec![from.email.clone()])
+                .map_err(|e| ComposeError::Build(e.to_string()))?;
+        builder = builder.envelope(envelope);
+    }
     let text = SinglePart::plain(crlf(&draft.text));
     let result = if files.is_empty() {
         builder.singlepart(text)
@@ -136,10 +160,7 @@ fn build(
         builder.multipart(mixed)
     };
     // The builder's own checks come after ours; what is left is a bug, not the user's input.
-    result.map_err(|e| ComposeError::Attachment {
-        name: String::new(),
-        reason: e.to_string(),
-    })
+    result.map_err(|e| ComposeError::Build(e.to_string()))
 }
 
 fn attachment(file: File) -> Result<SinglePart, ComposeError> {

@@ -68,9 +68,18 @@ impl Sender {
 }
 
 /// What writing needs of a user's mail, whichever kind of account holds it.
-pub trait MailReader {
-    /// A message as the reader shows it (the original of a reply).
+pub trait MailAccess {
+    /// A message as the reader shows it (the original of a reply, a saved draft).
     async fn open(&mut self, folder: &str, uid: u32) -> Result<MessageView, ErrorInfo>;
+    /// A message's header block.
+    async fn header(&mut self, folder: &str, uid: u32) -> Result<Vec<u8>, ErrorInfo>;
+    /// Keeps `message` in Drafts as the one version of draft `id`; returns where.
+    async fn save_draft(&mut self, message: &[u8], id: &str) -> Result<(String, u32), ErrorInfo>;
+    /// Removes every version of draft `id`.
+    async fn discard_draft(&mut self, id: &str) -> Result<(), ErrorInfo>;
+    /// How this account numbers the `index`th attachment (from 0) of a message the relay built:
+    /// IMAP counts the text as part 1, the store counts attachments from 1.
+    fn attachment_part(&self, index: usize) -> String;
     /// A part's bytes, decoded, or the whole message without `part`; at most `limit` bytes.
     async fn bytes(
         &mut self,
@@ -94,7 +103,7 @@ impl Writer {
     pub async fn write(
         &self,
         request: Request,
-        mail: &mut impl MailReader,
+        mail: &mut impl MailAccess,
     ) -> Result<Response, ErrorInfo> {
         let (writer, sender) = (self, &self.sender);
         let user = &writer.credentials.user;
@@ -143,6 +152,45 @@ impl Writer {
                     .map_err(|e| ErrorInfo::new(ErrorCode::Internal, e.to_string()))?;
                 Ok(Response::Queued { send_at })
             }
+            Request::SaveDraft { mut draft } => {
+                check_draft_id(&draft.id)?;
+                let files = sender.gather(user, &draft, mail).await?;
+                let bytes = compose::compose_draft(
+                    &draft,
+                    files,
+                    &sender.config.identities(user),
+                    std::time::SystemTime::now(),
+                )
+                .map_err(|e| ErrorInfo::new(ErrorCode::InvalidMessage, e.to_string()))?;
+                let (folder, uid) = mail.save_draft(&bytes, &draft.id).await?;
+                // The attachments are in the saved copy now; the uploads are no longer needed.
+                sender.uploads.remove_for(user, &draft);
+                for (i, attachment) in draft.attachments.iter_mut().enumerate() {
+                    attachment.source = AttachmentSource::Part {
+                        folder: folder.clone(),
+                        uid,
+                        part: mail.attachment_part(i),
+                    };
+                }
+                Ok(Response::DraftSaved {
+                    draft: Box::new(draft),
+                })
+            }
+            Request::OpenDraft { folder, uid } => {
+                let view = mail.open(&folder, uid).await?;
+                let header = mail.header(&folder, uid).await?;
+                let mut draft = mime::draft::continue_draft(view, &header);
+                if check_draft_id(&draft.id).is_err() {
+                    // Saved by another program: from now on it is one of ours.
+                    draft.id = crate::random_hex(16);
+                }
+                Ok(Response::Draft(Box::new(draft)))
+            }
+            Request::DiscardDraft { draft_id } => {
+                check_draft_id(&draft_id)?;
+                mail.discard_draft(&draft_id).await?;
+                Ok(Response::Done)
+            }
             Request::UndoSend { draft_id } => Ok(match sender.outbox.take_back(user, &draft_id) {
                 Some(draft) => {
                     let _ = writer.events.send(Event::Outbox {
@@ -168,7 +216,7 @@ impl Sender {
         &self,
         user: &str,
         draft: &Draft,
-        mail: &mut impl MailReader,
+        mail: &mut impl MailAccess,
     ) -> Result<Vec<compose::File>, ErrorInfo> {
         let limit = self.config.max_attachments();
         let too_big = || {

@@ -197,6 +197,13 @@ impl Store {
         Ok(uid as u32)
     }
 
+    /// Keeps `message` in Drafts as the one version of draft `id`; returns its UID.
+    pub fn save_draft(&self, user: &str, message: &[u8], id: &str) -> Result<u32, StoreError> {
+        let uid = self.add_message(user, "Drafts", message, true, Some(id))?;
+        self.remove_drafts(user, id, Some(uid))?;
+        Ok(uid)
+    }
+
     /// Removes every version of draft `id` from Drafts, except `keep`.
     pub fn remove_drafts(&self, user: &str, id: &str, keep: Option<u32>) -> Result<(), StoreError> {
         let files: Vec<String> = {

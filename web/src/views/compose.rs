@@ -7,6 +7,8 @@ use protocol::{
     Address, AttachmentSource, Draft, DraftAttachment, OutboxState, ReplyKind, Request, Response,
 };
 
+use wasm_bindgen::JsCast;
+
 use crate::{
     state::{texts, Mail, Outgoing},
     upload,
@@ -42,6 +44,17 @@ pub fn answer(mail: Mail, folder: String, uid: u32, kind: ReplyKind) {
                 draft.id = new_draft_id();
                 mail.compose.set(Some(*draft));
             }
+            Ok(_) => {}
+            Err(e) => mail.action_error.set(Some(e)),
+        }
+    });
+}
+
+/// Goes on writing a draft saved in Drafts.
+pub fn continue_draft(mail: Mail, folder: String, uid: u32) {
+    spawn_local(async move {
+        match mail.request(Request::OpenDraft { folder, uid }).await {
+            Ok(Response::Draft(draft)) => mail.compose.set(Some(*draft)),
             Ok(_) => {}
             Err(e) => mail.action_error.set(Some(e)),
         }
@@ -108,6 +121,7 @@ fn Editor(draft: Draft) -> impl IntoView {
         RwSignal::new(String::new()),
     ];
     let fixed = StoredValue::new(draft);
+    let status = RwSignal::new(None::<&'static str>);
 
     let current = move || {
         let mut draft = fixed.get_value();
@@ -121,6 +135,107 @@ fn Editor(draft: Draft) -> impl IntoView {
         draft
     };
 
+    // Saved to Drafts two seconds after typing stops, and at once when the page is hidden or
+    // closed; `saved` is what the last save held, so an unchanged draft is not saved again.
+    let saved = StoredValue::new(fixed.get_value());
+    let closed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let generation = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let save_now = {
+        let closed = closed.clone();
+        move || {
+            if closed.get() {
+                return;
+            }
+            let draft = current();
+            if saved.with_value(|s| *s == draft) {
+                return;
+            }
+            saved.set_value(draft.clone());
+            status.set(Some(t.saving));
+            spawn_local(async move {
+                match mail
+                    .request(Request::SaveDraft {
+                        draft: draft.clone(),
+                    })
+                    .await
+                {
+                    Ok(Response::DraftSaved { draft: stored }) => {
+                        // The attachments now live in the saved copy, unless some were added
+                        // or removed meanwhile.
+                        if attachments.try_get_untracked().as_ref() == Some(&draft.attachments) {
+                            attachments.set(stored.attachments.clone());
+                            saved.set_value(Draft {
+                                attachments: stored.attachments,
+                                ..draft
+                            });
+                        }
+                        let _ = status.try_set(Some(t.saved_to_drafts));
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        // Tried again at the next change, the next hide, or on close.
+                        saved.try_update_value(|s| s.text.clear());
+                        let _ = status.try_set(Some(t.not_saved));
+                    }
+                }
+            });
+        }
+    };
+    {
+        let save_now = save_now.clone();
+        let generation = generation.clone();
+        Effect::new(move |first: Option<()>| {
+            (
+                to.track(),
+                cc.track(),
+                bcc.track(),
+                subject.track(),
+                text.track(),
+                attachments.track(),
+                from.track(),
+            );
+            if first.is_none() {
+                return;
+            }
+            let mine = generation.get() + 1;
+            generation.set(mine);
+            let (save_now, generation) = (save_now.clone(), generation.clone());
+            set_timeout(
+                move || {
+                    if generation.get() == mine {
+                        save_now();
+                    }
+                },
+                std::time::Duration::from_secs(2),
+            );
+        });
+    }
+    {
+        let on_hidden = save_now.clone();
+        let on_hide = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            if document().hidden() {
+                on_hidden();
+            }
+        });
+        let document = document();
+        let _ = document
+            .add_event_listener_with_callback("visibilitychange", on_hide.as_ref().unchecked_ref());
+        let save_now = save_now.clone();
+        let pagehide = window_event_listener(leptos::ev::pagehide, move |_| save_now());
+        // Cleanup may run on any thread as far as the types go; in a browser there is one.
+        let browser_only = send_wrapper::SendWrapper::new((closed.clone(), on_hide, document));
+        on_cleanup(move || {
+            pagehide.remove();
+            let (closed, on_hide, document) = browser_only.take();
+            closed.set(true);
+            let _ = document.remove_event_listener_with_callback(
+                "visibilitychange",
+                on_hide.as_ref().unchecked_ref(),
+            );
+        });
+    }
+
+    let closed_on_send = closed.clone();
     let send = move || {
         if busy.get_untracked() {
             return;
@@ -145,6 +260,9 @@ fn Editor(draft: Draft) -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
+        // Whatever is saved in Drafts now goes with the message: no later save may outlive it.
+        closed_on_send.set(true);
+        let closed_on_send = closed_on_send.clone();
         spawn_local(async move {
             let delay_seconds = undo_delay();
             let subject = draft.subject.clone();
@@ -170,6 +288,7 @@ fn Editor(draft: Draft) -> impl IntoView {
                 Ok(_) => busy.set(false),
                 Err(e) => {
                     busy.set(false);
+                    closed_on_send.set(false);
                     error.set(Some(t.error(e.code, &e.message).to_owned()));
                 }
             }
@@ -250,15 +369,30 @@ fn Editor(draft: Draft) -> impl IntoView {
             }
         }
     };
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
-            ev.prevent_default();
-            send();
-        } else if ev.key() == "Escape" {
+    // Closing keeps the draft (saved now if it changed); discarding removes it.
+    let close = {
+        let save_now = save_now.clone();
+        move || {
+            save_now();
             mail.compose.set(None);
         }
     };
-    let close = move |_| mail.compose.set(None);
+    let discard = move |_| {
+        let draft_id = fixed.with_value(|d| d.id.clone());
+        mail.compose.set(None);
+        mail.act(Request::DiscardDraft { draft_id });
+    };
+    let on_keydown = {
+        let (send, close) = (send.clone(), close.clone());
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                ev.prevent_default();
+                send();
+            } else if ev.key() == "Escape" {
+                close();
+            }
+        }
+    };
 
     let title = if fixed.with_value(|d| d.origin.is_some()) {
         fixed.with_value(|d| d.subject.clone())
@@ -273,7 +407,12 @@ fn Editor(draft: Draft) -> impl IntoView {
             on:paste=on_paste>
             <header class="composer-head">
                 <h2 id="composer-title">{title}</h2>
-                <button type="button" class="secondary" on:click=close>{t.discard}</button>
+                <span class="save-status" role="status">{move || status.get()}</span>
+                <button id="compose-discard" type="button" class="secondary" on:click=discard>{t.discard}</button>
+                <button id="compose-close" type="button" class="secondary" on:click={
+                    let close = close.clone();
+                    move |_| close()
+                }>{t.close}</button>
             </header>
             {(identities.len() > 1).then(|| view! {
                 <label class="field"><span>{t.from}</span>

@@ -385,6 +385,8 @@ pub fn delete_messages(mail: Mail, folder: String, uids: Vec<u32>) {
 fn AnswerButtons(folder: String, uid: u32) -> impl IntoView {
     let mail = expect_context::<Mail>();
     let t = texts();
+    let in_drafts = mail.folder_named(&folder).and_then(|f| f.role) == Some(FolderRole::Drafts);
+    let draft_folder = folder.clone();
     let button = move |kind: ReplyKind, label: &'static str, id: &'static str| {
         let folder = folder.clone();
         view! {
@@ -393,6 +395,16 @@ fn AnswerButtons(folder: String, uid: u32) -> impl IntoView {
             }>{label}</button>
         }
     };
+    if in_drafts {
+        let continue_draft =
+            move |_| super::compose::continue_draft(mail, draft_folder.clone(), uid);
+        return mail.sending.with_value(Option::is_some).then(|| {
+            view! {
+                <button id="continue-draft" on:click=continue_draft>{t.continue_draft}</button>
+            }
+            .into_any()
+        });
+    }
     mail.sending.with_value(Option::is_some).then(|| {
         view! {
             {button(ReplyKind::Reply, t.reply, "reply")}
@@ -400,6 +412,7 @@ fn AnswerButtons(folder: String, uid: u32) -> impl IntoView {
             {button(ReplyKind::Forward, t.forward, "forward")}
             {button(ReplyKind::ForwardAsAttachment, t.forward_as_attachment, "forward-attached")}
         }
+        .into_any()
     })
 }
 

@@ -22,7 +22,7 @@ use crate::{
     accounts::imap::{ImapConnection, ImapError},
     config::MailServer,
     link::LinkError,
-    send::{MailReader, Writer},
+    send::{MailAccess, Writer},
 };
 
 /// How often the counts of folders other than the watched one are refreshed.
@@ -399,7 +399,12 @@ impl Actor {
                 hits.sort_by_key(|hit| hit.message.date);
                 (Response::SearchResults { hits }, Changed::default())
             }
-            Request::StartReply { .. } | Request::Send { .. } | Request::UndoSend { .. } => {
+            Request::StartReply { .. }
+            | Request::Send { .. }
+            | Request::UndoSend { .. }
+            | Request::SaveDraft { .. }
+            | Request::OpenDraft { .. }
+            | Request::DiscardDraft { .. } => {
                 return Err(ImapError::BadInput(
                     "writing requests are answered by `write`".into(),
                 ))
@@ -478,7 +483,7 @@ impl Actor {
 /// The account's connection, for what writing reads.
 struct ImapMail<'a>(&'a mut ImapConnection);
 
-impl MailReader for ImapMail<'_> {
+impl MailAccess for ImapMail<'_> {
     async fn open(&mut self, folder: &str, uid: u32) -> Result<MessageView, ErrorInfo> {
         self.0
             .open_message(folder, uid, mime::InlineLimits::NONE)
@@ -497,6 +502,36 @@ impl MailReader for ImapMail<'_> {
             .read_bytes(folder, uid, part, limit)
             .await
             .map_err(ErrorInfo::from)
+    }
+
+    async fn header(&mut self, folder: &str, uid: u32) -> Result<Vec<u8>, ErrorInfo> {
+        self.0
+            .header_block(folder, uid)
+            .await
+            .map_err(ErrorInfo::from)
+    }
+
+    async fn save_draft(&mut self, message: &[u8], id: &str) -> Result<(String, u32), ErrorInfo> {
+        self.0
+            .save_draft(message, id)
+            .await
+            .map_err(ErrorInfo::from)
+    }
+
+    async fn discard_draft(&mut self, id: &str) -> Result<(), ErrorInfo> {
+        let drafts = self
+            .0
+            .folder_for(FolderRole::Drafts)
+            .await
+            .map_err(ErrorInfo::from)?;
+        self.0
+            .remove_drafts(&drafts, id, None)
+            .await
+            .map_err(ErrorInfo::from)
+    }
+
+    fn attachment_part(&self, index: usize) -> String {
+        (index + 2).to_string()
     }
 }
 

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use imap_codec::imap_types::{
     command::CommandBody,
     core::{AString, Vec1},
+    fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Section},
     flag::Flag as ImapFlag,
     response::{Code, Data},
     search::SearchKey,
@@ -72,6 +73,59 @@ impl ImapConnection {
                 return Ok(bytes);
             }
         }
+    }
+
+    /// Keeps `message` in Drafts as the one version of draft `id`: APPENDed, then every other
+    /// version removed. Returns the folder and the new UID.
+    pub async fn save_draft(
+        &mut self,
+        message: &[u8],
+        id: &str,
+    ) -> Result<(String, u32), ImapError> {
+        let drafts = self.folder_for(FolderRole::Drafts).await?;
+        let uid = match self.append(&drafts, true, message).await? {
+            Some(uid) => uid,
+            // Without UIDPLUS: the newest version with this id is the one just added.
+            None => self
+                .drafts_with_id(&drafts, id)
+                .await?
+                .into_iter()
+                .max()
+                .map(NonZeroU32::get)
+                .ok_or_else(|| ImapError::Protocol("the saved draft is not in Drafts".into()))?,
+        };
+        self.remove_drafts(&drafts, id, Some(uid)).await?;
+        Ok((drafts, uid))
+    }
+
+    /// A message's header block (at most 256 KiB).
+    pub async fn header_block(&mut self, folder: &str, uid: u32) -> Result<Vec<u8>, ImapError> {
+        self.select(folder).await?;
+        let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::BodyExt {
+                section: Some(Section::Header(None)),
+                partial: Some((0, NonZeroU32::new(256 * 1024).expect("not zero"))),
+                peek: true,
+            },
+        ]);
+        let body = CommandBody::fetch(
+            SequenceSet::try_from(vec![NonZeroU32::new(uid).ok_or(ImapError::NoSuchMessage)?])
+                .expect("one UID"),
+            items,
+            true,
+        )
+        .expect("valid set");
+        let data = self.run(body).await?;
+        data.iter()
+            .find_map(|d| match d {
+                Data::Fetch { items, .. } => {
+                    let fetched = super::fetch::Fetched::new(items.as_ref());
+                    (fetched.uid == Some(uid)).then(|| fetched.section.to_vec())
+                }
+                _ => None,
+            })
+            .ok_or(ImapError::NoSuchMessage)
     }
 
     /// The folder with `role`; created under the usual name if the server has none.

@@ -19,7 +19,7 @@ use tokio::{
 use crate::{
     accounts::imap::account::Reply,
     accounts::pop3::collector::{self, blocking, Collected, Policy, Pop3Login},
-    send::{MailReader, Writer},
+    send::{MailAccess, Writer},
     store::{Store, StoreError},
 };
 
@@ -232,9 +232,14 @@ fn answer(
             let hits = store.conversation(user, &folder, &thread_id)?;
             Ok((Response::SearchResults { hits }, Vec::new(), false))
         }
-        Request::StartReply { .. } | Request::Send { .. } | Request::UndoSend { .. } => Err(
-            StoreError::BadInput("writing requests are answered by `write`".into()),
-        ),
+        Request::StartReply { .. }
+        | Request::Send { .. }
+        | Request::UndoSend { .. }
+        | Request::SaveDraft { .. }
+        | Request::OpenDraft { .. }
+        | Request::DiscardDraft { .. } => Err(StoreError::BadInput(
+            "writing requests are answered by `write`".into(),
+        )),
         Request::Search { folder, query } => {
             let hits = store.search(user, folder.as_deref(), &query)?;
             Ok((Response::SearchResults { hits }, Vec::new(), false))
@@ -281,7 +286,7 @@ struct StoreMail<'a> {
     user: &'a str,
 }
 
-impl MailReader for StoreMail<'_> {
+impl MailAccess for StoreMail<'_> {
     async fn open(&mut self, folder: &str, uid: u32) -> Result<MessageView, ErrorInfo> {
         let (user, folder) = (self.user.to_owned(), folder.to_owned());
         blocking(self.store, move |store| {
@@ -318,6 +323,34 @@ impl MailReader for StoreMail<'_> {
             ));
         }
         Ok(bytes)
+    }
+
+    async fn header(&mut self, folder: &str, uid: u32) -> Result<Vec<u8>, ErrorInfo> {
+        // The parser reads a whole message's header block as well as a bare one.
+        self.bytes(folder, uid, None, u64::MAX).await
+    }
+
+    async fn save_draft(&mut self, message: &[u8], id: &str) -> Result<(String, u32), ErrorInfo> {
+        let (user, message, id) = (self.user.to_owned(), message.to_vec(), id.to_owned());
+        let uid = blocking(self.store, move |store| {
+            store.save_draft(&user, &message, &id)
+        })
+        .await
+        .map_err(error_info)?;
+        Ok(("Drafts".to_owned(), uid))
+    }
+
+    async fn discard_draft(&mut self, id: &str) -> Result<(), ErrorInfo> {
+        let (user, id) = (self.user.to_owned(), id.to_owned());
+        blocking(self.store, move |store| {
+            store.remove_drafts(&user, &id, None)
+        })
+        .await
+        .map_err(error_info)
+    }
+
+    fn attachment_part(&self, index: usize) -> String {
+        (index + 1).to_string()
     }
 }
 

@@ -169,3 +169,48 @@ async fn the_editor_takes_the_phone_screen_with_send_in_thumb_reach() {
     browser.screenshot("compose-phone.png").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_survives_a_closed_tab_and_goes_on_from_drafts() {
+    let (family, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    browser.keys("c").await;
+    type_into(&browser, "#compose-to", "bob@example.org,").await;
+    type_into(&browser, "#compose-subject", "Halbfertig").await;
+    type_into(&browser, "#compose-text", "Das schreibe ich morgen zu Ende.").await;
+    browser
+        .text_of(".save-status", |t| t.contains("Saved"))
+        .await;
+    // The tab goes away without any goodbye.
+    browser.close().await;
+    let drafts = family.wait_for(ALICE.0, "Drafts", 1).await;
+    assert!(String::from_utf8_lossy(&drafts[0].1).contains("Das schreibe ich morgen"));
+
+    let browser = Browser::desktop().await;
+    browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Drafts')).click(); return true").await;
+    browser
+        .wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Halbfertig'))")
+        .await;
+    browser.eval("[...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('Halbfertig')).querySelector('.open').click(); return true").await;
+    browser.click("#continue-draft").await;
+    browser
+        .wait_for("document.querySelector('#compose-text')?.value == 'Das schreibe ich morgen zu Ende.'")
+        .await;
+    browser
+        .text_of(".composer .chip", |t| t.contains("bob@example.org"))
+        .await;
+    browser.eval("localStorage.setItem('undo-seconds', '0'); return true").await;
+    browser.click("#compose-send").await;
+    family.wait_for(BOB.0, "INBOX", 1).await;
+    family.wait_for(ALICE.0, "Sent", 1).await;
+    for _ in 0..100 {
+        if family.mailbox(ALICE.0, "Drafts").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(family.mailbox(ALICE.0, "Drafts").await.is_empty(), "the sent draft is gone from Drafts");
+    browser.close().await;
+}

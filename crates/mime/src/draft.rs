@@ -30,7 +30,12 @@ pub fn continue_draft(view: MessageView, header: &[u8]) -> Draft {
         .next();
     let references = ids(parsed.as_ref().map(|m| m.references()));
     let text = match &view.body {
-        Body::Text { text } => text.clone(),
+        // As the editor holds it: LF line ends, without the line end the message's last line
+        // needs.
+        Body::Text { text } => {
+            let text = text.replace("\r\n", "\n");
+            text.strip_suffix('\n').unwrap_or(&text).to_owned()
+        }
         Body::Html { html, .. } => crate::reply::html_to_text(html),
         Body::Empty => String::new(),
     };
@@ -60,5 +65,47 @@ pub fn continue_draft(view: MessageView, header: &[u8]) -> Draft {
         in_reply_to,
         references,
         origin: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_draft_reads_back_as_the_editor_had_it() {
+        let raw = b"X-Webmail-Draft: 0123456789abcdef\r\nFrom: Anna <anna@example.org>\r\n\
+To: bob@example.org\r\nBcc: =?utf-8?q?Carl_M=C3=BCller?= <carl@example.org>\r\n\
+Subject: Plan\r\nIn-Reply-To: <p@example.org>\r\nReferences: <r@example.org> <p@example.org>\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nZeile 1\r\nZeile 2\r\n";
+        let parsed = crate::parse_message(raw, crate::InlineLimits::NONE);
+        let view = MessageView {
+            folder: "Drafts".into(),
+            uid: 3,
+            from: parsed.headers.summary.from.clone(),
+            to: parsed.headers.summary.to.clone(),
+            cc: vec![],
+            reply_to: vec![],
+            subject: parsed.headers.summary.subject.clone(),
+            date: 0,
+            message_id: None,
+            references: vec![],
+            thread_id: None,
+            body: parsed.body,
+            attachments: vec![],
+            unread: false,
+            flagged: false,
+            answered: false,
+            keywords: vec![],
+            damaged: false,
+            truncated: false,
+        };
+        let draft = continue_draft(view, raw);
+        assert_eq!(draft.id, "0123456789abcdef");
+        assert_eq!(draft.from, "anna@example.org");
+        assert_eq!(draft.bcc[0].name.as_deref(), Some("Carl Müller"));
+        assert_eq!(draft.text, "Zeile 1\nZeile 2");
+        assert_eq!(draft.in_reply_to.as_deref(), Some("<p@example.org>"));
+        assert_eq!(draft.references, ["<r@example.org>", "<p@example.org>"]);
     }
 }

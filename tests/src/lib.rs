@@ -9,6 +9,7 @@ pub mod family;
 pub mod fetchmail;
 pub mod hostile;
 pub mod mail;
+pub mod msmtp;
 pub mod postfix;
 pub mod proxy;
 pub mod pymap;

@@ -176,6 +176,7 @@ virtual_mailbox_domains = {DOMAIN}
 virtual_mailbox_maps = texthash:{root_shown}/mailboxes
 virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
 smtp_dns_support_level = disabled
+message_size_limit = 60000000
 biff = no
 smtpd_tls_cert_file = {cert}
 smtpd_tls_key_file = {key}

@@ -178,7 +178,12 @@ async fn a_draft_survives_a_closed_tab_and_goes_on_from_drafts() {
     browser.keys("c").await;
     type_into(&browser, "#compose-to", "bob@example.org,").await;
     type_into(&browser, "#compose-subject", "Halbfertig").await;
-    type_into(&browser, "#compose-text", "Das schreibe ich morgen zu Ende.").await;
+    type_into(
+        &browser,
+        "#compose-text",
+        "Das schreibe ich morgen zu Ende.",
+    )
+    .await;
     browser
         .text_of(".save-status", |t| t.contains("Saved"))
         .await;
@@ -196,12 +201,16 @@ async fn a_draft_survives_a_closed_tab_and_goes_on_from_drafts() {
     browser.eval("[...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('Halbfertig')).querySelector('.open').click(); return true").await;
     browser.click("#continue-draft").await;
     browser
-        .wait_for("document.querySelector('#compose-text')?.value == 'Das schreibe ich morgen zu Ende.'")
+        .wait_for(
+            "document.querySelector('#compose-text')?.value == 'Das schreibe ich morgen zu Ende.'",
+        )
         .await;
     browser
         .text_of(".composer .chip", |t| t.contains("bob@example.org"))
         .await;
-    browser.eval("localStorage.setItem('undo-seconds', '0'); return true").await;
+    browser
+        .eval("localStorage.setItem('undo-seconds', '0'); return true")
+        .await;
     browser.click("#compose-send").await;
     family.wait_for(BOB.0, "INBOX", 1).await;
     family.wait_for(ALICE.0, "Sent", 1).await;
@@ -211,6 +220,9 @@ async fn a_draft_survives_a_closed_tab_and_goes_on_from_drafts() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(family.mailbox(ALICE.0, "Drafts").await.is_empty(), "the sent draft is gone from Drafts");
+    assert!(
+        family.mailbox(ALICE.0, "Drafts").await.is_empty(),
+        "the sent draft is gone from Drafts"
+    );
     browser.close().await;
 }

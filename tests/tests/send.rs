@@ -511,3 +511,39 @@ async fn drafts_replace_their_versions_across_tabs_and_continue_with_attachments
 fn draft_value(id: &str) -> Value {
     draft(id, &[], "Nur ein Gedanke", "…")
 }
+
+#[tokio::test]
+async fn an_address_has_the_name_and_signature_its_user_gave_it_on_every_device() {
+    let world = world().await;
+    let mut phone = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
+    let identity = json!({"address": "alice@example.org", "name": "Alice Weiß", "signature": "Alice\nvom Hof"});
+    phone
+        .ok(json!({"op": "save_identity", "identity": identity}))
+        .await;
+    for refused in [
+        json!({"address": "mallory@example.org", "name": "M", "signature": ""}),
+        json!({"address": "alice@example.org", "name": "Alice\r\nBcc: x@y.z", "signature": ""}),
+    ] {
+        let code = phone
+            .error_code(json!({"op": "save_identity", "identity": refused}))
+            .await;
+        assert_eq!(code, "bad_request");
+    }
+    // Another device sees it at login.
+    let (_, _, info) = world.relay.login("alice@example.org", "alice-pw").await;
+    assert_eq!(info["sending"]["identities"][0], identity, "{info}");
+    let state = send(
+        &mut phone,
+        draft(
+            "5555555555555555aaaa",
+            &["bob@example.org"],
+            "Mit Namen",
+            "Hallo\n",
+        ),
+    )
+    .await;
+    assert_eq!(state["state"], "sent");
+    let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
+    let from = mime::headers(&inbox[0].1).summary.from.unwrap();
+    assert_eq!(from.name.as_deref(), Some("Alice Weiß"));
+}

@@ -131,6 +131,10 @@ pub struct Strings {
     pub too_big: &'static str,
     pub action_failed: &'static str,
     pub dismiss: &'static str,
+    pub your_name: &'static str,
+    pub signature: &'static str,
+    pub save: &'static str,
+    pub saved: &'static str,
     pub saving: &'static str,
     pub saved_to_drafts: &'static str,
     pub not_saved: &'static str,
@@ -323,6 +327,10 @@ const EN: Strings = Strings {
     saved_to_drafts: "Saved in Drafts",
     not_saved: "Not saved yet",
     continue_draft: "Continue writing",
+    your_name: "Your name, as recipients see it",
+    signature: "Signature",
+    save: "Save",
+    saved: "Saved",
 };
 
 const DE: Strings = Strings {
@@ -453,6 +461,10 @@ const DE: Strings = Strings {
     saved_to_drafts: "In Entwürfe gespeichert",
     not_saved: "Noch nicht gespeichert",
     continue_draft: "Weiterschreiben",
+    your_name: "Ihr Name, wie Empfänger ihn sehen",
+    signature: "Signatur",
+    save: "Speichern",
+    saved: "Gespeichert",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

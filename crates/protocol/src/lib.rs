@@ -82,10 +82,19 @@ pub struct SessionInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sending {
     /// The addresses the user may send as; the first is the login address.
-    pub identities: Vec<String>,
+    pub identities: Vec<Identity>,
     /// Bytes of attachments per message.
     pub max_attachments: u64,
     pub max_recipients: u32,
+}
+
+/// An address the user sends as, with the name shown to recipients and the signature the app
+/// puts under new messages; kept by the relay, so every device has them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub address: String,
+    pub name: String,
+    pub signature: String,
 }
 
 /// A message the outbox gave back to Drafts.
@@ -218,6 +227,10 @@ pub enum Request {
     DiscardDraft {
         draft_id: String,
     },
+    /// Sets the name and signature of one of the user's addresses.
+    SaveIdentity {
+        identity: Identity,
+    },
     /// Takes the queued message of this draft back before it goes out. Answered with `draft`,
     /// or `too_late` when it is already on its way.
     UndoSend {
@@ -236,6 +249,7 @@ impl Request {
                 | Request::SaveDraft { .. }
                 | Request::OpenDraft { .. }
                 | Request::DiscardDraft { .. }
+                | Request::SaveIdentity { .. }
         )
     }
 }

@@ -7,7 +7,7 @@ use lettre::message::{
     header::{ContentTransferEncoding, ContentType},
     Attachment, Body, Mailbox, MultiPart, SinglePart,
 };
-use protocol::{Address, Draft};
+use protocol::{Address, Draft, Identity};
 
 /// The header a saved draft carries, so that a later save (from any tab) finds and replaces it.
 pub use mime::draft::DRAFT_ID_HEADER;
@@ -53,7 +53,7 @@ pub struct Composed {
 pub fn compose(
     draft: &Draft,
     files: Vec<File>,
-    identities: &[String],
+    identities: &[Identity],
     max_recipients: u32,
     now: std::time::SystemTime,
 ) -> Result<Composed, ComposeError> {
@@ -91,7 +91,7 @@ pub fn compose(
 pub fn compose_draft(
     draft: &Draft,
     files: Vec<File>,
-    identities: &[String],
+    identities: &[Identity],
     now: std::time::SystemTime,
 ) -> Result<Vec<u8>, ComposeError> {
     let from = identity(&draft.from, identities)?;
@@ -187,18 +187,19 @@ fn attachment(file: File) -> Result<SinglePart, ComposeError> {
     Ok(attachment.body(Body::new(file.bytes), content_type))
 }
 
-fn identity(from: &str, identities: &[String]) -> Result<Mailbox, ComposeError> {
+/// The From: one of the user's addresses, with the name they gave it.
+fn identity(from: &str, identities: &[Identity]) -> Result<Mailbox, ComposeError> {
     one_line("From", from)?;
-    let wanted: Mailbox = from
-        .parse()
-        .map_err(|_| ComposeError::BadAddress(from.to_owned()))?;
-    let allowed = identities
+    let identity = identities
         .iter()
-        .any(|i| i.eq_ignore_ascii_case(&wanted.email.to_string()));
-    if !allowed {
-        return Err(ComposeError::NotYourAddress(wanted.email.to_string()));
-    }
-    Ok(wanted)
+        .find(|i| i.address.eq_ignore_ascii_case(from.trim()))
+        .ok_or_else(|| ComposeError::NotYourAddress(from.to_owned()))?;
+    let email = identity
+        .address
+        .parse()
+        .map_err(|_| ComposeError::BadAddress(identity.address.clone()))?;
+    let name = Some(identity.name.trim().to_owned()).filter(|n| !n.is_empty());
+    Ok(Mailbox::new(name, email))
 }
 
 fn mailbox(address: &Address) -> Result<Mailbox, ComposeError> {
@@ -301,8 +302,12 @@ mod tests {
         }
     }
 
-    fn identities() -> Vec<String> {
-        vec!["alice@example.org".into()]
+    fn identities() -> Vec<Identity> {
+        vec![Identity {
+            address: "alice@example.org".into(),
+            name: "Alice Weiß".into(),
+            signature: String::new(),
+        }]
     }
 
     fn now() -> std::time::SystemTime {
@@ -331,6 +336,11 @@ mod tests {
         assert_eq!(headers.summary.subject, "Grüße aus München");
         assert_eq!(headers.summary.to[0].name.as_deref(), Some("Bob Müller"));
         assert!(headers.message_id.unwrap().ends_with("@example.org>"));
+        assert_eq!(
+            headers.summary.from.unwrap().name.as_deref(),
+            Some("Alice Weiß"),
+            "the name the user gave the address"
+        );
         assert!(submitted.contains("\r\n\r\n"));
         assert!(!submitted.replace("\r\n", "").contains('\n'), "CRLF only");
     }

@@ -3,6 +3,7 @@
 //! arrive beforehand as uploads (`uploads`).
 
 pub mod compose;
+pub mod identities;
 pub mod outbox;
 pub mod smtp;
 pub mod uploads;
@@ -34,6 +35,7 @@ pub struct Sender {
     pub tls: TlsConnector,
     pub outbox: Arc<outbox::Outbox>,
     pub uploads: uploads::Uploads,
+    pub identities: identities::Identities,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,16 +53,22 @@ impl Sender {
         Ok(Self {
             outbox: Arc::new(outbox::Outbox::open(&data_dir.join("outbox"))?),
             uploads: uploads::Uploads::open(&data_dir.join("uploads"), config.max_attachments())?,
+            identities: identities::Identities::open(data_dir.join("identities"))?,
             server,
             tls,
             config,
         })
     }
 
+    /// The addresses `user` may send as, with their names and signatures.
+    pub fn identities(&self, user: &str) -> Vec<protocol::Identity> {
+        self.identities.of(&self.config, user)
+    }
+
     /// What the app is told `user` may send.
     pub fn offer(&self, user: &str) -> Sending {
         Sending {
-            identities: self.config.identities(user),
+            identities: self.identities(user),
             max_attachments: self.config.max_attachments(),
             max_recipients: self.config.max_recipients,
         }
@@ -115,11 +123,15 @@ impl Writer {
                 lang,
             } => {
                 let original = mail.open(&folder, uid).await?;
-                let identities = sender.config.identities(user);
+                let addresses: Vec<String> = sender
+                    .identities(user)
+                    .into_iter()
+                    .map(|i| i.address)
+                    .collect();
                 let draft = mime::reply::start(
                     &original,
                     kind,
-                    &identities,
+                    &addresses,
                     mime::reply::Lang::from_tag(&lang),
                 );
                 Ok(Response::Draft(Box::new(draft)))
@@ -133,7 +145,7 @@ impl Writer {
                 let composed = compose::compose(
                     &draft,
                     files,
-                    &sender.config.identities(user),
+                    &sender.identities(user),
                     sender.config.max_recipients,
                     std::time::SystemTime::now(),
                 )
@@ -158,7 +170,7 @@ impl Writer {
                 let bytes = compose::compose_draft(
                     &draft,
                     files,
-                    &sender.config.identities(user),
+                    &sender.identities(user),
                     std::time::SystemTime::now(),
                 )
                 .map_err(|e| ErrorInfo::new(ErrorCode::InvalidMessage, e.to_string()))?;
@@ -189,6 +201,19 @@ impl Writer {
             Request::DiscardDraft { draft_id } => {
                 check_draft_id(&draft_id)?;
                 mail.discard_draft(&draft_id).await?;
+                Ok(Response::Done)
+            }
+            Request::SaveIdentity { identity } => {
+                sender
+                    .identities
+                    .save(&sender.config, user, identity)
+                    .map_err(|e| {
+                        let code = match e {
+                            identities::IdentityError::Io(_) => ErrorCode::Internal,
+                            _ => ErrorCode::BadRequest,
+                        };
+                        ErrorInfo::new(code, e.to_string())
+                    })?;
                 Ok(Response::Done)
             }
             Request::UndoSend { draft_id } => Ok(match sender.outbox.take_back(user, &draft_id) {

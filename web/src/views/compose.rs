@@ -4,7 +4,8 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use protocol::{
-    Address, AttachmentSource, Draft, DraftAttachment, OutboxState, ReplyKind, Request, Response,
+    Address, AttachmentSource, Draft, DraftAttachment, Identity, OutboxState, ReplyKind, Request,
+    Response,
 };
 
 use wasm_bindgen::JsCast;
@@ -14,7 +15,7 @@ use crate::{
     upload,
 };
 
-/// Starts a new, empty message.
+/// Starts a new message, with the signature of the first address.
 pub fn write_new(mail: Mail) {
     let from = mail
         .sending
@@ -22,9 +23,18 @@ pub fn write_new(mail: Mail) {
         .unwrap_or_default();
     mail.compose.set(Some(Draft {
         id: new_draft_id(),
-        from,
+        text: signed(&from, String::new()),
+        from: from.address,
         ..Draft::default()
     }));
+}
+
+/// `text` with the identity's signature on top (under the space for writing).
+fn signed(identity: &Identity, text: String) -> String {
+    if identity.signature.trim().is_empty() {
+        return text;
+    }
+    format!("\n\n-- \n{}{text}", identity.signature.trim_end())
 }
 
 /// Starts a reply or forward of a message: the relay fills in recipients, subject, quote.
@@ -42,6 +52,17 @@ pub fn answer(mail: Mail, folder: String, uid: u32, kind: ReplyKind) {
         {
             Ok(Response::Draft(mut draft)) => {
                 draft.id = new_draft_id();
+                let identity = mail.sending.with_value(|s| {
+                    s.as_ref().and_then(|s| {
+                        s.identities
+                            .iter()
+                            .find(|i| i.address == draft.from)
+                            .cloned()
+                    })
+                });
+                if let Some(identity) = identity {
+                    draft.text = signed(&identity, std::mem::take(&mut draft.text));
+                }
                 mail.compose.set(Some(*draft));
             }
             Ok(_) => {}
@@ -418,8 +439,9 @@ fn Editor(draft: Draft) -> impl IntoView {
                 <label class="field"><span>{t.from}</span>
                     <select name="from" on:change=move |ev| from.set(event_target_value(&ev))>
                         {identities.iter().map(|i| {
-                            let selected = *i == from.get_untracked();
-                            view! { <option value=i.clone() selected=selected>{i.clone()}</option> }
+                            let selected = i.address == from.get_untracked();
+                            let shown = if i.name.is_empty() { i.address.clone() } else { format!("{} <{}>", i.name, i.address) };
+                            view! { <option value=i.address.clone() selected=selected>{shown}</option> }
                         }).collect_view()}
                     </select>
                 </label>

@@ -51,10 +51,63 @@ pub fn SettingsDialog() -> impl IntoView {
                             view! { <option value=s.to_string() selected=selected>{format!("{s} {}", t.seconds)}</option> }
                         }).collect_view()}
                     </select>
+                    {mail.sending.with_value(|s| s.as_ref().map(|s| s.identities.clone())).unwrap_or_default()
+                        .into_iter().enumerate().map(|(i, identity)| view! { <IdentityEditor identity index=i /> }).collect_view()}
                 </Show>
                 <button class="close" on:click=move |_| mail.settings_open.set(false)>{t.close}</button>
             </div>
         </Show>
+    }
+}
+
+/// The name and signature of one address the user sends as, kept by the relay.
+#[component]
+fn IdentityEditor(identity: protocol::Identity, index: usize) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let name = RwSignal::new(identity.name.clone());
+    let signature = RwSignal::new(identity.signature.clone());
+    let status = RwSignal::new(None::<String>);
+    let address = identity.address.clone();
+    let save = move |_| {
+        let identity = protocol::Identity {
+            address: address.clone(),
+            name: name.get_untracked(),
+            signature: signature.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            match mail
+                .request(protocol::Request::SaveIdentity {
+                    identity: identity.clone(),
+                })
+                .await
+            {
+                Ok(_) => {
+                    mail.sending.update_value(|s| {
+                        if let Some(slot) = s.as_mut().and_then(|s| s.identities.get_mut(index)) {
+                            *slot = identity;
+                        }
+                    });
+                    status.set(Some(t.saved.to_owned()));
+                }
+                Err(e) => status.set(Some(t.error(e.code, &e.message).to_owned())),
+            }
+        });
+    };
+    let (name_id, signature_id) = (
+        format!("identity-name-{index}"),
+        format!("identity-signature-{index}"),
+    );
+    view! {
+        <fieldset class="identity">
+            <legend>{identity.address.clone()}</legend>
+            <label for=name_id.clone()>{t.your_name}</label>
+            <input id=name_id bind:value=name autocomplete="name" />
+            <label for=signature_id.clone()>{t.signature}</label>
+            <textarea id=signature_id rows="3" bind:value=signature></textarea>
+            <button class="secondary save-identity" on:click=save>{t.save}</button>
+            <span role="status">{move || status.get()}</span>
+        </fieldset>
     }
 }
 

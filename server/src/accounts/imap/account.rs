@@ -404,7 +404,8 @@ impl Actor {
             | Request::UndoSend { .. }
             | Request::SaveDraft { .. }
             | Request::OpenDraft { .. }
-            | Request::DiscardDraft { .. } => {
+            | Request::DiscardDraft { .. }
+            | Request::SaveIdentity { .. } => {
                 return Err(ImapError::BadInput(
                     "writing requests are answered by `write`".into(),
                 ))

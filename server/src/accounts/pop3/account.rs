@@ -237,7 +237,8 @@ fn answer(
         | Request::UndoSend { .. }
         | Request::SaveDraft { .. }
         | Request::OpenDraft { .. }
-        | Request::DiscardDraft { .. } => Err(StoreError::BadInput(
+        | Request::DiscardDraft { .. }
+        | Request::SaveIdentity { .. } => Err(StoreError::BadInput(
             "writing requests are answered by `write`".into(),
         )),
         Request::Search { folder, query } => {

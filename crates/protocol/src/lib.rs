@@ -227,6 +227,11 @@ pub enum Request {
     DiscardDraft {
         draft_id: String,
     },
+    /// Addresses the user has written with whose e-mail or name starts with `prefix`, for the
+    /// editor's suggestions. Answered with `addresses`.
+    SuggestAddresses {
+        prefix: String,
+    },
     /// Sets the name and signature of one of the user's addresses.
     SaveIdentity {
         identity: Identity,
@@ -250,6 +255,7 @@ impl Request {
                 | Request::OpenDraft { .. }
                 | Request::DiscardDraft { .. }
                 | Request::SaveIdentity { .. }
+                | Request::SuggestAddresses { .. }
         )
     }
 }
@@ -369,6 +375,10 @@ pub enum Response {
         hits: Vec<SearchHit>,
     },
     Draft(Box<Draft>),
+    /// Suggestions, best first.
+    Addresses {
+        addresses: Vec<Address>,
+    },
     /// The draft is in Drafts; its attachments now point at the saved copy.
     DraftSaved {
         draft: Box<Draft>,

@@ -3,6 +3,7 @@
 //! arrive beforehand as uploads (`uploads`).
 
 pub mod compose;
+pub mod contacts;
 pub mod identities;
 pub mod outbox;
 pub mod smtp;
@@ -36,6 +37,7 @@ pub struct Sender {
     pub outbox: Arc<outbox::Outbox>,
     pub uploads: uploads::Uploads,
     pub identities: identities::Identities,
+    pub contacts: contacts::Contacts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,7 @@ impl Sender {
             outbox: Arc::new(outbox::Outbox::open(&data_dir.join("outbox"))?),
             uploads: uploads::Uploads::open(&data_dir.join("uploads"), config.max_attachments())?,
             identities: identities::Identities::open(data_dir.join("identities"))?,
+            contacts: contacts::Contacts::open(data_dir.join("contacts"))?,
             server,
             tls,
             config,
@@ -150,6 +153,9 @@ impl Writer {
                     std::time::SystemTime::now(),
                 )
                 .map_err(|e| ErrorInfo::new(ErrorCode::InvalidMessage, e.to_string()))?;
+                sender
+                    .contacts
+                    .wrote_to(user, draft.to.iter().chain(&draft.cc).chain(&draft.bcc));
                 let queued = outbox::Queued {
                     draft,
                     composed,
@@ -203,6 +209,9 @@ impl Writer {
                 mail.discard_draft(&draft_id).await?;
                 Ok(Response::Done)
             }
+            Request::SuggestAddresses { prefix } => Ok(Response::Addresses {
+                addresses: sender.contacts.suggest(user, &prefix),
+            }),
             Request::SaveIdentity { identity } => {
                 sender
                     .identities
@@ -232,6 +241,16 @@ impl Writer {
                 format!("not a writing request: {other:?}"),
             )),
         }
+    }
+}
+
+impl Writer {
+    /// The user read these messages' headers: their addresses become suggestions.
+    pub fn saw(&self, rows: &[protocol::MessageSummary]) {
+        self.sender.contacts.seen(
+            &self.credentials.user,
+            rows.iter().flat_map(|r| r.from.iter().chain(&r.to)),
+        );
     }
 }
 

@@ -494,12 +494,90 @@ fn AddressField(
     field: RwSignal<Vec<Address>>,
     typed: RwSignal<String>,
 ) -> impl IntoView {
+    let mail = expect_context::<Mail>();
     let t = texts();
+    let suggestions = RwSignal::new(Vec::<Address>::new());
+    let active = RwSignal::new(None::<usize>);
     let commit = move || {
         let rest = add_addresses(field, &typed.get_untracked());
         typed.set(rest);
+        suggestions.set(Vec::new());
     };
+    let pick = move |address: Address| {
+        field.update(|f| {
+            if !f
+                .iter()
+                .any(|a| a.email.eq_ignore_ascii_case(&address.email))
+            {
+                f.push(address);
+            }
+        });
+        typed.set(String::new());
+        suggestions.set(Vec::new());
+        active.set(None);
+    };
+    // Suggestions from the user's correspondents, a moment after typing pauses.
+    let asked = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    Effect::new(move |_| {
+        let prefix = typed
+            .get()
+            .rsplit([',', ';'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let mine = asked.get() + 1;
+        asked.set(mine);
+        if prefix.chars().count() < 2 {
+            suggestions.set(Vec::new());
+            return;
+        }
+        let asked = asked.clone();
+        set_timeout(
+            move || {
+                if asked.get() != mine {
+                    return;
+                }
+                spawn_local(async move {
+                    if let Ok(Response::Addresses { addresses }) =
+                        mail.request(Request::SuggestAddresses { prefix }).await
+                    {
+                        if asked.get() == mine {
+                            let _ = suggestions.try_set(addresses);
+                            let _ = active.try_set(None);
+                        }
+                    }
+                });
+            },
+            std::time::Duration::from_millis(150),
+        );
+    });
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "ArrowDown" | "ArrowUp" if !suggestions.with_untracked(Vec::is_empty) => {
+            ev.prevent_default();
+            let count = suggestions.with_untracked(Vec::len);
+            active.update(|a| {
+                *a = Some(match (*a, ev.key().as_str()) {
+                    (None, "ArrowDown") => 0,
+                    (None, _) => count - 1,
+                    (Some(i), "ArrowDown") => (i + 1) % count,
+                    (Some(i), _) => (i + count - 1) % count,
+                })
+            });
+        }
+        "Enter" if active.get_untracked().is_some() => {
+            ev.prevent_default();
+            if let Some(address) = active
+                .get_untracked()
+                .and_then(|i| suggestions.with_untracked(|s| s.get(i).cloned()))
+            {
+                pick(address);
+            }
+        }
+        "Escape" if !suggestions.with_untracked(Vec::is_empty) => {
+            ev.stop_propagation();
+            suggestions.set(Vec::new());
+        }
         "Enter" | "," | ";" if !(ev.ctrl_key() || ev.meta_key()) => {
             ev.prevent_default();
             commit();
@@ -527,8 +605,29 @@ fn AddressField(
                     }
                 }).collect_view()}
             </ul>
-            <input id=id type="text" inputmode="email" autocomplete="email" bind:value=typed
-                on:keydown=on_keydown on:blur=move |_| commit() />
+            <input id=id type="text" inputmode="email" autocomplete="off" bind:value=typed
+                role="combobox" aria-autocomplete="list" aria-controls=format!("{id}-suggestions")
+                aria-expanded=move || (!suggestions.with(Vec::is_empty)).to_string()
+                aria-activedescendant=move || active.get().map(|i| format!("{id}-suggestion-{i}"))
+                on:keydown=on_keydown
+                on:blur=move |_| {
+                    // A click on a suggestion lands after the blur: leave it a moment.
+                    set_timeout(move || { if typed.try_get_untracked().is_some() { commit() } }, std::time::Duration::from_millis(200));
+                } />
+            <ul id=format!("{id}-suggestions") class="suggestions" role="listbox" aria-label=label
+                hidden=move || suggestions.with(Vec::is_empty)>
+                {move || suggestions.get().into_iter().enumerate().map(|(i, a)| {
+                    let shown = match &a.name {
+                        Some(name) => format!("{name} <{}>", a.email),
+                        None => a.email.clone(),
+                    };
+                    view! {
+                        <li id=format!("{id}-suggestion-{i}") role="option"
+                            aria-selected=move || (active.get() == Some(i)).to_string()
+                            on:mousedown=move |ev| { ev.prevent_default(); pick(a.clone()); }>{shown}</li>
+                    }
+                }).collect_view()}
+            </ul>
         </div>
     }
 }

@@ -328,6 +328,9 @@ impl Actor {
                 limit,
             } => {
                 let list = connection.list_messages(folder, *offset, *limit).await?;
+                if let Some(writer) = &self.writer {
+                    writer.saw(&list.messages);
+                }
                 self.watched = folder.clone();
                 (Response::MessageList(list), Changed::default())
             }
@@ -405,7 +408,8 @@ impl Actor {
             | Request::SaveDraft { .. }
             | Request::OpenDraft { .. }
             | Request::DiscardDraft { .. }
-            | Request::SaveIdentity { .. } => {
+            | Request::SaveIdentity { .. }
+            | Request::SuggestAddresses { .. } => {
                 return Err(ImapError::BadInput(
                     "writing requests are answered by `write`".into(),
                 ))

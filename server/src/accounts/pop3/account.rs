@@ -138,6 +138,9 @@ impl Pop3Account {
         })
         .await
         .map_err(error_info)?;
+        if let (Response::MessageList(list), Some(writer)) = (&response, &self.writer) {
+            writer.saw(&list.messages);
+        }
         if folder_list {
             let _ = self.events.send(Event::FoldersChanged);
         }
@@ -238,7 +241,8 @@ fn answer(
         | Request::SaveDraft { .. }
         | Request::OpenDraft { .. }
         | Request::DiscardDraft { .. }
-        | Request::SaveIdentity { .. } => Err(StoreError::BadInput(
+        | Request::SaveIdentity { .. }
+        | Request::SuggestAddresses { .. } => Err(StoreError::BadInput(
             "writing requests are answered by `write`".into(),
         )),
         Request::Search { folder, query } => {

@@ -121,14 +121,24 @@ async fn alice_writes_to_bob_with_two_attachments_undoes_once_and_replies() {
     browser
         .text_of(".composer .chip", |t| t.contains("Bob"))
         .await;
+    // With formatting: bold from the toolbar, around what is typed next.
+    browser.click("#compose-formatted").await;
     browser.eval("document.querySelector('#compose-text').focus(); document.querySelector('#compose-text').setSelectionRange(0, 0); return true").await;
+    browser.click(".format-bar button[aria-label=Bold]").await;
     type_into(&browser, "#compose-text", "Ja, gern!").await;
     browser.click("#compose-send").await;
     let inbox = family.wait_for(BOB.0, "INBOX", 2).await;
     let reply = String::from_utf8_lossy(&inbox[1].1).into_owned();
     assert!(reply.contains("Subject: Re: Grillfest"), "{reply}");
     assert!(reply.contains("In-Reply-To: <"), "{reply}");
-    assert!(reply.contains("Ja, gern!"), "{reply}");
+    assert!(
+        reply.contains("**Ja, gern!**"),
+        "the text part as written: {reply}"
+    );
+    assert!(
+        reply.contains("<strong>Ja, gern!</strong>"),
+        "the HTML part: {reply}"
+    );
     browser
         .wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Grillfest') && !r.classList.contains('unread'))")
         .await;

@@ -131,6 +131,12 @@ pub struct Strings {
     pub too_big: &'static str,
     pub action_failed: &'static str,
     pub dismiss: &'static str,
+    pub formatting: &'static str,
+    pub bold: &'static str,
+    pub italic: &'static str,
+    pub link: &'static str,
+    pub list: &'static str,
+    pub quote: &'static str,
     pub your_name: &'static str,
     pub signature: &'static str,
     pub save: &'static str,
@@ -331,6 +337,12 @@ const EN: Strings = Strings {
     signature: "Signature",
     save: "Save",
     saved: "Saved",
+    formatting: "Formatting",
+    bold: "Bold",
+    italic: "Italic",
+    link: "Link",
+    list: "List",
+    quote: "Quote",
 };
 
 const DE: Strings = Strings {
@@ -465,6 +477,12 @@ const DE: Strings = Strings {
     signature: "Signatur",
     save: "Speichern",
     saved: "Gespeichert",
+    formatting: "Formatierung",
+    bold: "Fett",
+    italic: "Kursiv",
+    link: "Link",
+    list: "Liste",
+    quote: "Zitat",
 };
 
 /// The language the views are rendered in (they are rebuilt when it changes).

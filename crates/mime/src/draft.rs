@@ -7,6 +7,9 @@ use protocol::{AttachmentSource, Body, Draft, DraftAttachment, MessageView};
 
 /// The header every saved version of one draft carries.
 pub const DRAFT_ID_HEADER: &str = "X-Webmail-Draft";
+/// Present (`yes`) on a draft written with simple formatting: a draft keeps only its text, marks
+/// and all, and the HTML is made when it is sent.
+pub const FORMATTED_HEADER: &str = "X-Webmail-Formatted";
 
 /// `view` is the saved draft as the reader shows it; `header` its header block.
 pub fn continue_draft(view: MessageView, header: &[u8]) -> Draft {
@@ -65,6 +68,10 @@ pub fn continue_draft(view: MessageView, header: &[u8]) -> Draft {
         in_reply_to,
         references,
         origin: None,
+        formatted: parsed
+            .as_ref()
+            .and_then(|m| m.header_raw(FORMATTED_HEADER))
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes")),
     }
 }
 

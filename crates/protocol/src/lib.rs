@@ -286,6 +286,10 @@ pub struct Draft {
     pub subject: String,
     /// The text as written: always sent, as the text part.
     pub text: String,
+    /// The text's simple formatting (`**bold**`, `_italic_`, `[link](url)`, `- ` lists, `> `
+    /// quotes) is also sent as HTML, in a multipart/alternative beside the text.
+    #[serde(default)]
+    pub formatted: bool,
     pub attachments: Vec<DraftAttachment>,
     /// The Message-ID this answers, and the thread before it.
     pub in_reply_to: Option<String>,

@@ -95,8 +95,17 @@ pub fn compose_draft(
     now: std::time::SystemTime,
 ) -> Result<Vec<u8>, ComposeError> {
     let from = identity(&draft.from, identities)?;
-    let message = build(draft, files, &from, &message_id(&from), now)?;
-    Ok(as_draft(&message.formatted(), &draft.id))
+    let text_only = Draft {
+        formatted: false,
+        ..draft.clone()
+    };
+    let message = build(&text_only, files, &from, &message_id(&from), now)?.formatted();
+    if draft.formatted {
+        let mut marked = format!("{}: yes\r\n", mime::draft::FORMATTED_HEADER).into_bytes();
+        marked.extend(message);
+        return Ok(as_draft(&marked, &draft.id));
+    }
+    Ok(as_draft(&message, &draft.id))
 }
 
 /// A message (a copy that was not sent) as a draft in Drafts: with [`DRAFT_ID_HEADER`], so that
@@ -149,18 +158,31 @@ fn build(
                 .map_err(|e| ComposeError::Build(e.to_string()))?;
         builder = builder.envelope(envelope);
     }
-    let text = SinglePart::plain(crlf(&draft.text));
-    let result = if files.is_empty() {
-        builder.singlepart(text)
-    } else {
-        let mut mixed = MultiPart::mixed().singlepart(text);
-        for file in files {
-            mixed = mixed.singlepart(attachment(file)?);
+    let text = crlf(&draft.text);
+    let result = match (files.is_empty(), draft.formatted) {
+        (true, false) => builder.singlepart(SinglePart::plain(text)),
+        (true, true) => builder.multipart(alternative(text)),
+        (false, formatted) => {
+            let mixed = MultiPart::mixed();
+            let mut mixed = if formatted {
+                mixed.multipart(alternative(text))
+            } else {
+                mixed.singlepart(SinglePart::plain(text))
+            };
+            for file in files {
+                mixed = mixed.singlepart(attachment(file)?);
+            }
+            builder.multipart(mixed)
         }
-        builder.multipart(mixed)
     };
     // The builder's own checks come after ours; what is left is a bug, not the user's input.
     result.map_err(|e| ComposeError::Build(e.to_string()))
+}
+
+/// The text as written and its formatting as HTML, for readers to choose from.
+fn alternative(text: String) -> MultiPart {
+    let html = super::markup::to_html(&text);
+    MultiPart::alternative_plain_html(text, html)
 }
 
 fn attachment(file: File) -> Result<SinglePart, ComposeError> {
@@ -439,6 +461,33 @@ mod tests {
             text.contains("References: <r@example.org> <p@example.org>"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn formatting_goes_as_html_beside_the_text_as_written() {
+        let mut formatted = draft();
+        formatted.text = "Das ist **wichtig**.\n\n- eins\n- zwei\n".into();
+        formatted.formatted = true;
+        let composed = compose(&formatted, Vec::new(), &identities(), 100, now()).unwrap();
+        let text = String::from_utf8(composed.submitted.clone()).unwrap();
+        assert!(text.contains("multipart/alternative"), "{text}");
+        let parsed = mime::parse_message(&composed.submitted, mime::InlineLimits::NONE);
+        let protocol::Body::Html { html, .. } = parsed.body else {
+            panic!("the reader shows the HTML part")
+        };
+        assert!(
+            html.contains("<strong>wichtig</strong>") && html.contains("<li>eins</li>"),
+            "{html}"
+        );
+        assert!(
+            text.contains("Das ist **wichtig**."),
+            "the text part is as written"
+        );
+        // A draft keeps the text only, and says it was formatted.
+        let saved = compose_draft(&formatted, Vec::new(), &identities(), now()).unwrap();
+        let saved_text = String::from_utf8(saved).unwrap();
+        assert!(!saved_text.contains("multipart/alternative"));
+        assert!(saved_text.contains("X-Webmail-Formatted: yes\r\n"));
     }
 
     #[test]

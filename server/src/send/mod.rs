@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod contacts;
 pub mod identities;
+mod markup;
 pub mod outbox;
 pub mod smtp;
 pub mod uploads;

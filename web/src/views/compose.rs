@@ -131,6 +131,8 @@ fn Editor(draft: Draft) -> impl IntoView {
     let show_copies = RwSignal::new(!draft.cc.is_empty() || !draft.bcc.is_empty());
     let subject = RwSignal::new(draft.subject.clone());
     let text = RwSignal::new(draft.text.clone());
+    let formatted = RwSignal::new(draft.formatted);
+    let text_area = NodeRef::<leptos::html::Textarea>::new();
     let attachments = RwSignal::new(draft.attachments.clone());
     let uploading = RwSignal::new(Vec::<Uploading>::new());
     let error = RwSignal::new(None::<String>);
@@ -152,6 +154,7 @@ fn Editor(draft: Draft) -> impl IntoView {
         draft.bcc = bcc.get_untracked();
         draft.subject = subject.get_untracked();
         draft.text = text.get_untracked();
+        draft.formatted = formatted.get_untracked();
         draft.attachments = attachments.get_untracked();
         draft
     };
@@ -214,6 +217,7 @@ fn Editor(draft: Draft) -> impl IntoView {
                 text.track(),
                 attachments.track(),
                 from.track(),
+                formatted.track(),
             );
             if first.is_none() {
                 return;
@@ -456,7 +460,25 @@ fn Editor(draft: Draft) -> impl IntoView {
             <label class="field"><span>{t.subject}</span>
                 <input id="compose-subject" name="subject" bind:value=subject autocomplete="off" />
             </label>
-            <textarea id="compose-text" name="text" aria-label=t.message_text bind:value=text></textarea>
+            <div class="format-bar" role="toolbar" aria-label=t.formatting>
+                <label class="format-toggle">
+                    <input id="compose-formatted" type="checkbox" bind:checked=formatted />
+                    <span>{t.formatting}</span>
+                </label>
+                <Show when=move || formatted.get()>
+                    <button type="button" class="secondary" aria-label=t.bold title=t.bold
+                        on:click=move |_| mark(text_area, text, "**", "**")><strong>"B"</strong></button>
+                    <button type="button" class="secondary" aria-label=t.italic title=t.italic
+                        on:click=move |_| mark(text_area, text, "_", "_")><em>"I"</em></button>
+                    <button type="button" class="secondary" aria-label=t.link title=t.link
+                        on:click=move |_| mark(text_area, text, "[", "](https://)")>"🔗"</button>
+                    <button type="button" class="secondary" aria-label=t.list title=t.list
+                        on:click=move |_| line_mark(text_area, text, "- ")>"•"</button>
+                    <button type="button" class="secondary" aria-label=t.quote title=t.quote
+                        on:click=move |_| line_mark(text_area, text, "> ")>"❝"</button>
+                </Show>
+            </div>
+            <textarea id="compose-text" name="text" aria-label=t.message_text bind:value=text node_ref=text_area></textarea>
             <ul class="compose-attachments">
                 {move || attachments.get().into_iter().enumerate().map(|(i, a)| view! {
                     <li>
@@ -483,6 +505,53 @@ fn Editor(draft: Draft) -> impl IntoView {
             </footer>
         </form>
     }
+}
+
+/// Puts `before` and `after` around the selected text (or at the caret).
+fn mark(area: NodeRef<leptos::html::Textarea>, text: RwSignal<String>, before: &str, after: &str) {
+    let Some(area) = area.get_untracked() else {
+        return;
+    };
+    let value = area.value();
+    let units: Vec<u16> = value.encode_utf16().collect();
+    let start = area.selection_start().ok().flatten().unwrap_or(0) as usize;
+    let end = (area.selection_end().ok().flatten().unwrap_or(0) as usize).max(start);
+    let (start, end) = (start.min(units.len()), end.min(units.len()));
+    let part = |range: std::ops::Range<usize>| String::from_utf16_lossy(&units[range]);
+    let chosen = part(start..end);
+    let changed = format!(
+        "{}{before}{chosen}{after}{}",
+        part(0..start),
+        part(end..units.len())
+    );
+    area.set_value(&changed);
+    text.set(changed);
+    let caret = (start + before.encode_utf16().count() + chosen.encode_utf16().count()) as u32;
+    let _ = area.focus();
+    let _ = area.set_selection_range(caret, caret);
+}
+
+/// Puts `prefix` before every line the selection touches (a list, a quote).
+fn line_mark(area: NodeRef<leptos::html::Textarea>, text: RwSignal<String>, prefix: &str) {
+    let Some(area) = area.get_untracked() else {
+        return;
+    };
+    let value = area.value();
+    let units: Vec<u16> = value.encode_utf16().collect();
+    let start = (area.selection_start().ok().flatten().unwrap_or(0) as usize).min(units.len());
+    let end = (area.selection_end().ok().flatten().unwrap_or(0) as usize).clamp(start, units.len());
+    let line_start = units[..start]
+        .iter()
+        .rposition(|u| *u == u16::from(b'\n'))
+        .map_or(0, |p| p + 1);
+    let head = String::from_utf16_lossy(&units[..line_start]);
+    let lines = String::from_utf16_lossy(&units[line_start..end]);
+    let tail = String::from_utf16_lossy(&units[end..]);
+    let marked: Vec<String> = lines.split('\n').map(|l| format!("{prefix}{l}")).collect();
+    let changed = format!("{head}{}{tail}", marked.join("\n"));
+    area.set_value(&changed);
+    text.set(changed);
+    let _ = area.focus();
 }
 
 /// One of To, Cc, Bcc: the addresses as chips, and a field to type more (Enter, comma or

@@ -47,15 +47,17 @@ impl RunningRelay {
         Self::start_config(0, config).await
     }
 
-    /// The demo: IMAP and POP3, on `port` if it is free.
+    /// The demo: IMAP and POP3, sending through `smtp`, on `port` if it is free.
     pub async fn start_demo(
         port: u16,
         imap: MailServer,
         pop3: Pop3Config,
+        smtp: webmail_server::config::SmtpConfig,
         data_dir: &Path,
     ) -> Self {
         let mut config = config(Some(imap));
         config.pop3 = Some(pop3);
+        config.smtp = Some(smtp);
         config.data_dir = data_dir.to_owned();
         Self::start_config(port, config).await
     }
@@ -180,7 +182,14 @@ impl RunningRelay {
         self.exchange(method, path, body.as_bytes(), &cookie).await
     }
 
-    async fn exchange(&self, method: &str, path: &str, body: &[u8], headers: &str) -> HttpResponse {
+    /// A raw request with these extra `headers` (each ending in CRLF).
+    pub async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        headers: &str,
+    ) -> HttpResponse {
         let mut stream = TcpStream::connect(self.addr).await.expect("relay listens");
         let mut request = format!(
             "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",

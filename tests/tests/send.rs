@@ -547,3 +547,53 @@ async fn an_address_has_the_name_and_signature_its_user_gave_it_on_every_device(
     let from = mime::headers(&inbox[0].1).summary.from.unwrap();
     assert_eq!(from.name.as_deref(), Some("Alice Weiß"));
 }
+
+#[tokio::test]
+async fn uploads_need_the_session_and_the_page_and_stay_within_the_limits() {
+    let family = Family::start(&USERS).await;
+    let mut config = family.relay_config();
+    if let Some(smtp) = config.smtp.as_mut() {
+        smtp.max_attachments_mb = 1;
+    }
+    let relay = RunningRelay::start_config(0, config).await;
+    let alice = Client::login(&relay, "alice@example.org", "alice-pw").await;
+    let path = format!(
+        "{}?name=a.bin&type=application/octet-stream",
+        protocol::UPLOAD_PATH
+    );
+    let small = vec![7u8; 1000];
+    let cookie = format!("Cookie: {}\r\n", alice.cookie);
+    let own = format!("Origin: {}\r\n", relay.url());
+    for (headers, status, code) in [
+        (cookie.clone(), 400, "bad_request"),
+        (
+            format!("{cookie}Origin: https://evil.example\r\n"),
+            400,
+            "bad_request",
+        ),
+        (own.clone(), 401, "not_logged_in"),
+    ] {
+        let response = relay.exchange("POST", &path, &small, &headers).await;
+        assert_eq!(response.status, status, "{headers}");
+        assert_eq!(response.json()["code"], code);
+    }
+    // Over the limit by Content-Length: refused before the body is read.
+    let big = vec![0u8; 1_000_001];
+    let response = relay
+        .upload(&alice.cookie, "big.bin", "application/octet-stream", &big)
+        .await;
+    assert_eq!(response.status, 413);
+    assert_eq!(response.json()["code"], "too_big");
+    // Within it, but the user's uploads together may not exceed twice the limit.
+    let part = vec![1u8; 900_000];
+    for _ in 0..2 {
+        let ok = relay
+            .upload(&alice.cookie, "p.bin", "application/octet-stream", &part)
+            .await;
+        assert_eq!(ok.status, 200);
+    }
+    let over = relay
+        .upload(&alice.cookie, "p.bin", "application/octet-stream", &part)
+        .await;
+    assert_eq!(over.status, 413, "{}", text(&over.body));
+}

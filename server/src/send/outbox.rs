@@ -242,13 +242,32 @@ impl Outbox {
     }
 
     /// Not sent: into Drafts, and the editor is told why, with the draft to go on with.
+    /// If Drafts cannot take it either (the mail server is gone too), it stays in the outbox,
+    /// not sent, and goes to Drafts at the user's next login.
     async fn give_back(&self, id: &str, queued: &Queued, error: ErrorInfo) {
         let draft = super::compose::as_draft(&queued.composed.copy, &queued.draft.id);
-        if let Err(e) = queued.source.file_draft(&draft, &queued.draft.id).await {
-            tracing::warn!(error = %e.message, "a message that was not sent could not be put in Drafts");
-        }
+        let filed = queued.source.file_draft(&draft, &queued.draft.id).await;
         self.live_map().remove(id);
-        self.remove_files(id);
+        match filed {
+            Ok(_) => self.remove_files(id),
+            Err(e) => {
+                tracing::warn!(error = %e.message, "a message that was not sent waits for Drafts until the next login");
+                let record = Record {
+                    user: queued.credentials.user.clone(),
+                    draft: queued.draft.clone(),
+                    sender: queued.composed.sender.clone(),
+                    recipients: queued.composed.recipients.clone(),
+                    stage: Stage::Waiting,
+                };
+                if let Err(e) = self.write_record(id, &record) {
+                    tracing::error!(error = %e, "cannot record an unsent message");
+                }
+                self.leftover
+                    .lock()
+                    .expect("not poisoned")
+                    .push((id.to_owned(), record));
+            }
+        }
         let _ = queued.events.send(Event::Outbox {
             draft_id: queued.draft.id.clone(),
             subject: queued.draft.subject.clone(),

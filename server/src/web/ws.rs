@@ -20,8 +20,9 @@ use super::{
 };
 use crate::Relay;
 
-/// Requests are small; anything larger is garbage or an attack.
-const MAX_FRAME: usize = 64 * 1024;
+/// Requests are small but for a draft's text (a long reply quotes a long message); anything
+/// larger is garbage or an attack. Attachments come by upload, never in a frame.
+const MAX_FRAME: usize = 1024 * 1024;
 /// A page of the message list is capped so one request cannot make the relay fetch a whole folder.
 const MAX_PAGE: u32 = 500;
 

@@ -1,8 +1,8 @@
-//! The demo: a local Dovecot with a demo account and sample mail, and the relay in front of it,
-//! all on loopback. Run by `scripts/demo`.
+//! The demo: a local Dovecot with two accounts and sample mail, a Postfix in front of it for
+//! sending, and the relay, all on loopback. Run by `scripts/demo`.
 
 use webmail_server::config::TlsMode;
-use webmail_tests::{dovecot::Dovecot, mail, relay::RunningRelay};
+use webmail_tests::{family::Family, mail, relay::RunningRelay};
 
 const DEMO: (&str, &str) = ("demo@example.org", "demo");
 /// A second account to try POP3 with: collecting moves its mail into the relay's store.
@@ -10,7 +10,8 @@ const FAMILY: (&str, &str) = ("family@example.org", "demo");
 
 #[tokio::main]
 async fn main() {
-    let dovecot = Dovecot::start(&[DEMO, FAMILY]).await;
+    let family = Family::start(&[DEMO, FAMILY]).await;
+    let dovecot = &family.dovecot;
     for account in [DEMO.0, FAMILY.0] {
         for (i, (from, subject, body, seen)) in SAMPLES.iter().enumerate() {
             let date = format!(
@@ -41,6 +42,7 @@ async fn main() {
         port,
         dovecot.imap_server(TlsMode::Starttls),
         dovecot.pop3_server(TlsMode::Implicit),
+        family.postfix.smtp_server(TlsMode::Starttls),
         data.path(),
     )
     .await;
@@ -51,14 +53,22 @@ async fn main() {
         "  POP3: choose POP3 and log in as {} with password {:?}",
         FAMILY.0, FAMILY.1
     );
+    println!("  The two can write to each other: mail goes out through a local Postfix.");
     println!(
         "  (Dovecot IMAP STARTTLS on 127.0.0.1:{}; Ctrl-C stops everything)",
         dovecot.imap_port
     );
     println!();
-    tokio::signal::ctrl_c().await.expect("signal handler");
+    // Ctrl-C or a plain kill: either way the servers are stopped (Postfix's master runs in a
+    // session of its own and would outlive the demo otherwise).
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("signal handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
     drop(relay);
-    drop(dovecot);
+    drop(family);
 }
 
 /// (From, Subject as written in the header, body, already read?)

@@ -146,6 +146,20 @@ impl Mail {
         });
     }
 
+    /// Writing changed Drafts or Sent (filed by the relay beside the session's own connection):
+    /// a list showing one of them loads again.
+    pub fn drafts_changed(self) {
+        let role = self
+            .folder_named(&self.folder.get_untracked())
+            .and_then(|f| f.role);
+        if matches!(
+            role,
+            Some(protocol::FolderRole::Drafts | protocol::FolderRole::Sent)
+        ) {
+            self.version.update(|v| *v += 1);
+        }
+    }
+
     pub fn folder_named(self, name: &str) -> Option<Folder> {
         self.folders
             .with(|f| f.iter().find(|f| f.name == name).cloned())

@@ -184,16 +184,22 @@ fn Editor(draft: Draft) -> impl IntoView {
                     .await
                 {
                     Ok(Response::DraftSaved { draft: stored }) => {
-                        // The attachments now live in the saved copy, unless some were added
-                        // or removed meanwhile.
-                        if attachments.try_get_untracked().as_ref() == Some(&draft.attachments) {
-                            attachments.set(stored.attachments.clone());
-                            saved.set_value(Draft {
-                                attachments: stored.attachments,
-                                ..draft
-                            });
-                        }
+                        // The attachments saved now live in the saved copy (their uploads are
+                        // gone); any added meanwhile stay as they are.
+                        let _ = attachments.try_update(|current| {
+                            for (before, after) in draft.attachments.iter().zip(&stored.attachments)
+                            {
+                                if let Some(same) = current.iter_mut().find(|a| *a == before) {
+                                    *same = after.clone();
+                                }
+                            }
+                        });
+                        saved.set_value(Draft {
+                            attachments: stored.attachments,
+                            ..draft
+                        });
                         let _ = status.try_set(Some(t.saved_to_drafts));
+                        mail.drafts_changed();
                     }
                     Ok(_) => {}
                     Err(_) => {
@@ -850,6 +856,10 @@ pub fn outbox_event(mail: Mail, draft_id: String, subject: String, state: Outbox
             }),
         }
     });
+    if matches!(state, OutboxState::Sent | OutboxState::Failed { .. }) {
+        // Sent has the copy now, or Drafts the message: a list of either shows it.
+        mail.drafts_changed();
+    }
     if matches!(state, OutboxState::Sent) {
         // The strip says "sent" for a few seconds.
         set_timeout(

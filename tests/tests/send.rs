@@ -415,7 +415,21 @@ async fn a_pop3_account_sends_with_sent_in_the_store() {
     config.data_dir = data.path().to_owned();
     config.smtp = Some(family.postfix.smtp_server(TlsMode::Implicit));
     let relay = RunningRelay::start_config(0, config).await;
+    let original = mail::with_attachment(
+        "dave@example.net",
+        "alice@example.org",
+        "Rechnung",
+        "rechnung.pdf",
+        "application/pdf",
+        b"%PDF-1.4 the invoice",
+    );
+    family
+        .dovecot
+        .deliver("alice@example.org", &original, false);
     let mut alice = Client::login_as(&relay, "alice@example.org", "alice-pw", "pop3").await;
+    alice
+        .event(Duration::from_secs(20), |e| e["kind"] == "collected")
+        .await;
     let world = World { family, relay };
     let state = send(
         &mut alice,
@@ -434,6 +448,27 @@ async fn a_pop3_account_sends_with_sent_in_the_store() {
         .await;
     assert_eq!(sent["messages"][0]["subject"], "Per POP3", "{sent}");
     assert_eq!(sent["messages"][0]["unread"], false);
+
+    // A forward from the store: the attachment goes along, the original is marked.
+    let inbox = alice
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    let uid = inbox["messages"][0]["uid"].clone();
+    let mut forward = alice
+        .ok(json!({"op": "start_reply", "folder": "INBOX", "uid": uid, "kind": "forward", "lang": "en"}))
+        .await;
+    forward["id"] = json!("9999999999999999bbbb");
+    forward["to"] = json!([{"name": null, "email": "bob@example.org"}]);
+    assert_eq!(send(&mut alice, forward).await["state"], "sent");
+    let bobs = world.wait_for("bob@example.org", "INBOX", 2).await;
+    assert_eq!(
+        mime::attachment(&bobs[1].1, "1").unwrap().1,
+        b"%PDF-1.4 the invoice"
+    );
+    let opened = alice
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": uid}))
+        .await;
+    assert_eq!(opened["keywords"], json!(["$Forwarded"]), "{opened}");
 }
 
 #[tokio::test]

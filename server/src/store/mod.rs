@@ -72,13 +72,10 @@ impl Store {
                  user TEXT NOT NULL, uidl TEXT NOT NULL, collected_at INTEGER NOT NULL,
                  PRIMARY KEY (user, uidl));",
         )?;
-        // Drafts (added with writing mail): the id every saved version of one draft shares.
-        let has_draft_id = db
-            .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'draft_id'")?
-            .exists([])?;
-        if !has_draft_id {
-            db.execute_batch("ALTER TABLE messages ADD COLUMN draft_id TEXT")?;
-        }
+        // Added with writing mail: the id every saved version of one draft shares, and keywords
+        // (`$Forwarded`) as a JSON list.
+        add_column(&db, "draft_id", "TEXT")?;
+        add_column(&db, "keywords", "TEXT NOT NULL DEFAULT '[]'")?;
         Ok(Self {
             db: Mutex::new(db),
             mail_dir,
@@ -421,10 +418,11 @@ impl Store {
                 Flag::Seen => "seen",
                 Flag::Flagged => "flagged",
                 Flag::Answered => "answered",
-                Flag::Keyword(_) => {
-                    return Err(StoreError::BadInput(
-                        "keywords are not kept for POP3 mail".into(),
-                    ))
+                Flag::Keyword(name) => {
+                    for uid in uids {
+                        set_keyword(&tx, user, folder, *uid, name, set)?;
+                    }
+                    continue;
                 }
             };
             for uid in uids {
@@ -436,6 +434,21 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The keywords of a message (`$Forwarded`, labels).
+    pub fn keywords(&self, user: &str, folder: &str, uid: u32) -> Result<Vec<String>, StoreError> {
+        let json: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT keywords FROM messages WHERE user = ?1 AND folder = ?2 AND id = ?3",
+                params![user, folder, uid],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
     }
 
     pub fn move_messages(
@@ -718,6 +731,62 @@ fn insert_message(
     Ok(())
 }
 
+/// Adds a column that a store made by an earlier version lacks.
+fn add_column(db: &Connection, name: &str, definition: &str) -> Result<(), StoreError> {
+    let present = db
+        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = ?1")?
+        .exists(params![name])?;
+    if !present {
+        db.execute_batch(&format!(
+            "ALTER TABLE messages ADD COLUMN {name} {definition}"
+        ))?;
+    }
+    Ok(())
+}
+
+fn set_keyword(
+    db: &Connection,
+    user: &str,
+    folder: &str,
+    uid: u32,
+    keyword: &str,
+    set: bool,
+) -> Result<(), StoreError> {
+    let valid = !keyword.is_empty()
+        && keyword.len() <= 64
+        && keyword
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"(){%*\"\\]".contains(c));
+    if !valid {
+        return Err(StoreError::BadInput(format!("not a keyword: {keyword:?}")));
+    }
+    let json: Option<String> = db
+        .query_row(
+            "SELECT keywords FROM messages WHERE user = ?1 AND folder = ?2 AND id = ?3",
+            params![user, folder, uid],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(json) = json else {
+        return Ok(()); // gone meanwhile, as a STORE on a vanished UID
+    };
+    let mut keywords: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
+    keywords.retain(|k| !k.eq_ignore_ascii_case(keyword));
+    if set {
+        keywords.push(keyword.to_owned());
+    }
+    db.execute(
+        "UPDATE messages SET keywords = ?4 WHERE user = ?1 AND folder = ?2 AND id = ?3",
+        params![
+            user,
+            folder,
+            uid,
+            serde_json::to_string(&keywords).expect("strings serialize")
+        ],
+    )?;
+    Ok(())
+}
+
 fn folder_exists(db: &Connection, user: &str, name: &str) -> Result<bool, StoreError> {
     Ok(db
         .query_row(
@@ -859,6 +928,38 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(files, 2);
+    }
+
+    #[test]
+    fn keywords_are_kept_per_message() {
+        let (_dir, store) = store();
+        collect(
+            &store,
+            ANNA,
+            "u1",
+            mail("Rechnung", "Mon, 13 Nov 2023 12:00:00 +0000"),
+        );
+        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
+        let forwarded = Flag::Keyword("$Forwarded".into());
+        store
+            .set_flags(ANNA, "INBOX", &[uid], &[forwarded.clone()], true)
+            .unwrap();
+        store
+            .set_flags(ANNA, "INBOX", &[uid], &[forwarded.clone()], true)
+            .unwrap();
+        assert_eq!(store.keywords(ANNA, "INBOX", uid).unwrap(), ["$Forwarded"]);
+        assert!(store
+            .keywords("other@example.org", "INBOX", uid)
+            .unwrap()
+            .is_empty());
+        let bad = Flag::Keyword("two words".into());
+        assert!(store
+            .set_flags(ANNA, "INBOX", &[uid], &[bad], true)
+            .is_err());
+        store
+            .set_flags(ANNA, "INBOX", &[uid], &[forwarded], false)
+            .unwrap();
+        assert!(store.keywords(ANNA, "INBOX", uid).unwrap().is_empty());
     }
 
     #[test]

@@ -262,6 +262,7 @@ fn open(
 ) -> Result<MessageView, StoreError> {
     let (row, raw) = store.message(user, &folder, uid)?;
     let parsed = mime::parse_message(&raw, inline);
+    let keywords = store.keywords(user, &folder, uid)?;
     Ok(MessageView {
         folder,
         uid,
@@ -279,7 +280,7 @@ fn open(
         unread: row.unread,
         flagged: row.flagged,
         answered: row.answered,
-        keywords: Vec::new(),
+        keywords,
         damaged: false,
         truncated: parsed.truncated,
     })

@@ -223,9 +223,9 @@ pub enum Request {
         folder: String,
         uid: u32,
     },
-    /// Removes every saved version of the draft, and its uploads.
+    /// Removes every saved version of the draft, and the uploads it refers to.
     DiscardDraft {
-        draft_id: String,
+        draft: Draft,
     },
     /// Addresses the user has written with whose e-mail or name starts with `prefix`, for the
     /// editor's suggestions. Answered with `addresses`.

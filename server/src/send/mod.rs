@@ -205,9 +205,10 @@ impl Writer {
                 }
                 Ok(Response::Draft(Box::new(draft)))
             }
-            Request::DiscardDraft { draft_id } => {
-                check_draft_id(&draft_id)?;
-                mail.discard_draft(&draft_id).await?;
+            Request::DiscardDraft { draft } => {
+                check_draft_id(&draft.id)?;
+                mail.discard_draft(&draft.id).await?;
+                sender.uploads.remove_for(user, &draft);
                 Ok(Response::Done)
             }
             Request::SuggestAddresses { prefix } => Ok(Response::Addresses {

@@ -408,10 +408,15 @@ fn Editor(draft: Draft) -> impl IntoView {
             mail.compose.set(None);
         }
     };
-    let discard = move |_| {
-        let draft_id = fixed.with_value(|d| d.id.clone());
-        mail.compose.set(None);
-        mail.act(Request::DiscardDraft { draft_id });
+    let discard = {
+        let closed = closed.clone();
+        move |_| {
+            // No save may follow and bring it back.
+            closed.set(true);
+            let draft = current();
+            mail.compose.set(None);
+            mail.act(Request::DiscardDraft { draft });
+        }
     };
     let on_keydown = {
         let (send, close) = (send.clone(), close.clone());

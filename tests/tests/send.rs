@@ -308,16 +308,21 @@ async fn undo_within_the_delay_sends_nothing_and_gives_the_draft_back() {
 async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
     let mut world = world().await;
     let mut alice = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
-    let state = send(
-        &mut alice,
-        draft(
-            "eeeeeeeeeeeeeeee0001",
-            &["nobody@example.org"],
-            "To nobody",
-            "Hello?\n",
-        ),
-    )
-    .await;
+    let note = b"Zettel".to_vec();
+    let upload = world
+        .relay
+        .upload(&alice.cookie, "zettel.txt", "text/plain", &note)
+        .await
+        .json();
+    let mut to_nobody = draft(
+        "eeeeeeeeeeeeeeee0001",
+        &["nobody@example.org"],
+        "To nobody",
+        "Hello?\n",
+    );
+    to_nobody["attachments"] = json!([{"name": "zettel.txt", "mime_type": "text/plain",
+        "size": note.len(), "source": {"from": "upload", "id": upload["id"]}}]);
+    let state = send(&mut alice, to_nobody).await;
     assert_eq!(state["state"], "failed");
     assert_eq!(state["error"]["code"], "recipient_rejected", "{state}");
     assert!(state["error"]["message"]
@@ -327,6 +332,20 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
     assert_eq!(state["draft"]["subject"], "To nobody");
     let drafts = world.wait_for("alice@example.org", "Drafts", 1).await;
     assert!(text(&drafts[0].1).contains("X-Webmail-Draft: eeeeeeeeeeeeeeee0001"));
+    // Edited from the error and sent again: the attachment comes along from the Drafts copy.
+    let mut fixed = state["draft"].clone();
+    assert_eq!(
+        fixed["attachments"][0]["source"]["folder"], "Drafts",
+        "{fixed}"
+    );
+    fixed["to"] = json!([{"name": null, "email": "bob@example.org"}]);
+    assert_eq!(send(&mut alice, fixed).await["state"], "sent");
+    let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
+    assert_eq!(mime::attachment(&inbox[0].1, "1").unwrap().1, note);
+    assert!(world
+        .mailbox("alice@example.org", "Drafts")
+        .await
+        .is_empty());
 
     // CR/LF in a header is refused before anything goes anywhere.
     let hostile = draft(
@@ -364,9 +383,9 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
         })
         .await;
     assert_eq!(done["subject"], "Later");
-    let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
-    assert_eq!(mime::headers(&inbox[0].1).summary.subject, "Later");
-    assert!(!text(&inbox[0].1).contains("everyone@"));
+    let inbox = world.wait_for("bob@example.org", "INBOX", 2).await;
+    assert_eq!(mime::headers(&inbox[1].1).summary.subject, "Later");
+    assert!(!text(&inbox[1].1).contains("everyone@"));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ pub mod pop3;
 
 use std::sync::Arc;
 
-use protocol::{AccountKind, Draft, ErrorInfo, Flag, FolderRole, ReplyKind};
+use protocol::{AccountKind, AttachmentSource, Draft, ErrorInfo, Flag, FolderRole, ReplyKind};
 use zeroize::Zeroizing;
 
 use crate::store::Store;
@@ -90,15 +90,32 @@ impl Source {
         }
     }
 
+    /// Points `draft`'s attachments at the message the relay built from it and filed as `uid`
+    /// in `folder`. Attachments follow the text there, in order: IMAP numbers them from 2 (the
+    /// text is part 1), the store from 1.
+    pub fn point_at_copy(&self, draft: &mut Draft, folder: String, uid: u32) {
+        let first = match self {
+            Source::Imap(_) => 2,
+            Source::Store { .. } => 1,
+        };
+        for (i, attachment) in draft.attachments.iter_mut().enumerate() {
+            attachment.source = AttachmentSource::Part {
+                folder: folder.clone(),
+                uid,
+                part: (first + i).to_string(),
+            };
+        }
+    }
+
     /// Keeps `message` (a draft's bytes, with its id header) in Drafts, replacing every earlier
-    /// version of draft `id`. Returns its UID there, where the server says.
-    pub async fn file_draft(&self, message: &[u8], id: &str) -> Result<Option<u32>, ErrorInfo> {
+    /// version of draft `id`. Returns the folder and its UID there.
+    pub async fn file_draft(&self, message: &[u8], id: &str) -> Result<(String, u32), ErrorInfo> {
         match self {
             Source::Imap(login) => {
                 let mut connection = login.connect().await.map_err(ErrorInfo::from)?;
                 let filed = connection.save_draft(message, id).await;
                 connection.logout().await;
-                filed.map(|(_, uid)| Some(uid)).map_err(ErrorInfo::from)
+                filed.map_err(ErrorInfo::from)
             }
             Source::Store { store, user } => {
                 let (store, user, message, id) = (
@@ -108,7 +125,9 @@ impl Source {
                     id.to_owned(),
                 );
                 pop3::collector::blocking(&store, move |store| {
-                    store.save_draft(&user, &message, &id).map(Some)
+                    store
+                        .save_draft(&user, &message, &id)
+                        .map(|uid| ("Drafts".to_owned(), uid))
                 })
                 .await
                 .map_err(pop3::account::error_info)

@@ -100,20 +100,18 @@ pub fn compose_draft(
         ..draft.clone()
     };
     let message = build(&text_only, files, &from, &message_id(&from), now)?.formatted();
-    if draft.formatted {
-        let mut marked = format!("{}: yes\r\n", mime::draft::FORMATTED_HEADER).into_bytes();
-        marked.extend(message);
-        return Ok(as_draft(&marked, &draft.id));
-    }
-    Ok(as_draft(&message, &draft.id))
+    Ok(as_draft(&message, draft))
 }
 
 /// A message (a copy that was not sent) as a draft in Drafts: with [`DRAFT_ID_HEADER`], so that
 /// a later save or send of the same draft replaces it. `id` is checked before a draft is queued.
-pub fn as_draft(message: &[u8], id: &str) -> Vec<u8> {
-    let mut draft = format!("{DRAFT_ID_HEADER}: {id}\r\n").into_bytes();
-    draft.extend_from_slice(message);
-    draft
+pub fn as_draft(message: &[u8], draft: &Draft) -> Vec<u8> {
+    let mut marked = format!("{DRAFT_ID_HEADER}: {}\r\n", draft.id).into_bytes();
+    if draft.formatted {
+        marked.extend(format!("{}: yes\r\n", mime::draft::FORMATTED_HEADER).into_bytes());
+    }
+    marked.extend_from_slice(message);
+    marked
 }
 
 fn build(
@@ -493,7 +491,7 @@ mod tests {
     #[test]
     fn a_returned_message_carries_its_draft_id() {
         let composed = compose(&draft(), Vec::new(), &identities(), 100, now()).unwrap();
-        let returned = as_draft(&composed.copy, "d1");
+        let returned = as_draft(&composed.copy, &draft());
         assert!(returned.starts_with(b"X-Webmail-Draft: d1\r\n"));
         assert_eq!(
             mime::headers(&returned).summary.subject,

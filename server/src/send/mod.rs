@@ -89,9 +89,6 @@ pub trait MailAccess {
     async fn save_draft(&mut self, message: &[u8], id: &str) -> Result<(String, u32), ErrorInfo>;
     /// Removes every version of draft `id`.
     async fn discard_draft(&mut self, id: &str) -> Result<(), ErrorInfo>;
-    /// How this account numbers the `index`th attachment (from 0) of a message the relay built:
-    /// IMAP counts the text as part 1, the store counts attachments from 1.
-    fn attachment_part(&self, index: usize) -> String;
     /// A part's bytes, decoded, or the whole message without `part`; at most `limit` bytes.
     async fn bytes(
         &mut self,
@@ -184,13 +181,7 @@ impl Writer {
                 let (folder, uid) = mail.save_draft(&bytes, &draft.id).await?;
                 // The attachments are in the saved copy now; the uploads are no longer needed.
                 sender.uploads.remove_for(user, &draft);
-                for (i, attachment) in draft.attachments.iter_mut().enumerate() {
-                    attachment.source = AttachmentSource::Part {
-                        folder: folder.clone(),
-                        uid,
-                        part: mail.attachment_part(i),
-                    };
-                }
+                writer.source.point_at_copy(&mut draft, folder, uid);
                 Ok(Response::DraftSaved {
                     draft: Box::new(draft),
                 })

@@ -227,16 +227,23 @@ impl Outbox {
             // It went out; at worst a restart now files the copy as a returned draft.
             tracing::error!(error = %e, "cannot record that a message was sent");
         }
-        if let Err(error) = queued
+        let filed = queued
             .source
             .file_sent(&queued.composed.copy, &queued.draft)
-            .await
-        {
-            // Sent, but without its copy: say so rather than claim a clean success.
-            tracing::warn!(user = %record.user, error = %error.message, "sent, but the copy could not be filed");
-        }
+            .await;
         self.live_map().remove(&id);
-        self.remove_files(&id);
+        match filed {
+            Ok(()) => self.remove_files(&id),
+            Err(error) => {
+                // Sent, but the copy has nowhere to go yet: it stays here (stage `sent`) and is
+                // filed in Sent at the next login.
+                tracing::warn!(user = %record.user, error = %error.message, "sent; the copy waits for the next login");
+                self.leftover
+                    .lock()
+                    .expect("not poisoned")
+                    .push((id.clone(), record.clone()));
+            }
+        }
         sender.uploads.remove_for(&record.user, &queued.draft);
         event(OutboxState::Sent);
     }
@@ -245,11 +252,17 @@ impl Outbox {
     /// If Drafts cannot take it either (the mail server is gone too), it stays in the outbox,
     /// not sent, and goes to Drafts at the user's next login.
     async fn give_back(&self, id: &str, queued: &Queued, error: ErrorInfo) {
-        let draft = super::compose::as_draft(&queued.composed.copy, &queued.draft.id);
-        let filed = queued.source.file_draft(&draft, &queued.draft.id).await;
+        let bytes = super::compose::as_draft(&queued.composed.copy, &queued.draft);
+        let filed = queued.source.file_draft(&bytes, &queued.draft.id).await;
         self.live_map().remove(id);
+        // The editor goes on from the copy in Drafts: earlier versions, and the parts the draft
+        // pointed at, are gone with the filing.
+        let mut draft = queued.draft.clone();
         match filed {
-            Ok(_) => self.remove_files(id),
+            Ok((folder, uid)) => {
+                queued.source.point_at_copy(&mut draft, folder, uid);
+                self.remove_files(id);
+            }
             Err(e) => {
                 tracing::warn!(error = %e.message, "a message that was not sent waits for Drafts until the next login");
                 let record = Record {
@@ -273,7 +286,7 @@ impl Outbox {
             subject: queued.draft.subject.clone(),
             state: OutboxState::Failed {
                 error,
-                draft: Box::new(queued.draft.clone()),
+                draft: Box::new(draft),
             },
         });
     }
@@ -305,7 +318,7 @@ impl Outbox {
                         subject: record.draft.subject.clone(),
                         maybe_sent: record.stage == Stage::Sending,
                     });
-                    let draft = super::compose::as_draft(&copy, &record.draft.id);
+                    let draft = super::compose::as_draft(&copy, &record.draft);
                     source.file_draft(&draft, &record.draft.id).await.map(drop)
                 }
             };

@@ -41,6 +41,12 @@ pub enum SmtpError {
     Refused(String),
     #[error("the mail server said something unexpected: {0}")]
     Protocol(String),
+    /// The connection failed after the whole message was handed over: the server may have
+    /// taken it. Never tried again, so that it cannot go out twice.
+    #[error(
+        "the connection broke off after the message was handed over; it may have been sent: {0}"
+    )]
+    Uncertain(String),
 }
 
 impl SmtpError {
@@ -48,6 +54,7 @@ impl SmtpError {
         match self {
             Self::Link(e) => e.code(),
             Self::NoStarttls | Self::Protocol(_) => ErrorCode::ServerProtocol,
+            Self::Uncertain(_) => ErrorCode::ServerUnreachable,
             Self::AuthFailed(_) => ErrorCode::AuthFailed,
             Self::RecipientRejected(_) => ErrorCode::RecipientRejected,
             Self::Temporary(_) => ErrorCode::TryLater,
@@ -83,9 +90,20 @@ pub async fn submit(
     message: Envelope<'_>,
 ) -> Result<(), SmtpError> {
     let deadline = server.timeout() * 4;
-    tokio::time::timeout(deadline, submit_now(server, connector, who, message))
-        .await
-        .map_err(|_| SmtpError::Link(LinkError::Timeout))?
+    let handed_over = std::sync::atomic::AtomicBool::new(false);
+    let outcome = tokio::time::timeout(
+        deadline,
+        submit_now(server, connector, who, message, &handed_over),
+    )
+    .await
+    .map_err(|_| SmtpError::Link(LinkError::Timeout))
+    .and_then(|result| result);
+    match outcome {
+        Err(SmtpError::Link(e)) if handed_over.load(std::sync::atomic::Ordering::SeqCst) => {
+            Err(SmtpError::Uncertain(e.to_string()))
+        }
+        other => other,
+    }
 }
 
 async fn submit_now(
@@ -93,6 +111,7 @@ async fn submit_now(
     connector: &TlsConnector,
     who: Submitter<'_>,
     message: Envelope<'_>,
+    handed_over: &std::sync::atomic::AtomicBool,
 ) -> Result<(), SmtpError> {
     let hello = ClientId::Domain(
         message
@@ -114,7 +133,7 @@ async fn submit_now(
     let mut connection = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
         .await
         .map_err(classify)?;
-    let sent = transaction(&mut connection, who, message).await;
+    let sent = transaction(&mut connection, who, message, handed_over).await;
     match &sent {
         Ok(()) => drop(connection.quit().await),
         Err(_) => connection.abort().await,
@@ -128,6 +147,7 @@ async fn transaction(
     connection: &mut AsyncSmtpConnection,
     who: Submitter<'_>,
     message: Envelope<'_>,
+    handed_over: &std::sync::atomic::AtomicBool,
 ) -> Result<(), SmtpError> {
     let credentials = Credentials::new(who.user.to_owned(), who.password.to_string());
     connection
@@ -171,6 +191,7 @@ async fn transaction(
     // lettre ends DATA with CRLF.CRLF after the bytes it is given; that first CRLF ends the
     // message's last line, so it must not be in the bytes too (or the message gains a line).
     let bytes = message.bytes.strip_suffix(b"\r\n").unwrap_or(message.bytes);
+    handed_over.store(true, std::sync::atomic::Ordering::SeqCst);
     connection.message(bytes).await.map_err(classify)?;
     Ok(())
 }

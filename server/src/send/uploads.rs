@@ -72,6 +72,8 @@ impl Uploads {
         use futures_util::StreamExt;
         let dir = self.dir.join(user_dir(user));
         fs::create_dir_all(&dir)?;
+        // What a closed tab or a removed attachment left behind does not count for long.
+        remove_expired_in(&dir);
         let room = self.quota().saturating_sub(used(&dir));
         let id = crate::random_hex(16);
         let path = dir.join(&id);
@@ -140,18 +142,25 @@ impl Uploads {
         let Ok(users) = fs::read_dir(&self.dir) else {
             return;
         };
-        for files in users.flatten().filter_map(|u| fs::read_dir(u.path()).ok()) {
-            for file in files.flatten() {
-                let old = file
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > KEEP_FOR);
-                if old {
-                    let _ = fs::remove_file(file.path());
-                }
-            }
+        for user in users.flatten() {
+            remove_expired_in(&user.path());
+        }
+    }
+}
+
+fn remove_expired_in(dir: &Path) {
+    let Ok(files) = fs::read_dir(dir) else {
+        return;
+    };
+    for file in files.flatten() {
+        let old = file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age > KEEP_FOR);
+        if old {
+            let _ = fs::remove_file(file.path());
         }
     }
 }

@@ -37,6 +37,16 @@ fn signed(identity: &Identity, text: String) -> String {
     format!("\n\n-- \n{}{text}", identity.signature.trim_end())
 }
 
+/// Waits `ms` milliseconds.
+async fn pause(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Starts a reply or forward of a message: the relay fills in recipients, subject, quote.
 pub fn answer(mail: Mail, folder: String, uid: u32, kind: ReplyKind) {
     let lang = crate::i18n::Lang::initial().tag().to_owned();
@@ -164,10 +174,13 @@ fn Editor(draft: Draft) -> impl IntoView {
     let saved = StoredValue::new(fixed.get_value());
     let closed = std::rc::Rc::new(std::cell::Cell::new(false));
     let generation = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    // One save at a time: a save replaces the version (and the uploads) the next one would still
+    // point at. A change made meanwhile is saved by the timer it started.
+    let in_flight = std::rc::Rc::new(std::cell::Cell::new(false));
     let save_now = {
-        let closed = closed.clone();
+        let (closed, in_flight) = (closed.clone(), in_flight.clone());
         move || {
-            if closed.get() {
+            if closed.get() || in_flight.get() {
                 return;
             }
             let draft = current();
@@ -176,6 +189,8 @@ fn Editor(draft: Draft) -> impl IntoView {
             }
             saved.set_value(draft.clone());
             status.set(Some(t.saving));
+            in_flight.set(true);
+            let in_flight = in_flight.clone();
             spawn_local(async move {
                 match mail
                     .request(Request::SaveDraft {
@@ -203,11 +218,13 @@ fn Editor(draft: Draft) -> impl IntoView {
                     }
                     Ok(_) => {}
                     Err(_) => {
-                        // Tried again at the next change, the next hide, or on close.
-                        saved.try_update_value(|s| s.text.clear());
+                        // Tried again at the next change, the next hide, or on close: no draft
+                        // equals one without an id.
+                        saved.try_update_value(|s| s.id.clear());
                         let _ = status.try_set(Some(t.not_saved));
                     }
                 }
+                in_flight.set(false);
             });
         }
     };
@@ -294,7 +311,13 @@ fn Editor(draft: Draft) -> impl IntoView {
         // Whatever is saved in Drafts now goes with the message: no later save may outlive it.
         closed_on_send.set(true);
         let closed_on_send = closed_on_send.clone();
+        let save_in_flight = in_flight.clone();
         spawn_local(async move {
+            // A save under way changes where the attachments are: send what it leaves.
+            while save_in_flight.get() {
+                pause(50).await;
+            }
+            let draft = current();
             let delay_seconds = undo_delay();
             let subject = draft.subject.clone();
             let draft_id = draft.id.clone();

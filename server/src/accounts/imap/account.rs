@@ -534,10 +534,6 @@ impl MailAccess for ImapMail<'_> {
             .await
             .map_err(ErrorInfo::from)
     }
-
-    fn attachment_part(&self, index: usize) -> String {
-        (index + 2).to_string()
-    }
 }
 
 enum Watch {

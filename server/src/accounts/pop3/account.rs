@@ -354,10 +354,6 @@ impl MailAccess for StoreMail<'_> {
         .await
         .map_err(error_info)
     }
-
-    fn attachment_part(&self, index: usize) -> String {
-        (index + 1).to_string()
-    }
 }
 
 pub fn error_info(error: StoreError) -> ErrorInfo {

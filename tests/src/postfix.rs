@@ -147,6 +147,8 @@ fn spawn(root: &Path) -> Child {
         .arg("start-fg")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        // Its own log is `postfix.log`; the shell around the master only says "Terminated".
+        .stderr(Stdio::null())
         .process_group(0)
         .spawn()
         .expect("postfix is installed (scripts/setup installs it)")

@@ -92,7 +92,7 @@ async fn alice_sends_bob_two_attachments_and_sent_keeps_the_submitted_bytes() {
         }));
     }
     let mut message = draft(
-        "aaaaaaaaaaaaaaaa0001",
+        "aaaaaaaaaaaaaaaa0001000000000000",
         &["bob@example.org"],
         "Zwei Anhänge",
         "Hallo Bob,\nanbei die Fotos.\n",
@@ -146,7 +146,7 @@ async fn alice_sends_bob_two_attachments_and_sent_keeps_the_submitted_bytes() {
     // The uploads are gone with the sent message.
     let again = alice
         .call(json!({"op": "send", "draft": {
-            "id": "aaaaaaaaaaaaaaaa0002", "from": "alice@example.org",
+            "id": "aaaaaaaaaaaaaaaa0002000000000000", "from": "alice@example.org",
             "to": [{"name": null, "email": "bob@example.org"}], "cc": [], "bcc": [],
             "subject": "again", "text": "", "attachments": attachments,
             "in_reply_to": null, "references": [], "origin": null
@@ -185,7 +185,7 @@ Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nKommst du am Samstag?\r\n";
         .as_str()
         .unwrap()
         .contains("schrieb Bob:\n> Kommst du am Samstag?"));
-    draft["id"] = json!("bbbbbbbbbbbbbbbb0001");
+    draft["id"] = json!("bbbbbbbbbbbbbbbb0001000000000000");
     draft["text"] = json!(format!("Ja, gern!{}", draft["text"].as_str().unwrap()));
     assert_eq!(send(&mut alice, draft).await["state"], "sent");
 
@@ -230,7 +230,7 @@ async fn forwards_inline_and_as_attachment() {
             .await;
         let mut draft = started;
         assert_eq!(draft["subject"], "Fwd: Rechnung");
-        draft["id"] = json!(format!("cccccccccccccccc000{n}"));
+        draft["id"] = json!(format!("cccccccccccccccc000{n}000000000000"));
         draft["to"] = json!([{"name": null, "email": "bob@example.org"}]);
         assert_eq!(send(&mut alice, draft).await["state"], "sent");
     }
@@ -270,7 +270,7 @@ async fn undo_within_the_delay_sends_nothing_and_gives_the_draft_back() {
     let world = world().await;
     let mut alice = Client::login(&world.relay, "alice@example.org", "alice-pw").await;
     let message = draft(
-        "dddddddddddddddd0001",
+        "dddddddddddddddd0001000000000000",
         &["bob@example.org"],
         "Oops",
         "Not meant to go.\n",
@@ -280,7 +280,7 @@ async fn undo_within_the_delay_sends_nothing_and_gives_the_draft_back() {
         .await;
     assert_eq!(queued["kind"], "queued");
     let back = alice
-        .ok(json!({"op": "undo_send", "draft_id": "dddddddddddddddd0001"}))
+        .ok(json!({"op": "undo_send", "draft_id": "dddddddddddddddd0001000000000000"}))
         .await;
     assert_eq!(back["kind"], "draft");
     assert_eq!(back["text"], "Not meant to go.\n");
@@ -288,7 +288,7 @@ async fn undo_within_the_delay_sends_nothing_and_gives_the_draft_back() {
     assert!(world.mailbox("bob@example.org", "INBOX").await.is_empty());
     // Undo of what already went is refused, and says so.
     let message = draft(
-        "dddddddddddddddd0002",
+        "dddddddddddddddd0002000000000000",
         &["bob@example.org"],
         "Meant",
         "Yes.\n",
@@ -299,7 +299,7 @@ async fn undo_within_the_delay_sends_nothing_and_gives_the_draft_back() {
     world.wait_for("bob@example.org", "INBOX", 1).await;
     assert_eq!(queued["kind"], "queued");
     let late = alice
-        .ok(json!({"op": "undo_send", "draft_id": "dddddddddddddddd0002"}))
+        .ok(json!({"op": "undo_send", "draft_id": "dddddddddddddddd0002000000000000"}))
         .await;
     assert_eq!(late["kind"], "too_late");
 }
@@ -315,7 +315,7 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
         .await
         .json();
     let mut to_nobody = draft(
-        "eeeeeeeeeeeeeeee0001",
+        "eeeeeeeeeeeeeeee0001000000000000",
         &["nobody@example.org"],
         "To nobody",
         "Hello?\n",
@@ -349,7 +349,7 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
 
     // CR/LF in a header is refused before anything goes anywhere.
     let hostile = draft(
-        "eeeeeeeeeeeeeeee0002",
+        "eeeeeeeeeeeeeeee0002000000000000",
         &["bob@example.org"],
         "Hi\r\nBcc: everyone@example.org",
         "x",
@@ -362,7 +362,7 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
     // Postfix down: the outbox says why and tries again; back up, the message goes.
     world.family.postfix.stop();
     let queued = alice
-        .ok(json!({"op": "send", "draft": draft("eeeeeeeeeeeeeeee0003", &["bob@example.org"], "Later", "x\n"), "delay_seconds": 0}))
+        .ok(json!({"op": "send", "draft": draft("eeeeeeeeeeeeeeee0003000000000000", &["bob@example.org"], "Later", "x\n"), "delay_seconds": 0}))
         .await;
     assert_eq!(queued["kind"], "queued");
     let retrying = alice
@@ -378,7 +378,7 @@ async fn refusals_are_named_and_keep_the_draft_and_an_outage_is_waited_out() {
     let done = alice
         .event(Duration::from_secs(40), |e| {
             e["kind"] == "outbox"
-                && e["draft_id"] == "eeeeeeeeeeeeeeee0003"
+                && e["draft_id"] == "eeeeeeeeeeeeeeee0003000000000000"
                 && e["state"]["state"] == "sent"
         })
         .await;
@@ -406,7 +406,7 @@ async fn a_relay_killed_during_the_delay_leaves_the_message_in_drafts() {
     let relay = process.relay();
     let mut alice = Client::login(&relay, "alice@example.org", "alice-pw").await;
     let queued = alice
-        .ok(json!({"op": "send", "draft": draft("ffffffffffffffff0001", &["bob@example.org"], "Unterbrochen", "x\n"), "delay_seconds": 30}))
+        .ok(json!({"op": "send", "draft": draft("ffffffffffffffff0001000000000000", &["bob@example.org"], "Unterbrochen", "x\n"), "delay_seconds": 30}))
         .await;
     assert_eq!(queued["kind"], "queued");
     process.kill();
@@ -456,7 +456,7 @@ async fn a_pop3_account_sends_with_sent_in_the_store() {
     let state = send(
         &mut alice,
         draft(
-            "9999999999999999aaaa",
+            "9999999999999999aaaa000000000000",
             &["bob@example.org"],
             "Per POP3",
             "Hallo\n",
@@ -479,7 +479,7 @@ async fn a_pop3_account_sends_with_sent_in_the_store() {
     let mut forward = alice
         .ok(json!({"op": "start_reply", "folder": "INBOX", "uid": uid, "kind": "forward", "lang": "en"}))
         .await;
-    forward["id"] = json!("9999999999999999bbbb");
+    forward["id"] = json!("9999999999999999bbbb000000000000");
     forward["to"] = json!([{"name": null, "email": "bob@example.org"}]);
     assert_eq!(send(&mut alice, forward).await["state"], "sent");
     let bobs = world.wait_for("bob@example.org", "INBOX", 2).await;
@@ -505,12 +505,13 @@ async fn drafts_replace_their_versions_across_tabs_and_continue_with_attachments
         .await
         .json();
     let mut draft = draft(
-        "7777777777777777aaaa",
+        "7777777777777777aaaa000000000000",
         &["bob@example.org"],
         "Samstag",
         "Erste Fassung",
     );
     draft["bcc"] = json!([{"name": null, "email": "carol@example.org"}]);
+    draft["origin"] = json!({"folder": "Familie/Grüße", "uid": 7, "kind": "reply_all"});
     draft["attachments"] = json!([{
         "name": "plan.pdf", "mime_type": "application/pdf", "size": plan.len(),
         "source": {"from": "upload", "id": upload["id"]}
@@ -539,10 +540,12 @@ async fn drafts_replace_their_versions_across_tabs_and_continue_with_attachments
     let mut reopened = tab
         .ok(json!({"op": "open_draft", "folder": "Drafts", "uid": uid}))
         .await;
-    assert_eq!(reopened["id"], "7777777777777777aaaa");
+    assert_eq!(reopened["id"], "7777777777777777aaaa000000000000");
     assert_eq!(reopened["text"], "Zweite Fassung");
     assert_eq!(reopened["bcc"][0]["email"], "carol@example.org");
     assert_eq!(reopened["attachments"][0]["name"], "plan.pdf");
+    assert_eq!(reopened["origin"]["folder"], "Familie/Grüße", "the reply still knows its original");
+    assert_eq!(reopened["origin"]["kind"], "reply_all");
     reopened.as_object_mut().unwrap().remove("kind");
     assert_eq!(send(&mut tab, reopened).await["state"], "sent");
     let inbox = world.wait_for("bob@example.org", "INBOX", 1).await;
@@ -554,11 +557,13 @@ async fn drafts_replace_their_versions_across_tabs_and_continue_with_attachments
     world.wait_for("carol@example.org", "INBOX", 1).await;
 
     // Discarding removes a draft for good.
-    let discard = draft_value("7777777777777777bbbb");
+    let discard = draft_value("7777777777777777bbbb000000000000");
     tab.ok(json!({"op": "save_draft", "draft": discard})).await;
     assert_eq!(world.mailbox("alice@example.org", "Drafts").await.len(), 1);
-    tab.ok(json!({"op": "discard_draft", "draft": draft_value("7777777777777777bbbb")}))
-        .await;
+    tab.ok(
+        json!({"op": "discard_draft", "draft": draft_value("7777777777777777bbbb000000000000")}),
+    )
+    .await;
     assert!(world
         .mailbox("alice@example.org", "Drafts")
         .await
@@ -592,7 +597,7 @@ async fn an_address_has_the_name_and_signature_its_user_gave_it_on_every_device(
     let state = send(
         &mut phone,
         draft(
-            "5555555555555555aaaa",
+            "5555555555555555aaaa000000000000",
             &["bob@example.org"],
             "Mit Namen",
             "Hallo\n",

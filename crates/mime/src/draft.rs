@@ -3,10 +3,29 @@
 //! Bcc, the thread it answers).
 
 use mail_parser::{HeaderValue, MessageParser};
-use protocol::{AttachmentSource, Body, Draft, DraftAttachment, MessageView};
+use protocol::{AttachmentSource, Body, Draft, DraftAttachment, MessageView, Origin};
 
 /// The header every saved version of one draft carries.
 pub const DRAFT_ID_HEADER: &str = "X-Webmail-Draft";
+/// The message a draft answers or forwards (base64 of its JSON), so that sending a reopened
+/// reply still flags the original.
+pub const ORIGIN_HEADER: &str = "X-Webmail-Origin";
+
+/// The value of [`ORIGIN_HEADER`] for `origin`: one line of ASCII, whatever the folder's name.
+pub fn origin_value(origin: &Origin) -> String {
+    use base64::Engine;
+    let json = serde_json::to_vec(origin).expect("an origin serializes");
+    base64::engine::general_purpose::STANDARD.encode(json)
+}
+
+fn origin_from(value: &str) -> Option<Origin> {
+    use base64::Engine;
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 /// Present (`yes`) on a draft written with simple formatting: a draft keeps only its text, marks
 /// and all, and the HTML is made when it is sent.
 pub const FORMATTED_HEADER: &str = "X-Webmail-Formatted";
@@ -67,7 +86,10 @@ pub fn continue_draft(view: MessageView, header: &[u8]) -> Draft {
         attachments,
         in_reply_to,
         references,
-        origin: None,
+        origin: parsed
+            .as_ref()
+            .and_then(|m| m.header_raw(ORIGIN_HEADER))
+            .and_then(origin_from),
         formatted: parsed
             .as_ref()
             .and_then(|m| m.header_raw(FORMATTED_HEADER))
@@ -107,12 +129,22 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nZeile 1\r\nZeile 2\r\n";
             damaged: false,
             truncated: false,
         };
-        let draft = continue_draft(view, raw);
+        let draft = continue_draft(view.clone(), raw);
         assert_eq!(draft.id, "0123456789abcdef");
         assert_eq!(draft.from, "anna@example.org");
         assert_eq!(draft.bcc[0].name.as_deref(), Some("Carl Müller"));
         assert_eq!(draft.text, "Zeile 1\nZeile 2");
         assert_eq!(draft.in_reply_to.as_deref(), Some("<p@example.org>"));
         assert_eq!(draft.references, ["<r@example.org>", "<p@example.org>"]);
+        assert_eq!(draft.origin, None);
+        let origin = Origin {
+            folder: "Familie/Grüße".into(),
+            uid: 7,
+            kind: protocol::ReplyKind::ReplyAll,
+        };
+        let mut with_origin =
+            format!("{ORIGIN_HEADER}: {}\r\n", origin_value(&origin)).into_bytes();
+        with_origin.extend_from_slice(raw);
+        assert_eq!(continue_draft(view, &with_origin).origin, Some(origin));
     }
 }

@@ -110,6 +110,10 @@ pub fn as_draft(message: &[u8], draft: &Draft) -> Vec<u8> {
     if draft.formatted {
         marked.extend(format!("{}: yes\r\n", mime::draft::FORMATTED_HEADER).into_bytes());
     }
+    if let Some(origin) = &draft.origin {
+        let value = mime::draft::origin_value(origin);
+        marked.extend(format!("{}: {value}\r\n", mime::draft::ORIGIN_HEADER).into_bytes());
+    }
     marked.extend_from_slice(message);
     marked
 }

@@ -294,16 +294,16 @@ impl Sender {
     }
 }
 
-/// Draft ids come from the app and go into a header and an IMAP SEARCH: letters, digits, `-`.
+/// Draft ids come from the app and go into a header and an IMAP `SEARCH HEADER`, which matches
+/// substrings: all of one length, so that one id can only contain another by being it.
 fn check_draft_id(id: &str) -> Result<(), ErrorInfo> {
-    let fine =
-        (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let fine = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
     if fine {
         Ok(())
     } else {
         Err(ErrorInfo::new(
             ErrorCode::InvalidMessage,
-            "a draft id is 16 to 64 letters, digits or dashes",
+            "a draft id is 32 hex digits",
         ))
     }
 }

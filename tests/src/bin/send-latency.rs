@@ -40,7 +40,7 @@ async fn until(imap: &mut RawImap, folder: &str, n: usize) -> Instant {
 
 fn draft(i: usize, attachments: serde_json::Value) -> serde_json::Value {
     json!({
-        "id": format!("{i:016x}bench"), "from": ALICE.0,
+        "id": format!("{i:032x}"), "from": ALICE.0,
         "to": [{"name": "Bob", "email": BOB.0}], "cc": [], "bcc": [],
         "subject": format!("Bench {i}"), "text": "A short note, as most mail is.\n".repeat(5),
         "attachments": attachments, "in_reply_to": null, "references": [], "origin": null

@@ -5,6 +5,7 @@ mod accounts;
 pub mod cli;
 pub mod config;
 mod link;
+mod private;
 mod send;
 mod store;
 pub mod tls;

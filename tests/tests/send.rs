@@ -491,6 +491,31 @@ async fn a_pop3_account_sends_with_sent_in_the_store() {
         .ok(json!({"op": "open_message", "folder": "INBOX", "uid": uid}))
         .await;
     assert_eq!(opened["keywords"], json!(["$Forwarded"]), "{opened}");
+
+    // Mail, the outbox, uploads, names and addresses: for the relay's own user only.
+    world
+        .relay
+        .upload(&alice.cookie, "left.txt", "text/plain", b"left behind")
+        .await;
+    alice
+        .ok(json!({"op": "save_identity", "identity": {"address": "alice@example.org", "name": "A", "signature": ""}}))
+        .await;
+    let mut shared = Vec::new();
+    let mut walk = vec![data.path().to_owned()];
+    while let Some(dir) = walk.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let mode =
+                std::os::unix::fs::PermissionsExt::mode(&entry.metadata().unwrap().permissions());
+            if mode & 0o077 != 0 {
+                shared.push(format!("{} {mode:o}", path.display()));
+            }
+            if path.is_dir() {
+                walk.push(path);
+            }
+        }
+    }
+    assert!(shared.is_empty(), "readable by others: {shared:#?}");
 }
 
 #[tokio::test]
@@ -544,7 +569,10 @@ async fn drafts_replace_their_versions_across_tabs_and_continue_with_attachments
     assert_eq!(reopened["text"], "Zweite Fassung");
     assert_eq!(reopened["bcc"][0]["email"], "carol@example.org");
     assert_eq!(reopened["attachments"][0]["name"], "plan.pdf");
-    assert_eq!(reopened["origin"]["folder"], "Familie/Grüße", "the reply still knows its original");
+    assert_eq!(
+        reopened["origin"]["folder"], "Familie/Grüße",
+        "the reply still knows its original"
+    );
     assert_eq!(reopened["origin"]["kind"], "reply_all");
     reopened.as_object_mut().unwrap().remove("kind");
     assert_eq!(send(&mut tab, reopened).await["state"], "sent");

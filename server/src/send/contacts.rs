@@ -27,7 +27,7 @@ pub struct Contacts {
 
 impl Contacts {
     pub fn open(dir: PathBuf) -> io::Result<Self> {
-        fs::create_dir_all(&dir)?;
+        crate::private::dir(&dir)?;
         Ok(Self {
             dir,
             by_user: Mutex::default(),
@@ -119,12 +119,10 @@ impl Contacts {
     }
 
     fn save(&self, user: &str, contacts: &[Contact]) {
-        let temp = self.file(user).with_extension("tmp");
-        let written = fs::write(
-            &temp,
-            serde_json::to_vec(contacts).expect("contacts serialize"),
-        )
-        .and_then(|()| fs::rename(&temp, self.file(user)));
+        let written = crate::private::write_durably(
+            &self.file(user),
+            &serde_json::to_vec(contacts).expect("contacts serialize"),
+        );
         if let Err(e) = written {
             tracing::warn!(error = %e, "cannot keep the address suggestions");
         }

@@ -29,7 +29,7 @@ pub enum IdentityError {
 
 impl Identities {
     pub fn open(dir: PathBuf) -> io::Result<Self> {
-        fs::create_dir_all(&dir)?;
+        crate::private::dir(&dir)?;
         Ok(Self { dir })
     }
 
@@ -79,12 +79,10 @@ impl Identities {
             .ok_or_else(|| IdentityError::NotYours(identity.address.clone()))?;
         slot.name = name.to_owned();
         slot.signature = identity.signature.replace("\r\n", "\n");
-        let temp = self.file(user).with_extension("tmp");
-        fs::write(
-            &temp,
-            serde_json::to_vec(&all).expect("identities serialize"),
+        crate::private::write_durably(
+            &self.file(user),
+            &serde_json::to_vec(&all).expect("identities serialize"),
         )?;
-        fs::rename(temp, self.file(user))?;
         Ok(())
     }
 

@@ -53,6 +53,7 @@ impl Sender {
     pub fn new(config: SmtpConfig, data_dir: &Path) -> Result<Self, SenderError> {
         let server = config.server();
         let tls = tls::connector(&server)?;
+        crate::private::dir(data_dir)?;
         Ok(Self {
             outbox: Arc::new(outbox::Outbox::open(&data_dir.join("outbox"))?),
             uploads: uploads::Uploads::open(&data_dir.join("uploads"), config.max_attachments())?,

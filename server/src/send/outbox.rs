@@ -76,7 +76,7 @@ pub struct Queued {
 impl Outbox {
     /// Opens (creating) `dir` and reads what a previous run left in it.
     pub fn open(dir: &Path) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
+        crate::private::dir(dir)?;
         let mut leftover = Vec::new();
         for entry in fs::read_dir(dir)? {
             let path = entry?.path();
@@ -122,7 +122,7 @@ impl Outbox {
             recipients: queued.composed.recipients.clone(),
             stage: Stage::Waiting,
         };
-        write_durably(&self.path(&id, "eml"), &queued.composed.copy)?;
+        crate::private::write_durably(&self.path(&id, "eml"), &queued.composed.copy)?;
         self.write_record(&id, &record)?;
         self.live_map().insert(
             id.clone(),
@@ -347,7 +347,7 @@ impl Outbox {
 
     fn write_record(&self, id: &str, record: &Record) -> io::Result<()> {
         let json = serde_json::to_vec(record).expect("records serialize");
-        write_durably(&self.path(id, "json"), &json)?;
+        crate::private::write_durably(&self.path(id, "json"), &json)?;
         fs::File::open(&self.dir)?.sync_all()
     }
 
@@ -356,16 +356,6 @@ impl Outbox {
         let _ = fs::remove_file(self.path(id, "json"));
         let _ = fs::remove_file(self.path(id, "eml"));
     }
-}
-
-/// Written to a temp name, fsynced, renamed: a crash leaves the old version or the new.
-fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let temp = path.with_extension("tmp");
-    let mut file = fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&temp, path)
 }
 
 fn internal(error: io::Error) -> ErrorInfo {

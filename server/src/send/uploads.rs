@@ -39,7 +39,7 @@ pub struct Uploads {
 impl Uploads {
     /// Opens (creating) `dir`, removing uploads older than a day.
     pub fn open(dir: &Path, limit: u64) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
+        crate::private::dir(dir)?;
         let uploads = Self {
             dir: dir.to_owned(),
             limit,
@@ -71,14 +71,14 @@ impl Uploads {
     {
         use futures_util::StreamExt;
         let dir = self.dir.join(user_dir(user));
-        fs::create_dir_all(&dir)?;
+        crate::private::dir(&dir)?;
         // What a closed tab or a removed attachment left behind does not count for long.
         remove_expired_in(&dir);
         let room = self.quota().saturating_sub(used(&dir));
         let id = crate::random_hex(16);
         let path = dir.join(&id);
         let temp = dir.join(format!("{id}.part"));
-        let mut file = tokio::fs::File::create(&temp).await?;
+        let mut file = tokio::fs::File::from_std(crate::private::create(&temp)?);
         let mut size = 0u64;
         let outcome = async {
             while let Some(piece) = pieces.next().await {

@@ -51,8 +51,12 @@ pub struct Store {
 impl Store {
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let mail_dir = data_dir.join("mail");
-        fs::create_dir_all(&mail_dir)?;
-        let db = Connection::open(data_dir.join("webmail.sqlite"))?;
+        crate::private::dir(data_dir)?;
+        crate::private::dir(&mail_dir)?;
+        let db_path = data_dir.join("webmail.sqlite");
+        let db = Connection::open(&db_path)?;
+        // SQLite gives its -wal and -shm files the database file's permissions.
+        crate::private::restrict(&db_path)?;
         db.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -76,6 +80,9 @@ impl Store {
         // (`$Forwarded`) as a JSON list.
         add_column(&db, "draft_id", "TEXT")?;
         add_column(&db, "keywords", "TEXT NOT NULL DEFAULT '[]'")?;
+        for journal in ["webmail.sqlite-wal", "webmail.sqlite-shm"] {
+            crate::private::restrict(&data_dir.join(journal))?;
+        }
         Ok(Self {
             db: Mutex::new(db),
             mail_dir,
@@ -111,11 +118,11 @@ impl Store {
     pub fn incoming(&self, user: &str) -> Result<Incoming, StoreError> {
         let dir_name = user_dir(user);
         let dir = self.mail_dir.join(&dir_name);
-        fs::create_dir_all(&dir)?;
+        crate::private::dir(&dir)?;
         let name = crate::random_hex(16);
         let temp = dir.join(format!("{name}.tmp"));
         Ok(Incoming {
-            file: fs::File::create(&temp)?,
+            file: crate::private::create(&temp)?,
             temp: Some(temp),
             name: format!("{dir_name}/{name}.eml"),
             scan: mime::MessageScan::new(),

@@ -11,14 +11,28 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
+const WIRE_LEVEL_LIBRARIES: [&str; 7] = [
+    "imap_next",
+    "imap_codec",
+    "tungstenite",
+    "tokio_tungstenite",
+    "hyper",
+    "hyper_util",
+    "h2",
+];
+
 /// Reads the config named on the command line and serves until the process ends.
 #[tokio::main]
 pub async fn run() -> ExitCode {
-    // imap-next traces raw protocol bytes (LOGIN included) in debug builds: never enable that,
-    // whatever RUST_LOG says, so a password cannot reach a log.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info"))
-        .add_directive("imap_next=warn".parse().expect("valid directive"));
+    // These libraries trace the wire itself: IMAP lines (LOGIN included), WebSocket frames (mail
+    // as the browser reads and writes it), HTTP headers (the session cookie). Never at that level,
+    // whatever RUST_LOG says, so that no password, token or mail reaches a log.
+    let filter = WIRE_LEVEL_LIBRARIES.iter().fold(
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        |filter, library| {
+            filter.add_directive(format!("{library}=warn").parse().expect("valid directive"))
+        },
+    );
     tracing_subscriber::fmt().with_env_filter(filter).init();
 
     let mut args = std::env::args_os().skip(1);

@@ -16,12 +16,25 @@ pub struct RelayProcess {
     config: PathBuf,
     child: Child,
     pub port: u16,
+    /// `RUST_LOG` for it, and where its output goes (`None`: the test's own).
+    log: (String, Option<PathBuf>),
 }
 
 impl RelayProcess {
     /// Starts `binary` (a test's `env!("CARGO_BIN_EXE_relay")`) with a config of `sections`
     /// (TOML for `[imap]`, `[pop3]`, ...) after the keys every relay needs; its data in `dir`.
     pub async fn start(binary: &Path, dir: &Path, sections: &str) -> Self {
+        Self::start_logging(binary, dir, sections, "warn", None).await
+    }
+
+    /// [`Self::start`] with `RUST_LOG=level`, its output (stdout and stderr) appended to `log`.
+    pub async fn start_logging(
+        binary: &Path,
+        dir: &Path,
+        sections: &str,
+        level: &str,
+        log: Option<PathBuf>,
+    ) -> Self {
         let port = free_port();
         let config = dir.join("relay.toml");
         std::fs::write(
@@ -33,13 +46,15 @@ impl RelayProcess {
             ),
         )
         .expect("config written");
-        let child = spawn(binary, &config);
+        let log = (level.to_owned(), log);
+        let child = spawn(binary, &config, &log);
         wait_for_port(port, "relay").await;
         Self {
             binary: binary.to_owned(),
             config,
             child,
             port,
+            log,
         }
     }
 
@@ -77,7 +92,7 @@ impl RelayProcess {
     /// Starts it again with the same config (after [`Self::kill`]).
     pub async fn restart(&mut self) {
         self.kill();
-        self.child = spawn(&self.binary, &self.config);
+        self.child = spawn(&self.binary, &self.config, &self.log);
         wait_for_port(self.port, "relay").await;
     }
 }
@@ -116,12 +131,20 @@ fn server_keys(server: &MailServer) -> String {
     )
 }
 
-fn spawn(binary: &Path, config: &Path) -> Child {
-    Command::new(binary)
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("the relay starts")
+fn spawn(binary: &Path, config: &Path, (level, log): &(String, Option<PathBuf>)) -> Child {
+    let mut command = Command::new(binary);
+    command.arg(config).env("RUST_LOG", level);
+    if let Some(log) = log {
+        let file = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .expect("log file")
+        };
+        command.stdout(file()).stderr(file());
+    }
+    command.spawn().expect("the relay starts")
 }
 
 impl Drop for RelayProcess {

@@ -41,6 +41,7 @@ pub struct Relay {
     /// Where the config has an SMTP server.
     sender: Option<Arc<send::Sender>>,
     sessions: Arc<Sessions>,
+    throttle: web::throttle::Throttle,
     app_csp: HeaderValue,
 }
 
@@ -85,6 +86,7 @@ impl Relay {
             store,
             sender,
             sessions,
+            throttle: web::throttle::Throttle::default(),
             app_csp,
         })
     }
@@ -128,5 +130,7 @@ pub(crate) fn random_hex(bytes: usize) -> String {
 
 /// Serves until the process ends.
 pub async fn serve(relay: Relay, listener: TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(Arc::new(relay))).await
+    // The peer's address is what login throttling counts.
+    let app = router(Arc::new(relay)).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).await
 }

@@ -312,6 +312,13 @@ service pop3-login {{
     ssl = {ssl}
   }}
 }}
+# No auth penalty: every login comes from the relay's one address, so after one wrong password
+# Dovecot would slow every later login of every test; the relay throttles guessers itself.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1

@@ -182,6 +182,25 @@ impl RunningRelay {
         self.exchange(method, path, body.as_bytes(), &cookie).await
     }
 
+    /// `POST /api/login` from another loopback address (`127.0.0.x`), as another client would;
+    /// returns the status.
+    pub async fn login_from(&self, client: std::net::Ipv4Addr, email: &str, password: &str) -> u16 {
+        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind((client, 0).into()).expect("a loopback address");
+        let stream = socket.connect(self.addr).await.expect("relay listens");
+        exchange_over(
+            stream,
+            self.addr,
+            "POST",
+            protocol::LOGIN_PATH,
+            body.as_bytes(),
+            "",
+        )
+        .await
+        .status
+    }
+
     /// A raw request with these extra `headers` (each ending in CRLF).
     pub async fn exchange(
         &self,
@@ -190,19 +209,30 @@ impl RunningRelay {
         body: &[u8],
         headers: &str,
     ) -> HttpResponse {
-        let mut stream = TcpStream::connect(self.addr).await.expect("relay listens");
-        let mut request = format!(
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(body);
-        stream.write_all(&request).await.expect("write");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read");
-        HttpResponse::parse(&raw)
+        let stream = TcpStream::connect(self.addr).await.expect("relay listens");
+        exchange_over(stream, self.addr, method, path, body, headers).await
     }
+}
+
+/// One HTTP/1.0 request over `stream`, read to the end (no chunked encoding to undo).
+async fn exchange_over(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    headers: &str,
+) -> HttpResponse {
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    HttpResponse::parse(&raw)
 }
 
 /// Percent-encoding for a query value.

@@ -344,3 +344,32 @@ async fn wait_for_log(dovecot: &Dovecot, needle: &str) {
     }
     panic!("Dovecot never logged {needle:?}:\n{}", dovecot.log());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_guesser_is_held_back_and_the_owner_still_gets_in() {
+    let dovecot = dovecot_with_mail().await;
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let guesser = std::net::Ipv4Addr::new(127, 0, 0, 1);
+    let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
+    for i in 0..200 {
+        let status = relay
+            .login_from(guesser, ALICE.0, &format!("guess {i}"))
+            .await;
+        *statuses.entry(status).or_default() += 1;
+    }
+    // The first few reach the mail server and are wrong; the rest wait at the relay.
+    assert_eq!(statuses.get(&401), Some(&5), "{statuses:?}");
+    assert_eq!(statuses.get(&503), Some(&195), "{statuses:?}");
+    let tried = dovecot.log().matches("auth failed").count();
+    assert!(
+        tried <= 5,
+        "the mail server saw {tried} attempts:\n{}",
+        dovecot.log()
+    );
+    // Alice, from her own address, is not locked out by the guesser.
+    let owner = std::net::Ipv4Addr::new(127, 0, 0, 2);
+    assert_eq!(relay.login_from(owner, ALICE.0, ALICE.1).await, 200);
+    // Nor is the guesser's answer a hint: the same for an account that does not exist.
+    let (status, _, body) = relay.login("nobody@example.org", "x").await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("try_later")));
+}

@@ -1,9 +1,9 @@
 //! Logging in and out over HTTP, and the session cookie.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
-    extract::{rejection::JsonRejection, State},
+    extract::{rejection::JsonRejection, ConnectInfo, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -28,8 +28,13 @@ use crate::{
 
 const COOKIE: &str = "webmail_session";
 
+/// Longest e-mail address (RFC 5321) and password the login form takes.
+const MAX_EMAIL: usize = 254;
+const MAX_PASSWORD: usize = 1024;
+
 pub async fn login(
     State(relay): State<Arc<Relay>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Response {
@@ -49,21 +54,46 @@ pub async fn login(
             "enter your e-mail address and password",
         );
     }
-    if email.chars().any(char::is_control) || request.password.contains(['\r', '\n', '\0']) {
+    if email.len() > MAX_EMAIL
+        || request.password.len() > MAX_PASSWORD
+        || email.chars().any(char::is_control)
+        || request.password.contains(['\r', '\n', '\0'])
+    {
         return error(ErrorCode::AuthFailed, "wrong e-mail or password");
     }
+    let client = peer.ip();
+    let permit = match relay.throttle.admit(client, email).await {
+        Ok(permit) => permit,
+        Err(wait) => {
+            tracing::info!(%client, %email, ?wait, "login held back after failed attempts");
+            return error(
+                ErrorCode::TryLater,
+                format!(
+                    "too many failed logins; try again in {} seconds",
+                    wait.as_secs().max(1)
+                ),
+            );
+        }
+    };
     let token = match request.kind {
         AccountKind::Imap => login_imap(&relay, email, request.password).await,
         AccountKind::Pop3 => login_pop3(&relay, email, request.password).await,
     };
+    drop(permit);
     let token = match token {
-        Ok(token) => token,
+        Ok(token) => {
+            relay.throttle.succeeded(client, email);
+            token
+        }
         Err(e) => {
-            tracing::info!(%email, kind = ?request.kind, error = %e.message, "login failed");
+            if e.code == ErrorCode::AuthFailed {
+                relay.throttle.failed(client, email);
+            }
+            tracing::info!(%client, %email, kind = ?request.kind, error = %e.message, "login failed");
             return error(e.code, e.message);
         }
     };
-    tracing::info!(%email, kind = ?request.kind, "logged in");
+    tracing::info!(%client, %email, kind = ?request.kind, "logged in");
     let mut info = match relay.sessions.get(&token) {
         Some(session) => session_info(&relay, &session),
         None => return error(ErrorCode::NotLoggedIn, "the session ended at once"),

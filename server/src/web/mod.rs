@@ -6,5 +6,6 @@ pub mod download;
 pub mod http;
 pub mod origin;
 pub mod session;
+pub mod throttle;
 pub mod upload;
 pub mod ws;

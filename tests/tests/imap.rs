@@ -862,3 +862,34 @@ async fn a_conversation_includes_the_users_own_replies_from_sent() {
         "bad_request"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_requests_on_one_socket_is_bounded_and_every_one_answered() {
+    let (_dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    const BURST: u64 = 300;
+    for id in 1..=BURST {
+        client
+            .send_raw(
+                &json!({"id": id, "op": "search", "folder": null, "query": {"text": "x"}})
+                    .to_string(),
+            )
+            .await;
+    }
+    let (mut answered, mut busy) = (std::collections::BTreeSet::new(), 0);
+    while (answered.len() as u64) < BURST {
+        let frame = client.next_frame().await;
+        if frame["type"] == "event" {
+            continue;
+        }
+        if frame["type"] == "error" && frame["error"]["code"] == "try_later" {
+            busy += 1;
+        }
+        answered.insert(frame["id"].as_u64().expect("an answer names its request"));
+    }
+    assert_eq!(answered.len() as u64, BURST, "every request answered once");
+    assert!(busy > 0 && busy < BURST, "{busy} of {BURST} held back");
+    // The socket goes on as before.
+    let folders = client.ok(json!({"op": "list_folders"})).await;
+    assert_eq!(folders["kind"], "folders");
+}

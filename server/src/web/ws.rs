@@ -23,6 +23,9 @@ use crate::Relay;
 /// Requests are small but for a draft's text (a long reply quotes a long message); anything
 /// larger is garbage or an attack. Attachments come by upload, never in a frame.
 const MAX_FRAME: usize = 1024 * 1024;
+/// Requests one socket may have in flight at once; past that, each is answered `try_later`
+/// at once, so one tab (or a script) cannot queue up unbounded work.
+const MAX_IN_FLIGHT: usize = 32;
 /// A page of the message list is capped so one request cannot make the relay fetch a whole folder.
 const MAX_PAGE: u32 = 500;
 
@@ -39,7 +42,9 @@ pub async fn upgrade(
         return http::error(ErrorCode::NotLoggedIn, "not logged in");
     };
     let sessions = Arc::clone(&relay.sessions);
+    // A message may come in fragments: each is bounded too, not only their sum.
     ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| serve(socket, sessions, token, session))
 }
 
@@ -63,14 +68,28 @@ async fn serve(
     });
 
     let mut events = session.subscribe();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     loop {
         tokio::select! {
             message = incoming.next() => match message {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
                     // Each request runs on its own so a slow one does not hold up the socket.
-                    Ok(frame) => {
-                        tokio::spawn(answer(frame, Arc::clone(&session), outgoing.clone()));
-                    }
+                    Ok(frame) => match Arc::clone(&in_flight).try_acquire_owned() {
+                        Ok(permit) => {
+                            let (session, outgoing) = (Arc::clone(&session), outgoing.clone());
+                            tokio::spawn(async move {
+                                answer(frame, session, outgoing).await;
+                                drop(permit);
+                            });
+                        }
+                        Err(_) => {
+                            let error = ErrorInfo::new(
+                                ErrorCode::TryLater,
+                                "too many requests at once on this connection",
+                            );
+                            let _ = outgoing.send(ServerFrame::Error { id: Some(frame.id), error }).await;
+                        }
+                    },
                     Err(e) => {
                         let error = ErrorInfo::new(ErrorCode::BadRequest, format!("unreadable frame: {e}"));
                         let _ = outgoing.send(ServerFrame::Error { id: None, error }).await;

@@ -23,6 +23,10 @@ pub struct Config {
         deserialize_with = "minutes"
     )]
     pub session_idle: Duration,
+    /// A browser's socket that answers nothing (not even the relay's pings) for this long is
+    /// closed: a half-open connection must not keep a session, and its password, alive.
+    #[serde(default = "default_socket_timeout")]
+    pub socket_timeout_seconds: u64,
     /// The IMAP server users log in to. The relay connects to no host but this and `pop3`.
     pub imap: Option<MailServer>,
     /// The POP3 server users may collect mail from instead.
@@ -81,6 +85,10 @@ fn default_inline_images() -> usize {
 
 fn default_inline_images_mb() -> usize {
     mime::InlineLimits::default().bytes / 1_000_000
+}
+
+fn default_socket_timeout() -> u64 {
+    60
 }
 
 fn default_data_dir() -> PathBuf {

@@ -98,7 +98,7 @@ impl Client {
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             assert!(!left.is_zero(), "no matching event within {within:?}");
-            let frame = match tokio::time::timeout(left, self.ws.next()).await {
+            let frame = match tokio::time::timeout(left, next_text(&mut self.ws)).await {
                 Ok(Some(Ok(message))) => parse(message),
                 Ok(other) => panic!("socket ended: {other:?}"),
                 Err(_) => panic!("no matching event within {within:?}"),
@@ -138,6 +138,15 @@ impl Client {
     pub async fn next_frame(&mut self) -> Value {
         next_frame(&mut self.ws, Duration::from_secs(10)).await
     }
+
+    /// Reads (and so answers the relay's pings) for up to `within`; the frame, if one came.
+    pub async fn next_frame_within(&mut self, within: Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        match tokio::time::timeout(within, next_text(&mut self.ws)).await {
+            Ok(Some(Ok(message))) => Some(parse(message)),
+            _ => None,
+        }
+    }
 }
 
 /// A `folder_changed` event for `folder`.
@@ -164,8 +173,18 @@ pub async fn ws_connect(
     tokio_tungstenite::connect_async(request).await
 }
 
+/// The next data frame; pings are answered on the way (by reading on), as a browser does.
+async fn next_text(ws: &mut Ws) -> Option<Result<Message, tungstenite::Error>> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => return other,
+        }
+    }
+}
+
 async fn next_frame(ws: &mut Ws, within: Duration) -> Value {
-    let message = tokio::time::timeout(within, ws.next())
+    let message = tokio::time::timeout(within, next_text(ws))
         .await
         .unwrap_or_else(|_| panic!("no frame within {within:?}"))
         .expect("socket open")

@@ -259,6 +259,7 @@ pub fn config(imap: Option<MailServer>) -> Config {
         web_root,
         extra_origins: Vec::new(),
         session_idle: Duration::from_secs(600),
+        socket_timeout_seconds: 60,
         imap,
         pop3: None,
         // Empty: `start_config` gives the relay a temp dir of its own.

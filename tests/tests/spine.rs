@@ -373,3 +373,40 @@ async fn a_password_guesser_is_held_back_and_the_owner_still_gets_in() {
     let (status, _, body) = relay.login("nobody@example.org", "x").await;
     assert_eq!((status, body["code"].as_str()), (503, Some("try_later")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_socket_is_closed_and_a_live_one_kept() {
+    use futures_util::StreamExt;
+    let dovecot = dovecot_with_mail().await;
+    let mut config = webmail_tests::relay::config(Some(dovecot.imap_server(TlsMode::Starttls)));
+    config.socket_timeout_seconds = 2;
+    let relay = RunningRelay::start_config(0, config).await;
+    let (_, cookie, _) = relay.login(ALICE.0, ALICE.1).await;
+    let cookie = cookie.expect("a session");
+    let url = format!("ws://{}/ws", relay.addr);
+    // A half-open connection: nothing read, so the relay's pings go unanswered.
+    let (mut silent, _) = ws_connect(&url, Some(&relay.url()), Some(&cookie))
+        .await
+        .unwrap();
+    // A live tab: it reads, so its socket answers the pings by itself.
+    let mut live = Client::resume(&relay, &cookie).await;
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        live.next_frame_within(Duration::from_millis(500)).await;
+    }
+    let answer = live.ok(json!({"op": "list_folders"})).await;
+    assert_eq!(answer["kind"], "folders", "the live socket is still open");
+    // The silent one was closed meanwhile: what it reads now ends with a close.
+    let mut closed = false;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(1), silent.next()).await
+    {
+        match message {
+            Ok(tungstenite::Message::Close(_)) | Err(_) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
+    assert!(closed, "the silent socket was closed by the relay");
+}

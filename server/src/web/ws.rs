@@ -1,6 +1,6 @@
 //! The WebSocket: one task per browser tab, JSON frames from `protocol`.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{
@@ -42,10 +42,11 @@ pub async fn upgrade(
         return http::error(ErrorCode::NotLoggedIn, "not logged in");
     };
     let sessions = Arc::clone(&relay.sessions);
+    let silence = Duration::from_secs(relay.config.socket_timeout_seconds.max(1));
     // A message may come in fragments: each is bounded too, not only their sum.
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
-        .on_upgrade(move |socket| serve(socket, sessions, token, session))
+        .on_upgrade(move |socket| serve(socket, sessions, token, session, silence))
 }
 
 async fn serve(
@@ -53,25 +54,44 @@ async fn serve(
     sessions: Arc<Sessions>,
     token: SessionToken,
     session: Arc<Session>,
+    silence: Duration,
 ) {
     sessions.socket_opened(&session);
     let (mut sink, mut incoming) = socket.split();
     let (outgoing, mut queue) = mpsc::channel::<ServerFrame>(64);
+    // Pings go out at a third of the allowed silence; a browser answers them by itself.
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + silence / 3, silence / 3);
     let writer = tokio::spawn(async move {
-        while let Some(frame) = queue.recv().await {
-            let json = serde_json::to_string(&frame).expect("protocol types serialize");
-            if sink.send(Message::Text(json.into())).await.is_err() {
+        loop {
+            let message = tokio::select! {
+                frame = queue.recv() => match frame {
+                    Some(frame) => Message::Text(
+                        serde_json::to_string(&frame).expect("protocol types serialize").into(),
+                    ),
+                    None => break,
+                },
+                _ = ping.tick() => Message::Ping(Vec::new().into()),
+            };
+            if sink.send(message).await.is_err() {
                 break;
             }
         }
         let _ = sink.close().await;
     });
+    let mut heard = tokio::time::Instant::now();
 
     let mut events = session.subscribe();
     let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     loop {
         tokio::select! {
-            message = incoming.next() => match message {
+            () = tokio::time::sleep_until(heard + silence) => {
+                tracing::info!(email = %session.email, "socket silent too long; closed");
+                break;
+            }
+            message = incoming.next() => {
+                // Anything heard, a pong included, shows the browser is there.
+                heard = tokio::time::Instant::now();
+                match message {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
                     // Each request runs on its own so a slow one does not hold up the socket.
                     Ok(frame) => match Arc::clone(&in_flight).try_acquire_owned() {
@@ -101,7 +121,7 @@ async fn serve(
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {} // ping/pong: axum answers pings itself
-            },
+            }},
             event = events.recv() => match event {
                 Ok(event) => {
                     let ends = event == Event::LoggedOut;

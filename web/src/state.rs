@@ -115,7 +115,8 @@ impl Mail {
         self.socket.set_value(Some(Rc::new(socket)));
     }
 
-    pub async fn request(self, request: Request) -> Result<Response, ErrorInfo> {
+    pub async fn request(self, request: impl Into<Request>) -> Result<Response, ErrorInfo> {
+        let request = request.into();
         let socket = self.socket.with_value(|s| s.clone());
         match socket {
             Some(socket) => socket.request(request).await,
@@ -128,8 +129,8 @@ impl Mail {
 
     /// Carries out an action; if it fails, the user is told, and the list shows again what is
     /// really there (the change it showed at once did not happen).
-    pub fn act(self, request: Request) {
-        self.act_or(request, || {});
+    pub fn act(self, request: impl Into<Request>) {
+        self.act_or(request.into(), || {});
     }
 
     /// [`Self::act`], running `undo` if it fails (to put back what a view changed at once).

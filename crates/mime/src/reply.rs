@@ -202,18 +202,8 @@ fn forward_header(original: &MessageView, lang: Lang) -> String {
 
 /// `2026-12-02`: the day only, since the relay does not know the reader's time zone.
 fn day(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let date = mail_parser::DateTime::from_timestamp(seconds);
+    format!("{:04}-{:02}-{:02}", date.year, date.month, date.day)
 }
 
 /// Every line behind `> ` (a line already quoted gets only `>`).

@@ -198,6 +198,21 @@ pub enum Request {
         folder: Option<String>,
         query: SearchQuery,
     },
+    /// Writing mail (the relay's `send` answers these); on the wire, ops like any other.
+    #[serde(untagged)]
+    Write(WriteRequest),
+}
+
+impl From<WriteRequest> for Request {
+    fn from(request: WriteRequest) -> Self {
+        Request::Write(request)
+    }
+}
+
+/// What the browser can ask about writing mail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum WriteRequest {
     /// A new draft answering or forwarding a message: recipients, subject, quoted text and
     /// threading headers filled in. Answered with `draft`.
     StartReply {
@@ -209,55 +224,22 @@ pub enum Request {
     },
     /// Sends the draft after `delay_seconds` (at most 60; 0: at once). Answered with `queued`
     /// once it is checked and in the outbox; what happens then arrives as `outbox` events.
-    Send {
-        draft: Draft,
-        delay_seconds: u32,
-    },
+    Send { draft: Draft, delay_seconds: u32 },
     /// Saves the draft in Drafts, replacing every earlier version of it (from any tab).
     /// Answered with `draft_saved`.
-    SaveDraft {
-        draft: Draft,
-    },
+    SaveDraft { draft: Draft },
     /// A draft saved in Drafts, to go on writing it. Answered with `draft`.
-    OpenDraft {
-        folder: String,
-        uid: u32,
-    },
+    OpenDraft { folder: String, uid: u32 },
     /// Removes every saved version of the draft, and the uploads it refers to.
-    DiscardDraft {
-        draft: Draft,
-    },
+    DiscardDraft { draft: Draft },
     /// Addresses the user has written with whose e-mail or name starts with `prefix`, for the
     /// editor's suggestions. Answered with `addresses`.
-    SuggestAddresses {
-        prefix: String,
-    },
+    SuggestAddresses { prefix: String },
     /// Sets the name and signature of one of the user's addresses.
-    SaveIdentity {
-        identity: Identity,
-    },
+    SaveIdentity { identity: Identity },
     /// Takes the queued message of this draft back before it goes out. Answered with `draft`,
     /// or `too_late` when it is already on its way.
-    UndoSend {
-        draft_id: String,
-    },
-}
-
-impl Request {
-    /// Whether the request is about writing mail (the relay's `send` answers those).
-    pub fn is_writing(&self) -> bool {
-        matches!(
-            self,
-            Request::StartReply { .. }
-                | Request::Send { .. }
-                | Request::UndoSend { .. }
-                | Request::SaveDraft { .. }
-                | Request::OpenDraft { .. }
-                | Request::DiscardDraft { .. }
-                | Request::SaveIdentity { .. }
-                | Request::SuggestAddresses { .. }
-        )
-    }
+    UndoSend { draft_id: String },
 }
 
 /// How a new draft relates to the message it starts from.

@@ -13,7 +13,8 @@ pub mod uploads;
 use std::{path::Path, sync::Arc, time::Duration};
 
 use protocol::{
-    AttachmentSource, Draft, ErrorCode, ErrorInfo, Event, MessageView, Request, Response, Sending,
+    AttachmentSource, Draft, ErrorCode, ErrorInfo, Event, MessageView, Response, Sending,
+    WriteRequest,
 };
 use tokio::sync::broadcast;
 use tokio_rustls::TlsConnector;
@@ -109,16 +110,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Answers a writing request ([`Request::is_writing`]).
+    /// Answers a writing request.
     pub async fn write(
         &self,
-        request: Request,
+        request: WriteRequest,
         mail: &mut impl MailAccess,
     ) -> Result<Response, ErrorInfo> {
         let (writer, sender) = (self, &self.sender);
         let user = &writer.credentials.user;
         match request {
-            Request::StartReply {
+            WriteRequest::StartReply {
                 folder,
                 uid,
                 kind,
@@ -138,7 +139,7 @@ impl Writer {
                 );
                 Ok(Response::Draft(Box::new(draft)))
             }
-            Request::Send {
+            WriteRequest::Send {
                 draft,
                 delay_seconds,
             } => {
@@ -169,7 +170,7 @@ impl Writer {
                     .map_err(|e| ErrorInfo::new(ErrorCode::Internal, e.to_string()))?;
                 Ok(Response::Queued { send_at })
             }
-            Request::SaveDraft { mut draft } => {
+            WriteRequest::SaveDraft { mut draft } => {
                 check_draft_id(&draft.id)?;
                 let files = sender.gather(user, &draft, mail).await?;
                 let bytes = compose::compose_draft(
@@ -187,7 +188,7 @@ impl Writer {
                     draft: Box::new(draft),
                 })
             }
-            Request::OpenDraft { folder, uid } => {
+            WriteRequest::OpenDraft { folder, uid } => {
                 let view = mail.open(&folder, uid).await?;
                 let header = mail.header(&folder, uid).await?;
                 let mut draft = mime::draft::continue_draft(view, &header);
@@ -197,16 +198,16 @@ impl Writer {
                 }
                 Ok(Response::Draft(Box::new(draft)))
             }
-            Request::DiscardDraft { draft } => {
+            WriteRequest::DiscardDraft { draft } => {
                 check_draft_id(&draft.id)?;
                 mail.discard_draft(&draft.id).await?;
                 sender.uploads.remove_for(user, &draft);
                 Ok(Response::Done)
             }
-            Request::SuggestAddresses { prefix } => Ok(Response::Addresses {
+            WriteRequest::SuggestAddresses { prefix } => Ok(Response::Addresses {
                 addresses: sender.contacts.suggest(user, &prefix),
             }),
-            Request::SaveIdentity { identity } => {
+            WriteRequest::SaveIdentity { identity } => {
                 sender
                     .identities
                     .save(&sender.config, user, identity)
@@ -219,21 +220,19 @@ impl Writer {
                     })?;
                 Ok(Response::Done)
             }
-            Request::UndoSend { draft_id } => Ok(match sender.outbox.take_back(user, &draft_id) {
-                Some(draft) => {
-                    let _ = writer.events.send(Event::Outbox {
-                        draft_id: draft.id.clone(),
-                        subject: draft.subject.clone(),
-                        state: protocol::OutboxState::Undone,
-                    });
-                    Response::Draft(Box::new(draft))
-                }
-                None => Response::TooLate,
-            }),
-            other => Err(ErrorInfo::new(
-                ErrorCode::Internal,
-                format!("not a writing request: {other:?}"),
-            )),
+            WriteRequest::UndoSend { draft_id } => {
+                Ok(match sender.outbox.take_back(user, &draft_id) {
+                    Some(draft) => {
+                        let _ = writer.events.send(Event::Outbox {
+                            draft_id: draft.id.clone(),
+                            subject: draft.subject.clone(),
+                            state: protocol::OutboxState::Undone,
+                        });
+                        Response::Draft(Box::new(draft))
+                    }
+                    None => Response::TooLate,
+                })
+            }
         }
     }
 }

@@ -73,6 +73,17 @@ pub struct Queued {
     pub events: broadcast::Sender<Event>,
 }
 
+impl Queued {
+    /// Tells the user's tabs where the message is now.
+    fn tell(&self, state: OutboxState) {
+        let _ = self.events.send(Event::Outbox {
+            draft_id: self.draft.id.clone(),
+            subject: self.draft.subject.clone(),
+            state,
+        });
+    }
+}
+
 impl Outbox {
     /// Opens (creating) `dir` and reads what a previous run left in it.
     pub fn open(dir: &Path) -> io::Result<Self> {
@@ -133,11 +144,7 @@ impl Outbox {
             },
         );
         let send_at = now_ms() + queued.delay.as_millis() as i64;
-        let _ = queued.events.send(Event::Outbox {
-            draft_id: queued.draft.id.clone(),
-            subject: queued.draft.subject.clone(),
-            state: OutboxState::Waiting { send_at },
-        });
+        queued.tell(OutboxState::Waiting { send_at });
         let outbox = Arc::clone(self);
         tokio::spawn(async move {
             tokio::time::sleep(queued.delay).await;
@@ -174,14 +181,7 @@ impl Outbox {
             self.give_back(&id, &queued, internal(e)).await;
             return;
         }
-        let event = |state| {
-            let _ = queued.events.send(Event::Outbox {
-                draft_id: queued.draft.id.clone(),
-                subject: queued.draft.subject.clone(),
-                state,
-            });
-        };
-        event(OutboxState::Sending);
+        queued.tell(OutboxState::Sending);
         let mut attempt = 0;
         loop {
             let outcome = smtp::submit(
@@ -202,7 +202,7 @@ impl Outbox {
                 Ok(()) => break,
                 Err(error) if error.is_temporary() && attempt < RETRY_AFTER.len() => {
                     tracing::info!(user = %record.user, %error, attempt, "submission failed for now; trying again");
-                    event(OutboxState::Retrying {
+                    queued.tell(OutboxState::Retrying {
                         error: ErrorInfo::new(error.code(), error.to_string()),
                         attempt: attempt as u32 + 1,
                     });
@@ -245,7 +245,7 @@ impl Outbox {
             }
         }
         sender.uploads.remove_for(&record.user, &queued.draft);
-        event(OutboxState::Sent);
+        queued.tell(OutboxState::Sent);
     }
 
     /// Not sent: into Drafts, and the editor is told why, with the draft to go on with.
@@ -281,13 +281,9 @@ impl Outbox {
                     .push((id.to_owned(), record));
             }
         }
-        let _ = queued.events.send(Event::Outbox {
-            draft_id: queued.draft.id.clone(),
-            subject: queued.draft.subject.clone(),
-            state: OutboxState::Failed {
-                error,
-                draft: Box::new(draft),
-            },
+        queued.tell(OutboxState::Failed {
+            error,
+            draft: Box::new(draft),
         });
     }
 

@@ -445,17 +445,7 @@ impl Store {
 
     /// The keywords of a message (`$Forwarded`, labels).
     pub fn keywords(&self, user: &str, folder: &str, uid: u32) -> Result<Vec<String>, StoreError> {
-        let json: Option<String> = self
-            .db()
-            .query_row(
-                "SELECT keywords FROM messages WHERE user = ?1 AND folder = ?2 AND id = ?3",
-                params![user, folder, uid],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(json
-            .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_default())
+        Ok(keywords_of(&self.db(), user, folder, uid)?.unwrap_or_default())
     }
 
     pub fn move_messages(
@@ -751,6 +741,23 @@ fn add_column(db: &Connection, name: &str, definition: &str) -> Result<(), Store
     Ok(())
 }
 
+/// A message's keywords; `None` if there is no such message.
+fn keywords_of(
+    db: &Connection,
+    user: &str,
+    folder: &str,
+    uid: u32,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let json: Option<String> = db
+        .query_row(
+            "SELECT keywords FROM messages WHERE user = ?1 AND folder = ?2 AND id = ?3",
+            params![user, folder, uid],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(json.map(|j| serde_json::from_str(&j).unwrap_or_default()))
+}
+
 fn set_keyword(
     db: &Connection,
     user: &str,
@@ -767,17 +774,9 @@ fn set_keyword(
     if !valid {
         return Err(StoreError::BadInput(format!("not a keyword: {keyword:?}")));
     }
-    let json: Option<String> = db
-        .query_row(
-            "SELECT keywords FROM messages WHERE user = ?1 AND folder = ?2 AND id = ?3",
-            params![user, folder, uid],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(json) = json else {
+    let Some(mut keywords) = keywords_of(db, user, folder, uid)? else {
         return Ok(()); // gone meanwhile, as a STORE on a vanished UID
     };
-    let mut keywords: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
     keywords.retain(|k| !k.eq_ignore_ascii_case(keyword));
     if set {
         keywords.push(keyword.to_owned());

@@ -94,13 +94,13 @@ pub async fn login(
         }
     };
     tracing::info!(%client, %email, kind = ?request.kind, "logged in");
-    let mut info = match relay.sessions.get(&token) {
-        Some(session) => session_info(&relay, &session),
-        None => return error(ErrorCode::NotLoggedIn, "the session ended at once"),
+    let Some(session) = relay.sessions.get(&token) else {
+        return error(ErrorCode::NotLoggedIn, "the session ended at once");
     };
+    let mut info = session_info(&relay, &session);
     // What the outbox held for this user when the relay last stopped: filed now, with the
     // user's login at hand.
-    if let (Some(sender), Some(session)) = (&relay.sender, relay.sessions.get(&token)) {
+    if let Some(sender) = &relay.sender {
         info.returned_to_drafts = sender
             .outbox
             .settle_leftovers(&session.email, &session.source)

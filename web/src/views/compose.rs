@@ -4,8 +4,8 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use protocol::{
-    Address, AttachmentSource, Draft, DraftAttachment, Identity, OutboxState, ReplyKind, Request,
-    Response,
+    Address, AttachmentSource, Draft, DraftAttachment, Identity, OutboxState, ReplyKind, Response,
+    WriteRequest,
 };
 
 use wasm_bindgen::JsCast;
@@ -52,7 +52,7 @@ pub fn answer(mail: Mail, folder: String, uid: u32, kind: ReplyKind) {
     let lang = crate::i18n::Lang::initial().tag().to_owned();
     spawn_local(async move {
         match mail
-            .request(Request::StartReply {
+            .request(WriteRequest::StartReply {
                 folder,
                 uid,
                 kind,
@@ -84,7 +84,7 @@ pub fn answer(mail: Mail, folder: String, uid: u32, kind: ReplyKind) {
 /// Goes on writing a draft saved in Drafts.
 pub fn continue_draft(mail: Mail, folder: String, uid: u32) {
     spawn_local(async move {
-        match mail.request(Request::OpenDraft { folder, uid }).await {
+        match mail.request(WriteRequest::OpenDraft { folder, uid }).await {
             Ok(Response::Draft(draft)) => mail.compose.set(Some(*draft)),
             Ok(_) => {}
             Err(e) => mail.action_error.set(Some(e)),
@@ -193,7 +193,7 @@ fn Editor(draft: Draft) -> impl IntoView {
             let in_flight = in_flight.clone();
             spawn_local(async move {
                 match mail
-                    .request(Request::SaveDraft {
+                    .request(WriteRequest::SaveDraft {
                         draft: draft.clone(),
                     })
                     .await
@@ -322,7 +322,7 @@ fn Editor(draft: Draft) -> impl IntoView {
             let subject = draft.subject.clone();
             let draft_id = draft.id.clone();
             match mail
-                .request(Request::Send {
+                .request(WriteRequest::Send {
                     draft,
                     delay_seconds,
                 })
@@ -438,7 +438,7 @@ fn Editor(draft: Draft) -> impl IntoView {
             closed.set(true);
             let draft = current();
             mail.compose.set(None);
-            mail.act(Request::DiscardDraft { draft });
+            mail.act(WriteRequest::DiscardDraft { draft });
         }
     };
     let on_keydown = {
@@ -517,7 +517,7 @@ fn Editor(draft: Draft) -> impl IntoView {
                 {move || attachments.get().into_iter().enumerate().map(|(i, a)| view! {
                     <li>
                         <span class="name">{a.name.clone()}</span>
-                        <span class="size">{size_label(a.size)}</span>
+                        <span class="size">{super::message::size(a.size)}</span>
                         <button type="button" class="icon" aria-label=format!("{} {}", t.remove, a.name)
                             on:click=move |_| attachments.update(|all| { all.remove(i); })>"×"</button>
                     </li>
@@ -642,8 +642,9 @@ fn AddressField(
                     return;
                 }
                 spawn_local(async move {
-                    if let Ok(Response::Addresses { addresses }) =
-                        mail.request(Request::SuggestAddresses { prefix }).await
+                    if let Ok(Response::Addresses { addresses }) = mail
+                        .request(WriteRequest::SuggestAddresses { prefix })
+                        .await
                     {
                         if asked.get() == mine {
                             let _ = suggestions.try_set(addresses);
@@ -720,10 +721,7 @@ fn AddressField(
             <ul id=format!("{id}-suggestions") class="suggestions" role="listbox" aria-label=label
                 hidden=move || suggestions.with(Vec::is_empty)>
                 {move || suggestions.get().into_iter().enumerate().map(|(i, a)| {
-                    let shown = match &a.name {
-                        Some(name) => format!("{name} <{}>", a.email),
-                        None => a.email.clone(),
-                    };
+                    let shown = super::message::full(&a);
                     view! {
                         <li id=format!("{id}-suggestion-{i}") role="option"
                             aria-selected=move || (active.get() == Some(i)).to_string()
@@ -781,14 +779,6 @@ fn parse_address(text: &str) -> Option<Address> {
     })
 }
 
-fn size_label(bytes: u64) -> String {
-    if bytes >= 1_000_000 {
-        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-    } else {
-        format!("{} KB", bytes.div_ceil(1000).max(1))
-    }
-}
-
 /// The strip over the app while messages are in the outbox: Undo while one waits, then what
 /// became of it.
 #[component]
@@ -798,7 +788,7 @@ pub fn OutboxStrip() -> impl IntoView {
     let undo = move |draft_id: String| {
         spawn_local(async move {
             match mail
-                .request(Request::UndoSend {
+                .request(WriteRequest::UndoSend {
                     draft_id: draft_id.clone(),
                 })
                 .await

@@ -291,7 +291,7 @@ fn AttachmentList(message: MessageView) -> impl IntoView {
                                 <li>
                                     <a href=href download=a.name.clone()>
                                         <span class="name">{a.name.clone()}</span>
-                                        <span class="meta">{format!("{} · {}", a.mime_type, size(a.size))}</span>
+                                        <span class="meta">{format!("{} · {}", a.mime_type, size(u64::from(a.size)))}</span>
                                     </a>
                                     {preview.map(|p| view! {
                                         <a class="preview" href=p target="_blank" rel="noopener noreferrer">{t.preview}</a>
@@ -484,7 +484,8 @@ fn download_url(folder: &str, uid: u32, part: Option<&str>, inline: bool) -> Str
     url
 }
 
-fn full(address: &Address) -> String {
+/// `Name <address>`, or the address alone.
+pub(super) fn full(address: &Address) -> String {
     match &address.name {
         Some(name) => format!("{name} <{}>", address.email),
         None => address.email.clone(),
@@ -495,7 +496,8 @@ fn list(addresses: &[Address]) -> String {
     addresses.iter().map(full).collect::<Vec<_>>().join(", ")
 }
 
-fn size(bytes: u32) -> String {
+/// A size as people read it: `820 B`, `12 kB`, `3.4 MB`.
+pub(super) fn size(bytes: u64) -> String {
     match bytes {
         0..1_000 => format!("{bytes} B"),
         1_000..1_000_000 => format!("{} kB", (bytes + 500) / 1_000),

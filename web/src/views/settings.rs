@@ -77,7 +77,7 @@ fn IdentityEditor(identity: protocol::Identity, index: usize) -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             match mail
-                .request(protocol::Request::SaveIdentity {
+                .request(protocol::WriteRequest::SaveIdentity {
                     identity: identity.clone(),
                 })
                 .await

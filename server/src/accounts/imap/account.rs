@@ -10,6 +10,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use protocol::{
     ErrorCode, ErrorInfo, Event, FolderRole, MessageView, Request, Response, SearchHit,
+    WriteRequest,
 };
 use tokio::{
     sync::{broadcast, mpsc, oneshot},
@@ -154,10 +155,9 @@ impl Actor {
                 },
             };
             if let Some((request, reply)) = job {
-                let result = if request.is_writing() {
-                    self.write(request).await
-                } else {
-                    self.handle(request).await.map_err(ErrorInfo::from)
+                let result = match request {
+                    Request::Write(request) => self.write(request).await,
+                    request => self.handle(request).await.map_err(ErrorInfo::from),
                 };
                 let _ = reply.send(result);
             }
@@ -231,7 +231,7 @@ impl Actor {
     }
 
     /// Answers a writing request, reading originals and attachments over this connection.
-    async fn write(&mut self, request: Request) -> Result<Response, ErrorInfo> {
+    async fn write(&mut self, request: WriteRequest) -> Result<Response, ErrorInfo> {
         let Actor {
             writer, connection, ..
         } = self;
@@ -402,14 +402,7 @@ impl Actor {
                 hits.sort_by_key(|hit| hit.message.date);
                 (Response::SearchResults { hits }, Changed::default())
             }
-            Request::StartReply { .. }
-            | Request::Send { .. }
-            | Request::UndoSend { .. }
-            | Request::SaveDraft { .. }
-            | Request::OpenDraft { .. }
-            | Request::DiscardDraft { .. }
-            | Request::SaveIdentity { .. }
-            | Request::SuggestAddresses { .. } => {
+            Request::Write(_) => {
                 return Err(ImapError::BadInput(
                     "writing requests are answered by `write`".into(),
                 ))

@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use protocol::{ErrorCode, ErrorInfo, Event, MessageView, Request, Response};
+use protocol::{ErrorCode, ErrorInfo, Event, MessageView, Request, Response, WriteRequest};
 use tokio::{
     sync::{broadcast, mpsc},
     time::Instant,
@@ -54,7 +54,7 @@ impl Pop3Account {
                         self.start_collection(&collecting);
                         let _ = reply.send(Ok(Response::Done));
                     }
-                    Some((request, reply)) if request.is_writing() => {
+                    Some((Request::Write(request), reply)) => {
                         let _ = reply.send(self.write(request).await);
                     }
                     Some((request, reply)) => {
@@ -116,7 +116,7 @@ impl Pop3Account {
         });
     }
 
-    async fn write(&self, request: Request) -> Result<Response, ErrorInfo> {
+    async fn write(&self, request: WriteRequest) -> Result<Response, ErrorInfo> {
         let Some(writer) = &self.writer else {
             return Err(ErrorInfo::new(
                 ErrorCode::NotOffered,
@@ -235,14 +235,7 @@ fn answer(
             let hits = store.conversation(user, &folder, &thread_id)?;
             Ok((Response::SearchResults { hits }, Vec::new(), false))
         }
-        Request::StartReply { .. }
-        | Request::Send { .. }
-        | Request::UndoSend { .. }
-        | Request::SaveDraft { .. }
-        | Request::OpenDraft { .. }
-        | Request::DiscardDraft { .. }
-        | Request::SaveIdentity { .. }
-        | Request::SuggestAddresses { .. } => Err(StoreError::BadInput(
+        Request::Write(_) => Err(StoreError::BadInput(
             "writing requests are answered by `write`".into(),
         )),
         Request::Search { folder, query } => {

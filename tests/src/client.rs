@@ -150,8 +150,14 @@ impl Client {
 }
 
 /// A `folder_changed` event for `folder`.
+/// News of a folder's counts: its new counts alone (`folder_changed`), or with its rows
+/// (`folder_delta`, for the folder the relay has open).
 pub fn folder_changed(folder: &'static str) -> impl Fn(&Value) -> bool {
-    move |e| e["kind"] == "folder_changed" && e["folder"] == folder
+    move |e| is_folder_news(e) && e["folder"] == folder
+}
+
+pub fn is_folder_news(event: &Value) -> bool {
+    event["kind"] == "folder_changed" || event["kind"] == "folder_delta"
 }
 
 pub async fn ws_connect(

@@ -16,6 +16,7 @@ pub mod pymap;
 pub mod raw_imap;
 pub mod relay;
 pub mod relay_process;
+pub mod scenarios;
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};
 

@@ -6,12 +6,13 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use webmail_server::config::TlsMode;
 use webmail_tests::{
-    client::{folder_changed, subjects, Client},
+    client::{folder_changed, is_folder_news, subjects, Client},
     dovecot::Dovecot,
     mail,
     proxy::FaultProxy,
     raw_imap::RawImap,
     relay::RunningRelay,
+    scenarios,
 };
 
 const ALICE: (&str, &str) = ("alice@example.org", "correct horse");
@@ -351,6 +352,14 @@ async fn search_in_one_folder_and_in_all() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_folder_opened_before_shows_what_changed_while_away() {
+    let (_dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let mut other = Client::login(&relay, ALICE.0, ALICE.1).await;
+    scenarios::changes_while_away_show_on_return(&mut client, &mut other, "INBOX", "Away").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn changes_by_other_clients_arrive_within_a_second() {
     let (dovecot, relay) = setup().await;
     let mut browser = Client::login(&relay, ALICE.0, ALICE.1).await;
@@ -378,29 +387,47 @@ async fn changes_by_other_clients_arrive_within_a_second() {
         (event["total"].as_u64(), event["unread"].as_u64()),
         (Some(5), Some(4))
     );
+    // The folder in view gets the new row itself, at its place by date (the newest), so the
+    // list adds it without loading again.
+    assert_eq!(event["kind"], "folder_delta", "{event}");
+    assert_eq!(event["added"][0]["position"], 0, "{event}");
+    assert_eq!(event["added"][0]["message"]["subject"], "Pushed");
+    assert_eq!(event["removed"], json!([]));
+    let version = event["version"].clone();
+    assert_ne!(event["from_version"], version);
+    let page = browser
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 50}))
+        .await;
     assert_eq!(
-        message(&mut browser, "INBOX", "Pushed").await["unread"],
-        true
+        page["version"], version,
+        "the list counts in the delta's version"
     );
+    assert_eq!(page["messages"][0]["subject"], "Pushed");
+    assert_eq!(page["messages"][0]["unread"], true);
 
-    // A flag set elsewhere.
+    // A flag set elsewhere: the row comes back changed, the positions stay.
     phone.ok("STORE 5 +FLAGS (\\Seen)").await;
     let event = browser.event(PUSH, folder_changed("INBOX")).await;
     assert_eq!(event["unread"], 3);
+    assert_eq!(event["changed"][0]["subject"], "Pushed", "{event}");
+    assert_eq!(event["changed"][0]["unread"], false);
+    assert_eq!(event["version"], version, "flags move no row");
 
-    // An expunge elsewhere.
+    // An expunge elsewhere: the position it had goes.
     phone.ok("STORE 5 +FLAGS (\\Deleted)").await;
     phone.ok("EXPUNGE").await;
     let event = browser
-        .event(PUSH, |e| e["kind"] == "folder_changed" && e["total"] == 4)
+        .event(PUSH, |e| is_folder_news(e) && e["total"] == 4)
         .await;
     assert_eq!(event["folder"], "INBOX");
+    assert_eq!(event["removed"], json!([0]), "{event}");
+    assert_eq!(event["from_version"], version);
 
     // A change in one browser reaches the other one.
     let first = uids(&mut browser, "INBOX").await[0];
     browser.ok(json!({"op": "set_flags", "folder": "INBOX", "uids": [first], "flags": [{"flag": "seen"}], "set": true})).await;
     let event = other_browser
-        .event(PUSH, |e| e["kind"] == "folder_changed" && e["unread"] == 2)
+        .event(PUSH, |e| is_folder_news(e) && e["unread"] == 2)
         .await;
     assert_eq!(event["folder"], "INBOX");
 }
@@ -438,7 +465,7 @@ async fn a_dropped_connection_is_restored_without_logging_in_again() {
     phone.append("INBOX", &raw, "").await;
     client
         .event(Duration::from_secs(2), |e| {
-            e["kind"] == "folder_changed" && e["total"] == 2
+            is_folder_news(e) && e["total"] == 2
         })
         .await;
 
@@ -715,14 +742,16 @@ async fn a_stalled_connection_is_dropped_and_made_again() {
     let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
     assert_eq!(uids(&mut client, "INBOX").await.len(), 4);
 
-    // The connection stays open but nothing comes back, as behind a dead router.
+    // The connection stays open but nothing comes back, as behind a dead router. (A list of
+    // the folder in view is answered from what the relay holds; opening a message needs the
+    // server.)
     proxy.stall_all();
     let asked = tokio::time::Instant::now();
-    assert_eq!(
-        uids(&mut client, "INBOX").await.len(),
-        4,
-        "answered over a new connection"
-    );
+    let newest = uids(&mut client, "INBOX").await[0];
+    let view = client
+        .ok(json!({"op": "open_message", "folder": "INBOX", "uid": newest}))
+        .await;
+    assert_eq!(view["uid"], newest, "answered over a new connection");
     let took = asked.elapsed();
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_secs(6),
@@ -817,7 +846,17 @@ async fn a_conversation_includes_the_users_own_replies_from_sent() {
     let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
     let first = message(&mut client, "INBOX", "Trip plans").await;
     assert_eq!(first["thread_id"], root);
-    // Two of the conversation's messages are in INBOX (THREAD=REFERENCES on Dovecot).
+    // Two of the conversation's messages are in INBOX (THREAD=REFERENCES on Dovecot), worked
+    // out after the rows went out and sent as news about them; the list has them from then.
+    let sizes = client
+        .event(PUSH, |e| {
+            e["kind"] == "conversations" && e["folder"] == "INBOX"
+        })
+        .await;
+    let sizes = sizes["sizes"].as_array().unwrap();
+    assert_eq!(sizes.len(), 2, "{sizes:?}");
+    assert!(sizes.contains(&json!([first["uid"], 2])), "{sizes:?}");
+    let first = message(&mut client, "INBOX", "Trip plans").await;
     assert_eq!(first["thread_size"], 2);
     assert_eq!(
         message(&mut client, "INBOX", "Newsletter").await["thread_size"],

@@ -42,6 +42,11 @@ pub struct ListData {
     pub cursor: RwSignal<Option<u32>>,
     /// Checked rows, by UID.
     pub checked: RwSignal<Vec<u32>>,
+    /// Which state of the folder the rows' positions count in (see `Event::FolderDelta`);
+    /// `None` until the first page of a load arrives.
+    pub version: StoredValue<Option<u32>>,
+    /// Pages asked for since the list last changed under them.
+    pub requested: StoredValue<std::collections::HashSet<u32>>,
 }
 
 /// A message in the relay's outbox, as the strip shows it.
@@ -101,6 +106,8 @@ impl Mail {
                 rows: RwSignal::new(HashMap::new()),
                 cursor: RwSignal::new(None),
                 checked: RwSignal::new(Vec::new()),
+                version: StoredValue::new(None),
+                requested: StoredValue::new(Default::default()),
             },
             help_open: RwSignal::new(false),
             settings_open: RwSignal::new(false),

@@ -392,6 +392,15 @@ pub enum Event {
         total: u32,
         unread: u32,
     },
+    /// Messages of a folder came, went or changed flags (by this or any other client).
+    FolderDelta(FolderDelta),
+    /// Conversation sizes of a folder's rows, worked out after the rows were sent: every row
+    /// of the list of `version` not named here is a conversation of one.
+    Conversations {
+        folder: String,
+        version: u32,
+        sizes: Vec<(u32, u32)>,
+    },
     /// Folders were created, renamed or deleted; ask `list_folders` again.
     FoldersChanged,
     /// The connection to the mail server dropped; the relay is reconnecting.
@@ -557,6 +566,33 @@ pub struct MessageList {
     pub offset: u32,
     /// Newest first.
     pub messages: Vec<MessageSummary>,
+    /// Which state of the folder the positions count in; see [`Event::FolderDelta`].
+    #[serde(default)]
+    pub version: u32,
+}
+
+/// How a folder's list changed: the app applies it in place, so the open message, the scroll
+/// position and the selection stay. `removed` are positions (0 = newest) in the list of version
+/// `from_version`, descending; `added` are positions in the list of `version`, ascending, each
+/// with its row; `changed` are rows whose flags changed, by UID. A list of another version
+/// than `from_version` loads again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FolderDelta {
+    pub folder: String,
+    pub total: u32,
+    pub unread: u32,
+    pub from_version: u32,
+    pub version: u32,
+    pub removed: Vec<u32>,
+    pub added: Vec<PlacedMessage>,
+    pub changed: Vec<MessageSummary>,
+}
+
+/// A message that arrived in a folder's list, at its position (0 = newest).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlacedMessage {
+    pub position: u32,
+    pub message: MessageSummary,
 }
 
 /// A row of the message list.

@@ -380,6 +380,7 @@ impl Store {
             total,
             offset,
             messages,
+            version: 0,
         })
     }
 

@@ -130,7 +130,11 @@ async fn serve(
                         break;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                // Events were lost (a socket too slow to take them): deltas no longer apply, so
+                // the app loads what it shows again, as after a reconnect.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = outgoing.send(ServerFrame::Event { event: Event::Reconnected }).await;
+                }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
         }

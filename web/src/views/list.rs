@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use leptos::{html, prelude::*, task::spawn_local};
-use protocol::{Flag, MessageSummary, Request, Response, SearchHit};
+use protocol::{Flag, FolderDelta, MessageSummary, Request, Response, SearchHit};
 
 use super::message::BulkActions;
 use crate::{
@@ -39,7 +39,7 @@ fn FolderList() -> impl IntoView {
     let scroll_top = RwSignal::new(0u32);
     let viewport = RwSignal::new(800u32);
     // Pages asked for in this generation; a new generation (folder change, reload) asks again.
-    let requested = StoredValue::new(HashSet::<u32>::new());
+    let requested = list.requested;
     let generation = StoredValue::new(0u32);
 
     let load = move |page: u32| {
@@ -60,6 +60,14 @@ fn FolderList() -> impl IntoView {
             if generation.get_value() != asked_in {
                 return; // the folder changed meanwhile
             }
+            // A page of another state of the folder than the rows shown: load again.
+            match list.version.get_value() {
+                Some(version) if version != answer.version => {
+                    mail.version.update(|v| *v += 1);
+                    return;
+                }
+                _ => list.version.set_value(Some(answer.version)),
+            }
             list.total.set(Some(answer.total));
             list.rows.update(|rows| {
                 for (i, message) in answer.messages.into_iter().enumerate() {
@@ -75,6 +83,7 @@ fn FolderList() -> impl IntoView {
         mail.version.get();
         generation.update_value(|g| *g += 1);
         requested.set_value(HashSet::new());
+        list.version.set_value(None);
         if previous.as_ref() != Some(&folder) {
             list.rows.set(Default::default());
             list.total.set(None);
@@ -98,13 +107,21 @@ fn FolderList() -> impl IntoView {
         start..end
     };
 
-    // Ask for the pages that are in view and not loaded.
+    // Ask for the pages that are in view and not loaded (or with a gap a delta left).
     Effect::new(move |_| {
         mail.version.get();
         mail.folder.get();
         let range = visible();
+        let total = list.total.get().unwrap_or(u32::MAX);
         let pages = (range.start / PAGE)..=(range.end.saturating_sub(1) / PAGE);
         for page in pages {
+            let whole = page * PAGE..((page + 1) * PAGE).min(total);
+            if list
+                .rows
+                .with(|rows| whole.clone().all(|i| rows.contains_key(&i)))
+            {
+                continue;
+            }
             let fresh = requested
                 .try_update_value(|r| r.insert(page))
                 .unwrap_or(false);
@@ -189,6 +206,69 @@ fn FolderList() -> impl IntoView {
             </ul>
         </div>
     }
+}
+
+/// Applies an `Event::FolderDelta` of the folder shown: rows go, come and change in place,
+/// the cursor moves with its row. A delta for another state of the list than the one shown
+/// loads the list again instead.
+pub fn apply_delta(mail: Mail, delta: FolderDelta) {
+    let list = mail.list;
+    if list.version.get_value() != Some(delta.from_version) {
+        mail.version.update(|v| *v += 1);
+        return;
+    }
+    list.version.set_value(Some(delta.version));
+    let positions: Vec<u32> = delta.added.iter().map(|a| a.position).collect();
+    let moved = |at: u32| shifted(at, &delta.removed, &positions);
+    list.rows.update(|rows| {
+        let mut kept: std::collections::HashMap<u32, MessageSummary> = rows
+            .drain()
+            .filter_map(|(at, row)| Some((moved(at)?, row)))
+            .collect();
+        for placed in delta.added {
+            kept.insert(placed.position, placed.message);
+        }
+        for row in delta.changed {
+            if let Some(old) = kept.values_mut().find(|r| r.uid == row.uid) {
+                *old = row;
+            }
+        }
+        *rows = kept;
+    });
+    list.cursor.update(|cursor| {
+        *cursor = cursor.map(|at| moved(at).unwrap_or(at).min(delta.total.saturating_sub(1)))
+    });
+    list.total.set(Some(delta.total));
+    // Pages with a gap now (the row that moved up from an unloaded page) load again.
+    list.requested.set_value(HashSet::new());
+}
+
+/// Where the row at `at` is after the rows at `removed` (old positions) went and rows came
+/// at `added` (new positions, ascending); `None` if it went.
+fn shifted(at: u32, removed: &[u32], added: &[u32]) -> Option<u32> {
+    if removed.contains(&at) {
+        return None;
+    }
+    let mut at = at - removed.iter().filter(|r| **r < at).count() as u32;
+    for position in added {
+        if *position <= at {
+            at += 1;
+        }
+    }
+    Some(at)
+}
+
+/// Applies an `Event::Conversations` of the folder shown.
+pub fn apply_conversations(mail: Mail, version: u32, sizes: Vec<(u32, u32)>) {
+    if mail.list.version.get_value() != Some(version) {
+        return;
+    }
+    let sizes: std::collections::HashMap<u32, u32> = sizes.into_iter().collect();
+    mail.list.rows.update(|rows| {
+        for row in rows.values_mut() {
+            row.thread_size = sizes.get(&row.uid).copied().unwrap_or(1);
+        }
+    });
 }
 
 /// One row of the folder list, at position `index`; its content arrives when its page does.

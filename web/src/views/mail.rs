@@ -4,8 +4,8 @@ use leptos::{prelude::*, task::spawn_local};
 use protocol::{Event, Request, Response, SearchQuery, SessionInfo};
 
 use super::{
-    compose, folders::FolderTree, keyboard, list::MessageList, message::MessagePane, settings,
-    Phase,
+    compose, folders::FolderTree, keyboard, list, list::MessageList, message::MessagePane,
+    settings, Phase,
 };
 use crate::{
     api,
@@ -36,6 +36,27 @@ pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
             });
             if mail.folder.get_untracked() == folder {
                 mail.version.update(|v| *v += 1);
+            }
+        }
+        Notice::Event(Event::FolderDelta(delta)) => {
+            mail.folders.update(|folders| {
+                if let Some(f) = folders.iter_mut().find(|f| f.name == delta.folder) {
+                    f.total = delta.total;
+                    f.unread = delta.unread;
+                }
+            });
+            if mail.folder.get_untracked() == delta.folder && mail.search.get_untracked().is_none()
+            {
+                list::apply_delta(mail, delta);
+            }
+        }
+        Notice::Event(Event::Conversations {
+            folder,
+            version,
+            sizes,
+        }) => {
+            if mail.folder.get_untracked() == folder && mail.search.get_untracked().is_none() {
+                list::apply_conversations(mail, version, sizes);
             }
         }
         Notice::Event(Event::FoldersChanged) => load_folders(mail),

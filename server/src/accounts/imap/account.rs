@@ -9,8 +9,8 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use protocol::{
-    ErrorCode, ErrorInfo, Event, FolderRole, MessageView, Request, Response, SearchHit,
-    WriteRequest,
+    ErrorCode, ErrorInfo, Event, FolderDelta, FolderRole, MessageView, PlacedMessage, Request,
+    Response, SearchHit, WriteRequest,
 };
 use tokio::{
     sync::{broadcast, mpsc, oneshot},
@@ -20,12 +20,23 @@ use tokio_rustls::TlsConnector;
 use zeroize::Zeroizing;
 
 use crate::{
-    accounts::imap::{ImapConnection, ImapError},
+    accounts::imap::{
+        mirror::{Delta, Mirror},
+        ImapConnection, ImapError,
+    },
     config::MailServer,
     link::LinkError,
     send::{MailAccess, Writer},
 };
 
+/// After a request, how long the relay waits for the next before going into IDLE: a browser's
+/// requests come in bursts (the folders, then the list), and one sent while IDLE is being
+/// entered waits a round trip for the server's acceptance.
+const IDLE_GRACE: Duration = Duration::from_millis(250);
+/// Rows of the INBOX fetched at login, before the browser asks (its first page).
+const PREWARM_ROWS: u32 = 50;
+/// A delta adding more rows than this goes out as "load the list again".
+const DELTA_MAX_ROWS: usize = 100;
 /// How often the counts of folders other than the watched one are refreshed.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Without IDLE, how often the server is asked for news.
@@ -72,12 +83,17 @@ pub fn spawn(
         login,
         writer,
         connection: Some(connection),
+        mirror: Mirror::default(),
         events,
         watched: "INBOX".to_owned(),
         counts: HashMap::new(),
         next_sweep: Instant::now() + SWEEP_EVERY,
     };
-    tokio::spawn(actor.run(jobs));
+    tokio::spawn(async move {
+        let mut actor = actor;
+        actor.prewarm().await;
+        actor.run(jobs).await
+    });
     sender
 }
 
@@ -86,6 +102,8 @@ struct Actor {
     /// Where the relay sends mail.
     writer: Option<Writer>,
     connection: Option<ImapConnection>,
+    /// What is known of the folders while there is no connection, for the next one.
+    mirror: Mirror,
     events: broadcast::Sender<Event>,
     /// The folder to IDLE on: the one the user last listed.
     watched: String,
@@ -102,6 +120,31 @@ struct Changed {
 }
 
 impl Actor {
+    /// While the browser opens its socket, the first page of the INBOX is fetched, so the list
+    /// it asks for first is answered from the mirror.
+    async fn prewarm(&mut self) {
+        if let Some(connection) = self.connection.as_mut() {
+            if let Err(e) = connection.list_messages("INBOX", 0, PREWARM_ROWS).await {
+                tracing::info!(user = %self.login.user, error = %e, "INBOX not pre-fetched");
+                if e.is_connection_lost() {
+                    self.drop_connection();
+                }
+            }
+        }
+    }
+
+    /// The connection is gone; what it knew of the folders is kept for the next.
+    fn drop_connection(&mut self) {
+        if let Some(mut connection) = self.connection.take() {
+            self.mirror = std::mem::take(&mut connection.mirror);
+        }
+    }
+
+    fn set_connection(&mut self, mut connection: ImapConnection) {
+        connection.mirror = std::mem::take(&mut self.mirror);
+        self.connection = Some(connection);
+    }
+
     async fn run(mut self, mut jobs: mpsc::Receiver<(Request, Reply)>) {
         let mut backoff = BACKOFF_FIRST;
         let mut lost_at: Option<Instant> = None;
@@ -111,7 +154,7 @@ impl Actor {
                 match self.login.connect().await {
                     Ok(connection) => {
                         tracing::info!(user = %self.login.user, "IMAP connection re-established");
-                        self.connection = Some(connection);
+                        self.set_connection(connection);
                         backoff = BACKOFF_FIRST;
                         lost_at = None;
                         let _ = self.events.send(Event::Reconnected);
@@ -169,13 +212,24 @@ impl Actor {
 
     /// Waits for the next job while watching the server for changes.
     async fn watch(&mut self, jobs: &mut mpsc::Receiver<(Request, Reply)>) -> Watch {
+        tokio::select! {
+            job = jobs.recv() => return match job {
+                Some(job) => Watch::Job(job),
+                None => Watch::Closed,
+            },
+            () = tokio::time::sleep(IDLE_GRACE) => {}
+        }
         let sweep_due = self.next_sweep;
         let watched = self.watched.clone();
         let Some(connection) = self.connection.as_mut() else {
             return Watch::Nothing;
         };
-        match connection.select_for_watching(&watched).await {
-            Ok(()) => {}
+        match connection.open_folder(&watched).await {
+            Ok(synced) => {
+                if !synced.delta.is_empty() {
+                    self.announce(&watched, synced.delta, false).await;
+                }
+            }
             // Deleted by another client: watch the inbox instead.
             Err(ImapError::NoSuchFolder(_)) => {
                 self.watched = "INBOX".to_owned();
@@ -183,6 +237,35 @@ impl Actor {
             }
             Err(e) => return self.lost(e, &watched),
         }
+        let Some(connection) = self.connection.as_mut() else {
+            return Watch::Nothing;
+        };
+        // Conversation sizes, now that the user has the rows (unless a job came meanwhile).
+        if jobs.is_empty() {
+            match connection.work_out_conversations(&watched).await {
+                Ok(Some((version, sizes))) => {
+                    let _ = self.events.send(Event::Conversations {
+                        folder: watched.clone(),
+                        version,
+                        sizes,
+                    });
+                }
+                Ok(None) => {}
+                Err(e) if e.is_connection_lost() => return self.lost(e, &watched),
+                Err(e) => tracing::info!(error = %e, "no conversation sizes"),
+            }
+        }
+        let Some(connection) = self.connection.as_mut() else {
+            return Watch::Nothing;
+        };
+        // News that came with the commands above (not in IDLE, where it would come again).
+        if connection.has_news(&watched) {
+            self.report_changes(&[watched], false).await;
+            return Watch::Nothing;
+        }
+        let Some(connection) = self.connection.as_mut() else {
+            return Watch::Nothing;
+        };
         let mut received: Option<Option<(Request, Reply)>> = None;
         let stop = async {
             tokio::select! {
@@ -207,7 +290,7 @@ impl Actor {
             Err(e) => {
                 if let Some(Some(job)) = received {
                     // The job was taken from the queue; it runs once the connection is back.
-                    self.connection = None;
+                    self.drop_connection();
                     return Watch::Job(job);
                 }
                 return self.lost(e, &watched);
@@ -225,7 +308,7 @@ impl Actor {
 
     fn lost(&mut self, error: ImapError, folder: &str) -> Watch {
         tracing::info!(user = %self.login.user, %folder, %error, "IMAP connection lost");
-        self.connection = None;
+        self.drop_connection();
         let _ = self.events.send(Event::Reconnecting);
         Watch::Nothing
     }
@@ -253,16 +336,21 @@ impl Actor {
     /// Runs a request; if the connection turns out to be gone, reconnects once and retries.
     async fn handle(&mut self, request: Request) -> Result<Response, ImapError> {
         let first = self.attempt(&request).await;
-        let (response, changed) = match first {
+        let (response, changed, synced) = match first {
             Err(e) if e.is_connection_lost() => {
                 tracing::info!(user = %self.login.user, error = %e, "IMAP connection lost; retrying once");
                 let _ = self.events.send(Event::Reconnecting);
-                self.connection = Some(self.login.connect().await?);
+                self.drop_connection();
+                let connection = self.login.connect().await?;
+                self.set_connection(connection);
                 let _ = self.events.send(Event::Reconnected);
                 self.attempt(&request).await?
             }
             other => other?,
         };
+        if let Some((folder, delta)) = synced {
+            self.announce(&folder, delta, false).await;
+        }
         if !changed.folders.is_empty() || changed.folder_list {
             self.report_changes(&changed.folders, changed.folder_list)
                 .await;
@@ -270,7 +358,32 @@ impl Actor {
         Ok(response)
     }
 
-    async fn attempt(&mut self, request: &Request) -> Result<(Response, Changed), ImapError> {
+    /// The answer, what it changed, and what a list found changed since the browsers heard.
+    async fn attempt(
+        &mut self,
+        request: &Request,
+    ) -> Result<(Response, Changed, Option<(String, Delta)>), ImapError> {
+        if let Request::ListMessages {
+            folder,
+            offset,
+            limit,
+        } = request
+        {
+            let connection = self.connection.as_mut().ok_or(LinkError::Closed)?;
+            let (list, synced) = connection.list_messages(folder, *offset, *limit).await?;
+            if let Some(writer) = &self.writer {
+                writer.saw(&list.messages);
+            }
+            self.watched = folder.clone();
+            let delta = (!synced.new_list && !synced.delta.is_empty())
+                .then(|| (folder.clone(), synced.delta));
+            return Ok((Response::MessageList(list), Changed::default(), delta));
+        }
+        let (response, changed) = self.attempt_other(request).await?;
+        Ok((response, changed, None))
+    }
+
+    async fn attempt_other(&mut self, request: &Request) -> Result<(Response, Changed), ImapError> {
         let connection = self.connection.as_mut().ok_or(LinkError::Closed)?;
         let done = |folders: Vec<String>| {
             (
@@ -322,17 +435,10 @@ impl Actor {
             }
             // The IMAP connection is live: "check" means telling the tabs what is there now.
             Request::CheckMail => done(vec![self.watched.clone()]),
-            Request::ListMessages {
-                folder,
-                offset,
-                limit,
-            } => {
-                let list = connection.list_messages(folder, *offset, *limit).await?;
-                if let Some(writer) = &self.writer {
-                    writer.saw(&list.messages);
-                }
-                self.watched = folder.clone();
-                (Response::MessageList(list), Changed::default())
+            Request::ListMessages { .. } => {
+                return Err(ImapError::BadInput(
+                    "lists are answered by `attempt`".into(),
+                ))
             }
             Request::OpenMessage { folder, uid } => {
                 let message = connection
@@ -431,15 +537,33 @@ impl Actor {
         })
     }
 
-    /// Tells every tab the new counts of `folders` (and that the folder list changed).
+    /// Tells every tab what changed in `folders` (and that the folder list changed): for the
+    /// selected folder, as a delta of its rows; for the others, their counts.
     async fn report_changes(&mut self, folders: &[String], folder_list: bool) {
         if folder_list {
             let _ = self.events.send(Event::FoldersChanged);
         }
+        let mut others = Vec::new();
+        for folder in folders {
+            let Some(connection) = self.connection.as_mut() else {
+                return;
+            };
+            if !connection.is_mirrored_and_selected(folder) {
+                others.push(folder.clone());
+                continue;
+            }
+            match connection.resync(folder).await {
+                Ok(synced) => self.announce(folder, synced.delta, true).await,
+                Err(e) => {
+                    tracing::info!(user = %self.login.user, error = %e, "cannot sync folder");
+                    others.push(folder.clone());
+                }
+            }
+        }
         let Some(connection) = self.connection.as_mut() else {
             return;
         };
-        match connection.counts(folders).await {
+        match connection.counts(&others).await {
             Ok(counts) => {
                 for (folder, (total, unread)) in counts {
                     self.counts.insert(folder.clone(), (total, unread));
@@ -454,6 +578,67 @@ impl Actor {
                 tracing::info!(user = %self.login.user, error = %e, "cannot read folder counts")
             }
         }
+    }
+
+    /// Sends `delta` of `folder` to every tab, with the rows it adds and changes and the
+    /// folder's counts (sent alone, when `counts_anyway`, where no row changed). Past
+    /// [`DELTA_MAX_ROWS`] new rows, or where rows cannot be had, the tabs load the list again.
+    async fn announce(&mut self, folder: &str, delta: Delta, counts_anyway: bool) {
+        if delta.is_empty() && !counts_anyway {
+            return;
+        }
+        let Some(connection) = self.connection.as_mut() else {
+            return;
+        };
+        let counts = connection.mirrored_counts(folder).await;
+        let Ok((total, unread)) = counts else {
+            return;
+        };
+        self.counts.insert(folder.to_owned(), (total, unread));
+        let reload = Event::FolderChanged {
+            folder: folder.to_owned(),
+            total,
+            unread,
+        };
+        if delta.added.len() > DELTA_MAX_ROWS {
+            let _ = self.events.send(reload);
+            return;
+        }
+        let wanted: Vec<u32> = delta
+            .added
+            .iter()
+            .map(|(_, uid)| *uid)
+            .chain(delta.changed.iter().copied())
+            .collect();
+        let Ok(rows) = connection.rows_for(folder, &wanted).await else {
+            let _ = self.events.send(reload);
+            return;
+        };
+        let row = |uid: u32| rows.iter().find(|r| r.uid == uid).cloned();
+        let added: Option<Vec<PlacedMessage>> = delta
+            .added
+            .iter()
+            .map(|(position, uid)| {
+                Some(PlacedMessage {
+                    position: *position,
+                    message: row(*uid)?,
+                })
+            })
+            .collect();
+        let Some(added) = added else {
+            let _ = self.events.send(reload);
+            return;
+        };
+        let _ = self.events.send(Event::FolderDelta(FolderDelta {
+            folder: folder.to_owned(),
+            total,
+            unread,
+            from_version: delta.from_version,
+            version: delta.version,
+            removed: delta.removed,
+            added,
+            changed: delta.changed.into_iter().filter_map(row).collect(),
+        }));
     }
 
     /// Refreshes every known folder's counts; tells the tabs about those that changed.

@@ -17,7 +17,11 @@ use imap_next::{
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{unreadable::Unreadable, ImapError};
+use super::{
+    mirror::{Mirror, Validity},
+    unreadable::Unreadable,
+    ImapError,
+};
 use crate::{
     config::{MailServer, TlsMode},
     link::{self, LinkError},
@@ -43,16 +47,16 @@ pub struct ImapConnection {
     /// The selected folder (IMAP name) and how many messages it holds, kept current from every
     /// untagged EXISTS and EXPUNGE.
     pub(super) selected: Option<Selected>,
-    /// The selected folder's UIDs in SORT order, newest first, until the folder changes.
-    pub(super) sorted: Option<Vec<std::num::NonZeroU32>>,
-    /// The selected folder's conversation sizes by UID (THREAD), until the folder changes.
-    pub(super) threads: Option<std::collections::HashMap<u32, u32>>,
+    /// What is known of the folders opened; it outlives a connection (see [`Self::adopt`]).
+    pub(super) mirror: Mirror,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Selected {
     pub name: String,
     pub exists: u32,
+    /// As SELECT reported it.
+    pub validity: Validity,
 }
 
 impl ImapConnection {
@@ -94,8 +98,7 @@ impl ImapConnection {
             timeout,
             capabilities: Vec::new(),
             selected: None,
-            sorted: None,
-            threads: None,
+            mirror: Mirror::default(),
         }
     }
 
@@ -219,14 +222,21 @@ impl ImapConnection {
     pub(super) async fn run_pipelined(
         &mut self,
         bodies: Vec<CommandBody<'static>>,
-    ) -> Result<(Vec<Data<'static>>, Vec<StatusBody<'static>>), ImapError> {
+    ) -> Result<Pipelined, ImapError> {
         let tags: Vec<Tag<'static>> = bodies.into_iter().map(|body| self.enqueue(body)).collect();
         let mut data = Vec::new();
+        let mut codes = Vec::new();
         let mut statuses: Vec<Option<StatusBody<'static>>> = vec![None; tags.len()];
         let mut unreadable = None;
         while statuses.iter().any(Option::is_none) {
             match self.next_event().await? {
                 Incoming::Event(Event::DataReceived { data: d }) => self.collect(d, &mut data),
+                Incoming::Event(Event::StatusReceived {
+                    status:
+                        Status::Untagged(StatusBody {
+                            code: Some(code), ..
+                        }),
+                }) => codes.push(code),
                 Incoming::Event(Event::StatusReceived {
                     status: Status::Tagged(Tagged { tag, body }),
                 }) => {
@@ -253,7 +263,11 @@ impl ImapConnection {
         if let Some(response) = unreadable {
             return Err(ImapError::Unreadable(response.describe()));
         }
-        Ok((data, statuses.into_iter().flatten().collect()))
+        Ok(Pipelined {
+            data,
+            codes,
+            statuses: statuses.into_iter().flatten().collect(),
+        })
     }
 
     /// Sends one command and collects the untagged data until its tagged completion, and the
@@ -264,15 +278,23 @@ impl ImapConnection {
     ) -> Result<Answer, ImapError> {
         let tag = self.enqueue(body);
         let mut data = Vec::new();
+        let mut codes = Vec::new();
         let mut unreadable = Vec::new();
         loop {
             match self.next_event().await? {
                 Incoming::Event(Event::DataReceived { data: d }) => self.collect(d, &mut data),
                 Incoming::Event(Event::StatusReceived {
+                    status:
+                        Status::Untagged(StatusBody {
+                            code: Some(code), ..
+                        }),
+                }) => codes.push(code),
+                Incoming::Event(Event::StatusReceived {
                     status: Status::Tagged(Tagged { tag: got, body }),
                 }) if got == tag => {
                     return Ok(Answer {
                         data,
+                        codes,
                         status: body,
                         unreadable,
                     })
@@ -302,6 +324,10 @@ impl ImapConnection {
 
     /// Waits in IDLE until the server reports a change (returned), `stop` completes (returns what
     /// arrived so far, usually nothing), or it is time to renew the IDLE.
+    ///
+    /// After `stop` it returns as soon as DONE is written, without waiting for IDLE's
+    /// completion: the next command goes out right behind DONE, one round trip sooner, and the
+    /// completion arrives among that command's answers (a tag it does not wait for).
     pub async fn idle(
         &mut self,
         stop: impl Future<Output = ()>,
@@ -314,6 +340,7 @@ impl ImapConnection {
         let mut accepted = false;
         let mut done_wanted = false;
         let mut done_sent = false;
+        let mut leave_at_done = false;
         loop {
             if accepted && done_wanted && !done_sent {
                 done_sent = self.client.set_idle_done().is_some();
@@ -332,7 +359,10 @@ impl ImapConnection {
                         continue;
                     }
                 },
-                () = &mut stop, if !done_wanted => None,
+                () = &mut stop, if !done_wanted => {
+                    leave_at_done = true;
+                    None
+                }
                 () = &mut renew, if !done_wanted => None,
                 // Once the relay wants out of IDLE (before DONE, while waiting for the server
                 // to accept the IDLE; after it, for the completion) the server must answer
@@ -342,6 +372,7 @@ impl ImapConnection {
             match step {
                 None => done_wanted = true,
                 Some(Event::IdleAccepted { .. }) => accepted = true,
+                Some(Event::IdleDoneSent { .. }) if leave_at_done => return Ok(data),
                 Some(Event::IdleRejected { status, .. }) => {
                     return Err(ImapError::from_status(&status_body(status)))
                 }
@@ -375,28 +406,32 @@ impl ImapConnection {
         tag
     }
 
-    /// Keeps the selected folder's count (and sort order) current, then hands the data on.
+    /// Keeps the selected folder's count current, and marks its mirror entry for a sync when
+    /// the server reports news (messages that came or went; flags changed by someone else,
+    /// which arrive as a FETCH without the UID every FETCH of the relay's asks for).
     fn collect(&mut self, data: Data<'static>, into: &mut Vec<Data<'static>>) {
         if let Some(selected) = &mut self.selected {
-            match &data {
+            let news = match &data {
                 Data::Exists(n) => {
+                    let news = *n != selected.exists;
                     selected.exists = *n;
-                    self.forget_order();
+                    news
                 }
                 Data::Expunge(_) => {
                     selected.exists = selected.exists.saturating_sub(1);
-                    self.forget_order();
+                    true
                 }
-                _ => {}
+                Data::Fetch { items, .. } => !items
+                    .as_ref()
+                    .iter()
+                    .any(|i| matches!(i, imap_codec::imap_types::fetch::MessageDataItem::Uid(_))),
+                _ => false,
+            };
+            if news {
+                self.mirror.mark_stale(&selected.name);
             }
         }
         into.push(data);
-    }
-
-    /// The folder changed: its sort order and conversations are asked again when needed.
-    pub(super) fn forget_order(&mut self) {
-        self.sorted = None;
-        self.threads = None;
     }
 
     async fn next_event(&mut self) -> Result<Incoming, ImapError> {
@@ -419,6 +454,8 @@ fn tls_stream(mut tls: tokio_rustls::client::TlsStream<TcpStream>) -> Stream {
 /// What one command brought back.
 pub(super) struct Answer {
     pub data: Vec<Data<'static>>,
+    /// Response codes of untagged OKs on the way (SELECT's UIDNEXT, HIGHESTMODSEQ, ...).
+    pub codes: Vec<Code<'static>>,
     pub status: StatusBody<'static>,
     /// Responses that arrived while it ran and could not be read.
     pub unreadable: Vec<Unreadable>,
@@ -432,6 +469,14 @@ impl Answer {
             StatusKind::No | StatusKind::Bad => Err(ImapError::from_status(&self.status)),
         }
     }
+}
+
+/// What several commands sent at once brought back.
+pub(super) struct Pipelined {
+    pub data: Vec<Data<'static>>,
+    pub codes: Vec<Code<'static>>,
+    /// The completions, in the order the commands were given.
+    pub statuses: Vec<StatusBody<'static>>,
 }
 
 /// One step from the server: an event, or a complete response that could not be parsed. The

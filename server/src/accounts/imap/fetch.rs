@@ -10,7 +10,6 @@ use imap_codec::imap_types::{
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
     flag::{Flag, FlagFetch},
     response::Data,
-    sequence::SequenceSet,
 };
 use protocol::MessageSummary;
 
@@ -61,16 +60,6 @@ pub fn summary_items_without_structure() -> MacroOrMessageDataItemNames<'static>
             peek: true,
         },
     ])
-}
-
-/// Sequence numbers `offset..offset+limit` counted from the newest message (sequence `total`).
-/// `None` when the page is empty.
-pub fn newest_first_range(total: u32, offset: u32, limit: u32) -> Option<SequenceSet> {
-    let high = total.checked_sub(offset).filter(|h| *h > 0)?;
-    let low = high.saturating_sub(limit.max(1) - 1).max(1);
-    Some(SequenceSet::from(
-        NonZeroU32::new(low)?..=NonZeroU32::new(high)?,
-    ))
 }
 
 /// Every FETCH in `data` as a row with its sequence number, in the order they came. A FETCH
@@ -159,6 +148,55 @@ fn summary(items: &[MessageDataItem<'_>]) -> Option<MessageSummary> {
     })
 }
 
+/// A message's flags as a FETCH reported them.
+#[derive(Debug, PartialEq)]
+pub struct FlagUpdate {
+    pub uid: u32,
+    /// CONDSTORE: the message's modification sequence.
+    pub modseq: Option<u64>,
+    unread: bool,
+    flagged: bool,
+    answered: bool,
+}
+
+impl FlagUpdate {
+    /// Puts these flags on `row`; whether that changed it.
+    pub fn apply(self, row: &mut MessageSummary) -> bool {
+        let before = (row.unread, row.flagged, row.answered);
+        row.unread = self.unread;
+        row.flagged = self.flagged;
+        row.answered = self.answered;
+        before != (row.unread, row.flagged, row.answered)
+    }
+}
+
+/// The flags of every FETCH in `data` that names its UID and carries FLAGS.
+pub fn flag_updates(data: &[Data<'static>]) -> Vec<FlagUpdate> {
+    data.iter()
+        .filter_map(|d| match d {
+            Data::Fetch { items, .. } => {
+                let items = items.as_ref();
+                if !items.iter().any(|i| matches!(i, MessageDataItem::Flags(_))) {
+                    return None;
+                }
+                let fetched = Fetched::new(items);
+                let modseq = items.iter().find_map(|i| match i {
+                    MessageDataItem::ModSeq(m) => Some(m.get()),
+                    _ => None,
+                });
+                Some(FlagUpdate {
+                    uid: fetched.uid?,
+                    modseq,
+                    unread: !fetched.has(&Flag::Seen),
+                    flagged: fetched.has(&Flag::Flagged),
+                    answered: fetched.has(&Flag::Answered),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// For each UID in a THREAD answer, how many messages its conversation has.
 pub fn thread_sizes(data: Vec<Data<'static>>) -> HashMap<u32, u32> {
     fn members(thread: &Thread, into: &mut Vec<u32>) {
@@ -208,17 +246,6 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn page_ranges_count_from_the_newest() {
-        let set = |s: &str| Some(SequenceSet::try_from(s).unwrap());
-        assert_eq!(newest_first_range(100, 0, 50), set("51:100"));
-        assert_eq!(newest_first_range(100, 50, 50), set("1:50"));
-        assert_eq!(newest_first_range(10, 5, 50), set("1:5"));
-        assert_eq!(newest_first_range(10, 10, 50), None);
-        assert_eq!(newest_first_range(0, 0, 50), None);
-        assert_eq!(newest_first_range(3, 0, 1), set("3:3"));
-    }
-
-    #[test]
     fn fetch_lines_become_rows_newest_first() {
         let header =
             "From: =?utf-8?q?Zo=C3=AB?= <zoe@example.org>\r\nSubject: =?utf-8?B?w4RwZmVs?=\r\n\r\n";
@@ -247,6 +274,27 @@ pub(super) mod tests {
         assert_eq!(sizes[&3], 7);
         assert_eq!(sizes[&96], 7);
         assert_eq!(sizes.len(), 8);
+    }
+
+    #[test]
+    fn flag_updates_carry_uid_flags_and_modseq() {
+        let updates = flag_updates(&[
+            data(b"* 4 FETCH (UID 12 FLAGS (\\Seen \\Flagged) MODSEQ (90))\r\n"),
+            data(b"* 5 FETCH (FLAGS (\\Seen))\r\n"),
+        ]);
+        assert_eq!(updates.len(), 1, "a FETCH without UID names no row");
+        assert_eq!(updates[0].uid, 12);
+        assert_eq!(updates[0].modseq, Some(90));
+        let mut row = numbered_rows(vec![data(b"* 4 FETCH (UID 12 FLAGS ())\r\n")])
+            .remove(0)
+            .1;
+        assert!(row.unread);
+        assert!(flag_updates(&[data(
+            b"* 4 FETCH (UID 12 FLAGS (\\Seen \\Flagged) MODSEQ (90))\r\n"
+        )])
+        .remove(0)
+        .apply(&mut row));
+        assert!(!row.unread && row.flagged);
     }
 
     #[test]

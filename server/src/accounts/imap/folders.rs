@@ -3,16 +3,16 @@
 use std::collections::HashSet;
 
 use imap_codec::imap_types::{
-    command::CommandBody,
+    command::{CommandBody, SelectParameter},
     flag::FlagNameAttribute,
     mailbox::Mailbox,
-    response::Data,
+    response::{Capability, Code, Data, StatusKind},
     search::SearchKey,
     status::{StatusDataItem, StatusDataItemName},
 };
 use protocol::{Folder, FolderRole};
 
-use super::{connection::Selected, utf7, ImapConnection, ImapError};
+use super::{connection::Selected, mirror::Validity, utf7, ImapConnection, ImapError};
 
 impl ImapConnection {
     /// Every folder with role and counts, INBOX first, the rest by name.
@@ -34,9 +34,10 @@ impl ImapConnection {
 
     /// Every folder with its role, without counts (one round trip).
     pub async fn list_folder_names(&mut self) -> Result<Vec<Folder>, ImapError> {
-        let (data, _) = self
+        let data = self
             .run_pipelined(vec![list_all(false)?, list_all(true)?])
-            .await?;
+            .await?
+            .data;
         let mut subscribed = HashSet::new();
         let mut listed = Vec::new();
         for d in data {
@@ -97,8 +98,7 @@ impl ImapConnection {
                     .map_err(|_| ImapError::NoSuchFolder((*name).clone()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let (data, _) = self.run_pipelined(bodies).await?;
-            for d in data {
+            for d in self.run_pipelined(bodies).await?.data {
                 if let Data::Status { mailbox, items } = d {
                     let (mut total, mut unread) = (0, 0);
                     for item in items.iter() {
@@ -188,14 +188,6 @@ impl ImapConnection {
         Ok(())
     }
 
-    /// Selects `folder` to wait for changes in it, unless it is selected already.
-    pub async fn select_for_watching(&mut self, folder: &str) -> Result<(), ImapError> {
-        if self.selected.as_ref().is_some_and(|s| s.name == folder) {
-            return Ok(());
-        }
-        self.select(folder).await.map(drop)
-    }
-
     /// Asks for news without IDLE: whatever changed arrives as untagged data.
     pub async fn poll(&mut self) -> Result<Vec<Data<'static>>, ImapError> {
         let data = self.act(CommandBody::Noop).await?;
@@ -205,23 +197,72 @@ impl ImapConnection {
             .collect())
     }
 
-    /// Selects `folder` unless it is selected already; then its count is current.
+    /// Selects `folder` unless it is selected already; then its count is current. Changes the
+    /// server reports while a folder is selected arrive on their own where it has IDLE (the
+    /// relay waits in IDLE between requests); without IDLE a NOOP asks for them.
     pub(super) async fn select(&mut self, folder: &str) -> Result<u32, ImapError> {
         if let Some(selected) = &self.selected {
             if selected.name == folder {
-                // Picks up changes the server has not told us about yet.
-                self.act(CommandBody::Noop).await?;
+                if !self.supports_idle() {
+                    self.act(CommandBody::Noop).await?;
+                }
                 return Ok(self.selected.as_ref().map_or(0, |s| s.exists));
             }
         }
+        let answer = self.send_select(folder, Vec::new()).await?;
+        self.selected_from(folder, answer.data, &answer.codes);
+        Ok(self.selected.as_ref().map_or(0, |s| s.exists))
+    }
+
+    /// Sends SELECT (with CONDSTORE where offered, for HIGHESTMODSEQ) and, pipelined behind
+    /// it, `then` (commands on the folder being selected); the folder is not yet taken as
+    /// selected ([`Self::selected_from`] does that).
+    pub(super) async fn send_select(
+        &mut self,
+        folder: &str,
+        then: Vec<CommandBody<'static>>,
+    ) -> Result<super::connection::Pipelined, ImapError> {
         self.selected = None;
-        self.forget_order();
-        let body = CommandBody::select(mailbox(folder)?).map_err(|_| bad_name(folder))?;
-        let data = match self.act(body).await {
-            Ok(data) => data,
-            Err(ImapError::Refused(_)) => return Err(ImapError::NoSuchFolder(folder.to_owned())),
+        let parameters = if self.has(&Capability::CondStore) {
+            vec![SelectParameter::CondStore]
+        } else {
+            Vec::new()
+        };
+        let select = CommandBody::Select {
+            mailbox: mailbox(folder)?,
+            parameters,
+        };
+        let mut bodies = vec![select];
+        bodies.extend(then);
+        let answer = match self.run_pipelined(bodies).await {
+            Ok(answer) => answer,
+            Err(ImapError::Unreadable(response)) => {
+                // One of the answers could not be read: select alone, the caller asks again.
+                tracing::info!(%response, "answer to SELECT and what followed unreadable");
+                let answer = self
+                    .execute(CommandBody::select(mailbox(folder)?).map_err(|_| bad_name(folder))?)
+                    .await?;
+                super::connection::Pipelined {
+                    data: answer.data,
+                    codes: answer.codes,
+                    statuses: vec![answer.status],
+                }
+            }
             Err(e) => return Err(e),
         };
+        match answer.statuses.first() {
+            Some(status) if status.kind == StatusKind::Ok => Ok(answer),
+            _ => Err(ImapError::NoSuchFolder(folder.to_owned())),
+        }
+    }
+
+    /// Takes `folder` as selected, with the message count and state SELECT reported.
+    pub(super) fn selected_from(
+        &mut self,
+        folder: &str,
+        data: Vec<Data<'static>>,
+        codes: &[Code<'_>],
+    ) -> Validity {
         let exists = data
             .iter()
             .rev()
@@ -230,11 +271,24 @@ impl ImapConnection {
                 _ => None,
             })
             .unwrap_or(0);
+        let mut validity = Validity {
+            exists,
+            ..Validity::default()
+        };
+        for code in codes {
+            match code {
+                Code::UidValidity(v) => validity.uid_validity = v.get(),
+                Code::UidNext(n) => validity.uid_next = n.get(),
+                Code::HighestModSeq(m) => validity.highest_modseq = Some(m.get()),
+                _ => {}
+            }
+        }
         self.selected = Some(Selected {
             name: folder.to_owned(),
             exists,
+            validity,
         });
-        Ok(exists)
+        validity
     }
 }
 

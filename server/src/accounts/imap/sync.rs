@@ -1,0 +1,357 @@
+//! Keeping the mirror current: a folder opened for the first time is selected with its order
+//! asked in the same round trip; a folder known from before costs one SELECT when nothing
+//! changed; one that changed is brought up to date in one more round trip (its order, the
+//! flags changed since, the new messages and the unread count, pipelined), and what changed
+//! goes back as a [`Delta`]. Servers without CONDSTORE get the same answers, their flags read
+//! again instead of only the changed ones; servers without SORT are ordered by arrival.
+
+use std::num::NonZeroU32;
+
+use imap_codec::imap_types::{
+    command::{CommandBody, FetchModifier},
+    core::{Charset, Vec1},
+    extensions::sort::{SortCriterion, SortKey},
+    fetch::{MacroOrMessageDataItemNames, MessageDataItemName},
+    response::{Capability, Data},
+    search::SearchKey,
+    sequence::{SeqOrUid, Sequence, SequenceSet},
+};
+
+use super::{
+    fetch,
+    mirror::{Delta, Validity},
+    ImapConnection, ImapError,
+};
+
+/// New messages fetched with the sync itself, at most; past that they come with their pages.
+const NEW_ROWS_AT_ONCE: u32 = 50;
+
+/// What opening a folder found.
+#[derive(Debug, Default)]
+pub struct Synced {
+    pub delta: Delta,
+    /// The folder's list is not what the browsers hold (first seen, or UIDVALIDITY changed):
+    /// no delta applies, they load it again.
+    pub new_list: bool,
+}
+
+impl ImapConnection {
+    /// Selects `folder` (unless selected) and brings its mirror entry up to date.
+    pub(super) async fn open_folder(&mut self, folder: &str) -> Result<Synced, ImapError> {
+        let selected_here = self.selected.as_ref().is_some_and(|s| s.name == folder);
+        if selected_here {
+            self.select(folder).await?; // without IDLE: a NOOP for news
+            return match self.mirror.get(folder).map(|e| e.stale) {
+                Some(false) => Ok(Synced::default()),
+                Some(true) => self.resync(folder).await,
+                None => self.first_open(folder, None).await,
+            };
+        }
+        let known = self.mirror.get(folder).map(|e| e.validity);
+        let Some(known) = known else {
+            let answer = self.send_select(folder, vec![self.order_command()]).await?;
+            let order = order_from(&answer.data);
+            self.selected_from(folder, answer.data, &answer.codes);
+            return self.first_open(folder, order).await;
+        };
+        let answer = self.send_select(folder, Vec::new()).await?;
+        let now = self.selected_from(folder, answer.data, &answer.codes);
+        if known.unchanged(&now) {
+            if let Some(entry) = self.mirror.get(folder) {
+                entry.stale = false;
+            }
+            return Ok(Synced::default());
+        }
+        if known.uid_validity != now.uid_validity {
+            // Every UID is void: start over.
+            self.mirror.forget(folder);
+            return self.first_open(folder, None).await;
+        }
+        self.resync(folder).await
+    }
+
+    /// A new entry for the selected `folder`, from its order (asked here if not given).
+    async fn first_open(
+        &mut self,
+        folder: &str,
+        order: Option<Vec<NonZeroU32>>,
+    ) -> Result<Synced, ImapError> {
+        let order = match order {
+            Some(order) => order,
+            None => self.order().await?,
+        };
+        let validity = self.selected_validity();
+        self.mirror.insert(folder, validity, order);
+        Ok(Synced {
+            delta: Delta::default(),
+            new_list: true,
+        })
+    }
+
+    fn selected_validity(&self) -> Validity {
+        self.selected
+            .as_ref()
+            .map(|s| Validity {
+                exists: s.exists,
+                ..s.validity
+            })
+            .unwrap_or_default()
+    }
+
+    /// Brings the entry of the selected `folder` up to date with the server, in one round
+    /// trip where the answers can be read.
+    pub(super) async fn resync(&mut self, folder: &str) -> Result<Synced, ImapError> {
+        let Some(entry) = self.mirror.get(folder) else {
+            return self.first_open(folder, None).await;
+        };
+        let known = entry.validity;
+        let cached: Vec<NonZeroU32> = entry
+            .rows
+            .keys()
+            .filter_map(|uid| NonZeroU32::new(*uid))
+            .collect();
+        let selected = self.selected_validity();
+        let condstore = known.highest_modseq.is_some() && self.has(&Capability::CondStore);
+        let flags = match (condstore, SequenceSet::try_from(cached)) {
+            // Only what changed since the entry was current.
+            (true, _) => Some(flags_command(
+                SequenceSet::from(Sequence::Range(
+                    SeqOrUid::Value(NonZeroU32::MIN),
+                    SeqOrUid::Asterisk,
+                )),
+                known.highest_modseq,
+            )),
+            // No modification sequences: the flags of every row kept.
+            (false, Ok(set)) => Some(flags_command(set, None)),
+            (false, Err(_)) => None,
+        };
+        let grown = selected.exists.saturating_sub(known.exists);
+        let new_rows = (known.uid_next > 0 && grown > 0 && grown <= NEW_ROWS_AT_ONCE)
+            .then(|| {
+                let from = NonZeroU32::new(known.uid_next)?;
+                let set =
+                    SequenceSet::from(Sequence::Range(SeqOrUid::Value(from), SeqOrUid::Asterisk));
+                CommandBody::fetch(set, fetch::summary_items(), true).ok()
+            })
+            .flatten();
+        let sorted = self.has_sort();
+        let mut bodies = vec![self.order_command()];
+        // SEARCH answers cannot be told apart, so the unread count goes with SORT only.
+        if sorted {
+            bodies.push(CommandBody::search(None, SearchKey::Unseen.into(), true));
+        }
+        bodies.extend(flags.clone());
+        let with_new_rows = new_rows.is_some();
+        bodies.extend(new_rows);
+        let (order, data) = match self.run_pipelined(bodies).await {
+            Ok(answer) => (order_from(&answer.data), answer.data),
+            // Something in there could not be read: the same, one at a time, each with its own
+            // fallback (a damaged new message is fetched again without its structure).
+            Err(ImapError::Unreadable(response)) => {
+                tracing::info!(%response, "sync answer unreadable; asking again one by one");
+                let order = self.order().await?;
+                let data = match flags {
+                    Some(flags) => self.act(flags).await?,
+                    None => Vec::new(),
+                };
+                (Some(order), data)
+            }
+            Err(e) => return Err(e),
+        };
+        let order = match order {
+            Some(order) => order,
+            None => self.order().await?,
+        };
+        let unread = sorted.then(|| unread_from(&data));
+        let updates = fetch::flag_updates(&data);
+        let fresh = if with_new_rows {
+            fetch::numbered_rows(data)
+                .into_iter()
+                .map(|(_, row)| row)
+                .filter(|row| row.uid >= known.uid_next)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let uid_next = order.iter().map(|u| u.get() + 1).max().unwrap_or(0);
+        let version = self.mirror.next_version();
+        let Some(entry) = self.mirror.get(folder) else {
+            return Ok(Synced::default());
+        };
+        let mut delta = entry.reorder(order, version);
+        entry.keep(fresh);
+        let mut highest = known.highest_modseq.max(selected.highest_modseq);
+        for update in updates {
+            highest = highest.max(update.modseq);
+            let uid = update.uid;
+            if let Some(row) = entry.rows.get_mut(&uid) {
+                if update.apply(row) {
+                    delta.changed.push(uid);
+                }
+            }
+        }
+        entry.validity = Validity {
+            uid_validity: known.uid_validity,
+            uid_next: selected.uid_next.max(known.uid_next).max(uid_next),
+            exists: entry.order.len() as u32,
+            highest_modseq: highest.filter(|_| condstore || known.highest_modseq.is_some()),
+        };
+        if let Some(unread) = unread {
+            entry.unread = Some(unread);
+        }
+        entry.stale = false;
+        Ok(Synced {
+            delta,
+            new_list: false,
+        })
+    }
+
+    /// Whether `folder` is selected and in the mirror (so its changes can go out as a delta).
+    pub fn is_mirrored_and_selected(&mut self, folder: &str) -> bool {
+        self.selected.as_ref().is_some_and(|s| s.name == folder)
+            && self.mirror.get(folder).is_some()
+    }
+
+    /// Whether the server reported news about mirrored `folder` that no sync has read yet.
+    pub fn has_news(&mut self, folder: &str) -> bool {
+        self.mirror.get(folder).is_some_and(|e| e.stale)
+    }
+
+    /// (total, unread) of a mirrored folder: the total as the mirror orders it (so it matches
+    /// the positions of a delta), unread as last counted, else counted now.
+    pub async fn mirrored_counts(&mut self, folder: &str) -> Result<(u32, u32), ImapError> {
+        let Some(entry) = self.mirror.get(folder) else {
+            return Err(ImapError::NoSuchFolder(folder.to_owned()));
+        };
+        let total = entry.order.len() as u32;
+        match entry.unread {
+            Some(unread) => Ok((total, unread)),
+            None => Ok((total, self.selected_counts().await?.1)),
+        }
+    }
+
+    /// The selected folder's UIDs, newest first: by date where the server sorts (and its
+    /// answer can be read), else by arrival.
+    pub(super) async fn order(&mut self) -> Result<Vec<NonZeroU32>, ImapError> {
+        if self.has_sort() {
+            match self.run(self.order_command()).await {
+                Ok(data) => {
+                    if let Some(order) = order_from(&data) {
+                        return Ok(order);
+                    }
+                }
+                Err(ImapError::Unreadable(response)) => {
+                    tracing::info!(%response, "SORT answer unreadable; listing in arrival order");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let data = self
+            .run(CommandBody::search(None, SearchKey::All.into(), true))
+            .await?;
+        let mut uids: Vec<NonZeroU32> = data
+            .into_iter()
+            .flat_map(|d| match d {
+                Data::Search(uids, ..) => uids,
+                _ => Vec::new(),
+            })
+            .collect();
+        uids.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(uids)
+    }
+
+    fn order_command(&self) -> CommandBody<'static> {
+        if self.has_sort() {
+            CommandBody::Sort {
+                sort_criteria: Vec1::from(SortCriterion {
+                    reverse: true,
+                    key: SortKey::Date,
+                }),
+                charset: Charset::try_from("UTF-8").expect("valid charset"),
+                search_criteria: Vec1::from(SearchKey::All),
+                uid: true,
+            }
+        } else {
+            CommandBody::search(None, SearchKey::All.into(), true)
+        }
+    }
+
+    pub(super) fn has_sort(&self) -> bool {
+        self.capabilities_match(|c| matches!(c, Capability::Sort(_)))
+    }
+}
+
+/// `UID FETCH set (UID FLAGS)`, with `CHANGEDSINCE` where a modification sequence is known.
+fn flags_command(set: SequenceSet, since: Option<u64>) -> CommandBody<'static> {
+    let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+        MessageDataItemName::Uid,
+        MessageDataItemName::Flags,
+    ]);
+    let mut body = CommandBody::fetch(set, items, true).expect("valid set");
+    if let (CommandBody::Fetch { modifiers, .. }, Some(since)) =
+        (&mut body, since.and_then(std::num::NonZeroU64::new))
+    {
+        modifiers.push(FetchModifier::ChangedSince(since));
+    }
+    body
+}
+
+/// The order in a SORT answer, or else in a SEARCH answer (newest, i.e. highest, first).
+fn order_from(data: &[Data<'static>]) -> Option<Vec<NonZeroU32>> {
+    let sorted: Vec<NonZeroU32> = data
+        .iter()
+        .filter_map(|d| match d {
+            Data::Sort(uids, ..) => Some(uids.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let any_sort = data.iter().any(|d| matches!(d, Data::Sort(..)));
+    if any_sort {
+        return Some(sorted);
+    }
+    let mut searched: Vec<NonZeroU32> = data
+        .iter()
+        .filter_map(|d| match d {
+            Data::Search(uids, ..) => Some(uids.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !data.iter().any(|d| matches!(d, Data::Search(..))) {
+        return None;
+    }
+    searched.sort_unstable_by(|a, b| b.cmp(a));
+    Some(searched)
+}
+
+fn unread_from(data: &[Data<'static>]) -> u32 {
+    data.iter()
+        .map(|d| match d {
+            Data::Search(uids, ..) => uids.len() as u32,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::imap::fetch::tests::data;
+
+    #[test]
+    fn order_comes_from_sort_else_search() {
+        let sorted = order_from(&[data(b"* SORT 5 9 2\r\n")]).unwrap();
+        assert_eq!(
+            sorted.iter().map(|u| u.get()).collect::<Vec<_>>(),
+            [5, 9, 2]
+        );
+        let searched = order_from(&[data(b"* SEARCH 2 9 5\r\n")]).unwrap();
+        assert_eq!(
+            searched.iter().map(|u| u.get()).collect::<Vec<_>>(),
+            [9, 5, 2]
+        );
+        assert!(order_from(&[data(b"* SORT\r\n")]).unwrap().is_empty());
+        assert!(order_from(&[data(b"* 3 EXISTS\r\n")]).is_none());
+    }
+}

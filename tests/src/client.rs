@@ -141,7 +141,6 @@ impl Client {
 
     /// Reads (and so answers the relay's pings) for up to `within`; the frame, if one came.
     pub async fn next_frame_within(&mut self, within: Duration) -> Option<Value> {
-        use futures_util::StreamExt;
         match tokio::time::timeout(within, next_text(&mut self.ws)).await {
             Ok(Some(Ok(message))) => Some(parse(message)),
             _ => None,

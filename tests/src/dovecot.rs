@@ -204,7 +204,23 @@ impl Dovecot {
 
     /// Delivers `count` messages made by `make(i)` (already read), quickly: for big folders.
     pub fn deliver_many(&self, email: &str, count: u32, make: impl Fn(u32) -> Vec<u8>) {
-        let cur = self.dir.path().join("home").join(email).join("Maildir/cur");
+        self.deliver_many_to(email, "INBOX", count, make);
+    }
+
+    /// [`Self::deliver_many`] into `folder` (a top-level folder, made if missing).
+    pub fn deliver_many_to(
+        &self,
+        email: &str,
+        folder: &str,
+        count: u32,
+        make: impl Fn(u32) -> Vec<u8>,
+    ) {
+        let maildir = self.dir.path().join("home").join(email).join("Maildir");
+        let cur = match folder {
+            "INBOX" => maildir.join("cur"),
+            // Maildir++: a folder is a dot-directory beside the INBOX's own.
+            name => maildir.join(format!(".{name}")).join("cur"),
+        };
         fs::create_dir_all(&cur).expect("maildir");
         for sub in ["new", "tmp"] {
             fs::create_dir_all(cur.with_file_name(sub)).expect("maildir");

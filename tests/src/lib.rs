@@ -8,6 +8,7 @@ pub mod dovecot;
 pub mod family;
 pub mod fetchmail;
 pub mod hostile;
+pub mod latency;
 pub mod mail;
 pub mod msmtp;
 pub mod postfix;
@@ -16,6 +17,7 @@ pub mod pymap;
 pub mod raw_imap;
 pub mod relay;
 pub mod relay_process;
+pub mod roundcube;
 pub mod scenarios;
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};

@@ -758,6 +758,7 @@ mod tests {
                     thread_size: 3,
                     damaged: false,
                 }],
+                version: 7,
             }),
         });
         round_trip(ServerFrame::Error {
@@ -766,6 +767,18 @@ mod tests {
         });
         round_trip(ServerFrame::Event {
             event: Event::LoggedOut,
+        });
+        round_trip(ServerFrame::Event {
+            event: Event::FolderDelta(FolderDelta {
+                folder: "INBOX".into(),
+                total: 2,
+                unread: 0,
+                from_version: 3,
+                version: 4,
+                removed: vec![5, 1],
+                added: Vec::new(),
+                changed: Vec::new(),
+            }),
         });
         round_trip(ServerFrame::Event {
             event: Event::FolderChanged {

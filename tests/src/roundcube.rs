@@ -1,0 +1,106 @@
+//! Roundcube (Debian's package, served by `php -S` with OPcache on): the peer the browser
+//! benchmark measures on the same mailbox. Its own config directory, SQLite database, logs.
+
+use std::{
+    fs,
+    os::unix::process::CommandExt,
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+use crate::{free_port, kill_group, wait_for_port};
+
+const INSTALL: &str = "/usr/share/roundcube";
+
+pub struct Roundcube {
+    pub url: String,
+    server: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Roundcube {
+    /// Roundcube reading mail over IMAP with STARTTLS at `127.0.0.1:imap_port`, trusting the
+    /// CA in `ca_pem`.
+    pub async fn start(imap_port: u16, ca_pem: &Path) -> Self {
+        assert!(
+            Path::new(INSTALL).join("index.php").exists(),
+            "Roundcube is not installed (scripts/bench installs it)"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("roundcube-")
+            .tempdir()
+            .expect("temp dir");
+        let root = dir.path();
+        for sub in ["config", "logs", "temp"] {
+            fs::create_dir_all(root.join(sub)).expect("dirs");
+        }
+        for file in ["defaults.inc.php", "mimetypes.php"] {
+            fs::copy(
+                Path::new("/etc/roundcube").join(file),
+                root.join("config").join(file),
+            )
+            .expect("Debian's Roundcube defaults");
+        }
+        let db = root.join("roundcube.db");
+        let config = format!(
+            r#"<?php
+$config = [];
+$config['db_dsnw'] = 'sqlite:///{db}?mode=0646';
+$config['imap_host'] = 'tls://localhost:{imap_port}';
+$config['imap_conn_options'] = ['ssl' => ['verify_peer' => true, 'verify_peer_name' => true, 'cafile' => '{ca}']];
+$config['smtp_host'] = '';
+$config['des_key'] = 'bench-only-24-byte-key!!';
+$config['plugins'] = [];
+$config['skin'] = 'elastic';
+$config['log_dir'] = '{root}/logs/';
+$config['temp_dir'] = '{root}/temp/';
+$config['enable_installer'] = false;
+$config['mail_pagesize'] = 50;
+$config['language'] = 'en_US';
+"#,
+            db = db.display(),
+            ca = ca_pem.display(),
+            root = root.display(),
+        );
+        fs::write(root.join("config/config.inc.php"), config).expect("config");
+        let schema = Path::new(INSTALL).join("SQL/sqlite.initial.sql");
+        let status = Command::new("php")
+            .arg("-r")
+            .arg(format!(
+                "$db = new PDO('sqlite:{}'); $db->exec(file_get_contents('{}'));",
+                db.display(),
+                schema.display()
+            ))
+            .status()
+            .expect("php");
+        assert!(status.success(), "Roundcube's schema");
+        let port = free_port();
+        let server = Command::new("php")
+            .args(["-d", "opcache.enable=1", "-d", "opcache.enable_cli=1"])
+            .args(["-d", "opcache.validate_timestamps=0"])
+            .arg("-S")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-t")
+            .arg(INSTALL)
+            .env("ROUNDCUBE_CONFIG_DIR", root.join("config"))
+            .env("PHP_CLI_SERVER_WORKERS", "2")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("php -S");
+        wait_for_port(port, "Roundcube").await;
+        Self {
+            url: format!("http://127.0.0.1:{port}/"),
+            server,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Roundcube {
+    fn drop(&mut self) {
+        kill_group(&mut self.server);
+    }
+}

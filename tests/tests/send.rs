@@ -201,6 +201,14 @@ Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nKommst du am Samstag?\r\n";
     );
     assert!(headers.contains("Ja, gern!"));
     world.wait_for("carol@example.org", "INBOX", 1).await;
+    // The outbox flags the original over a connection of its own; the session hears of it as
+    // any other client's change, and the list shows it from then on.
+    let delta = alice
+        .event(Duration::from_secs(3), |e| {
+            e["kind"] == "folder_delta" && e["changed"][0]["answered"] == true
+        })
+        .await;
+    assert_eq!(delta["folder"], "INBOX");
     let list = alice
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
         .await;

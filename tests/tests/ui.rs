@@ -313,6 +313,56 @@ async fn one_pane_at_a_time_on_a_phone_with_live_mail() {
     browser.close().await;
 }
 
+/// New mail arrives as a delta: the row is added at the top in place (no row of the list goes
+/// blank and loads again), and the open message stays open.
+#[tokio::test(flavor = "multi_thread")]
+async fn new_mail_is_added_in_place_while_a_message_is_open() {
+    let (dovecot, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+    open_row(&browser, "Lunch").await;
+    browser.find(".mail-text").await;
+    browser
+        .eval(
+            "window.blanks = 0; new MutationObserver(() => { \
+               if (document.querySelector('.rows .row.placeholder')) window.blanks++; \
+             }).observe(document.querySelector('.rows'), {subtree: true, childList: true}); return true",
+        )
+        .await;
+
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    let raw = mail::message(
+        "Carol <carol@example.org>",
+        ALICE.0,
+        "Arrived in place",
+        "Sat, 18 Nov 2023 10:00:00 +0000",
+        "hi",
+    );
+    phone.append("INBOX", &raw, "").await;
+    row_uid(&browser, "Arrived in place").await;
+    let top = browser
+        .eval("return [...document.querySelectorAll('.rows .row-slot')].find(s => s.style.top === '0px').textContent")
+        .await;
+    assert!(top.as_str().unwrap().contains("Arrived in place"), "{top}");
+    assert_eq!(
+        browser.eval("return window.blanks").await,
+        0,
+        "no row went blank"
+    );
+    let open = browser
+        .eval("return document.querySelector('.rows .open[aria-current=true]')?.closest('.row')?.textContent ?? ''")
+        .await;
+    assert!(
+        open.as_str().unwrap().contains("Lunch"),
+        "the open row moved down with its message: {open}"
+    );
+    let title = browser
+        .eval("return document.querySelector('.message-pane h1').textContent")
+        .await;
+    assert!(title.as_str().unwrap().contains("Lunch"), "{title}");
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn no_serious_accessibility_problems() {
     let (_dovecot, relay) = setup().await;

@@ -90,8 +90,8 @@ async fn act(browser: &Browser, action: &str) -> f64 {
     browser.eval(&script).await.as_f64().expect("a time")
 }
 
-/// Epoch milliseconds of the first animation frame in which `condition` holds.
-async fn frame_when(browser: &Browser, condition: &str) -> f64 {
+/// Epoch milliseconds of the first animation frame in which `condition` holds (within 25 s).
+async fn frame_when(browser: &Browser, condition: &str) -> Option<f64> {
     let script = format!(
         "const done = arguments[arguments.length - 1]; const until = Date.now() + 25000;
          const check = () => {{ if ({condition}) done(performance.timeOrigin + performance.now());
@@ -99,8 +99,12 @@ async fn frame_when(browser: &Browser, condition: &str) -> f64 {
          requestAnimationFrame(check);"
     );
     match browser.client.execute_async(&script, vec![]).await {
-        Ok(Value::Number(n)) => n.as_f64().expect("a time"),
-        other => panic!("never showed: {condition}: {other:?}"),
+        Ok(Value::Number(n)) => n.as_f64(),
+        other => {
+            eprintln!("never showed: {condition}: {other:?}");
+            browser.screenshot("browser-speed-failed.png").await;
+            None
+        }
     }
 }
 
@@ -145,30 +149,54 @@ async fn round(
         &format!("document.querySelector('{submit}').click()"),
     )
     .await;
-    times.push(Some(
-        frame_when(browser, &webmail.rows_show(&newest)).await - t,
-    ));
+    times.push(
+        frame_when(browser, &webmail.rows_show(&newest))
+            .await
+            .map(|f| f - t),
+    );
+    if times.last() == Some(&None) {
+        times.resize(STEPS.len(), None);
+        return times;
+    }
 
     // Among the rows in view (the list is virtualized), a different one each round.
     let opened = inbox_subject(INBOX_SIZE - 2 - (n % 6) as u32);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = act(browser, &webmail.click_row(&opened)).await;
-    times.push(Some(
-        frame_when(browser, &webmail.message_shows(&opened)).await - t,
-    ));
+    times.push(
+        frame_when(browser, &webmail.message_shows(&opened))
+            .await
+            .map(|f| f - t),
+    );
+    if times.last() == Some(&None) {
+        times.resize(STEPS.len(), None);
+        return times;
+    }
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = act(browser, &webmail.click_folder("Lists")).await;
     let list_newest = format!("List message {:03}", LISTS_SIZE - 1);
-    times.push(Some(
-        frame_when(browser, &webmail.rows_show(&list_newest)).await - t,
-    ));
+    times.push(
+        frame_when(browser, &webmail.rows_show(&list_newest))
+            .await
+            .map(|f| f - t),
+    );
+    if times.last() == Some(&None) {
+        times.resize(STEPS.len(), None);
+        return times;
+    }
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = act(browser, &webmail.click_folder("INBOX")).await;
-    times.push(Some(
-        frame_when(browser, &webmail.rows_show(&newest)).await - t,
-    ));
+    times.push(
+        frame_when(browser, &webmail.rows_show(&newest))
+            .await
+            .map(|f| f - t),
+    );
+    if times.last() == Some(&None) {
+        times.resize(STEPS.len(), None);
+        return times;
+    }
 
     // New mail: Roundcube asks every 60 s (its refresh_interval); not waited for here.
     if webmail == Webmail::Ours {
@@ -184,9 +212,11 @@ async fn round(
         );
         let t = now_ms();
         phone.append("INBOX", &raw, "").await;
-        times.push(Some(
-            frame_when(browser, &webmail.rows_show(&subject)).await - t,
-        ));
+        times.push(
+            frame_when(browser, &webmail.rows_show(&subject))
+                .await
+                .map(|f| f - t),
+        );
     } else {
         times.push(None);
     }

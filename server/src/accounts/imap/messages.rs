@@ -21,7 +21,7 @@ use super::{
     fetch::{self, Fetched},
     folders::mailbox,
     structure,
-    sync::Synced,
+    sync::{self, Synced},
     unreadable::Unreadable,
     ImapConnection, ImapError,
 };
@@ -605,14 +605,7 @@ impl ImapConnection {
         let data = self
             .run(CommandBody::search(Some(charset), criteria, true))
             .await?;
-        let mut uids: Vec<NonZeroU32> = data
-            .into_iter()
-            .flat_map(|d| match d {
-                Data::Search(uids, ..) => uids,
-                _ => Vec::new(),
-            })
-            .collect();
-        uids.sort_unstable_by(|a, b| b.cmp(a));
+        let mut uids = sync::searched_newest_first(&data).unwrap_or_default();
         uids.truncate(MAX_HITS);
         if uids.is_empty() {
             return Ok(Vec::new());

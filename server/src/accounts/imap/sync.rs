@@ -249,15 +249,7 @@ impl ImapConnection {
         let data = self
             .run(CommandBody::search(None, SearchKey::All.into(), true))
             .await?;
-        let mut uids: Vec<NonZeroU32> = data
-            .into_iter()
-            .flat_map(|d| match d {
-                Data::Search(uids, ..) => uids,
-                _ => Vec::new(),
-            })
-            .collect();
-        uids.sort_unstable_by(|a, b| b.cmp(a));
-        Ok(uids)
+        Ok(searched_newest_first(&data).unwrap_or_default())
     }
 
     fn order_command(&self) -> CommandBody<'static> {
@@ -298,19 +290,26 @@ fn flags_command(set: SequenceSet, since: Option<u64>) -> CommandBody<'static> {
 
 /// The order in a SORT answer, or else in a SEARCH answer (newest, i.e. highest, first).
 fn order_from(data: &[Data<'static>]) -> Option<Vec<NonZeroU32>> {
-    let sorted: Vec<NonZeroU32> = data
-        .iter()
-        .filter_map(|d| match d {
-            Data::Sort(uids, ..) => Some(uids.iter().copied()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let any_sort = data.iter().any(|d| matches!(d, Data::Sort(..)));
-    if any_sort {
-        return Some(sorted);
+    if !data.iter().any(|d| matches!(d, Data::Sort(..))) {
+        return searched_newest_first(data);
     }
-    let mut searched: Vec<NonZeroU32> = data
+    Some(
+        data.iter()
+            .filter_map(|d| match d {
+                Data::Sort(uids, ..) => Some(uids.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+    )
+}
+
+/// The UIDs of the SEARCH answers in `data`, highest (newest) first; `None` without any.
+pub(super) fn searched_newest_first(data: &[Data<'static>]) -> Option<Vec<NonZeroU32>> {
+    if !data.iter().any(|d| matches!(d, Data::Search(..))) {
+        return None;
+    }
+    let mut uids: Vec<NonZeroU32> = data
         .iter()
         .filter_map(|d| match d {
             Data::Search(uids, ..) => Some(uids.iter().copied()),
@@ -318,11 +317,8 @@ fn order_from(data: &[Data<'static>]) -> Option<Vec<NonZeroU32>> {
         })
         .flatten()
         .collect();
-    if !data.iter().any(|d| matches!(d, Data::Search(..))) {
-        return None;
-    }
-    searched.sort_unstable_by(|a, b| b.cmp(a));
-    Some(searched)
+    uids.sort_unstable_by(|a, b| b.cmp(a));
+    Some(uids)
 }
 
 fn unread_from(data: &[Data<'static>]) -> u32 {

@@ -143,59 +143,32 @@ async fn round(
             .await
             .expect("typing");
     }
-    let mut times = Vec::new();
-    let t = act(
-        browser,
-        &format!("document.querySelector('{submit}').click()"),
-    )
-    .await;
-    times.push(
-        frame_when(browser, &webmail.rows_show(&newest))
-            .await
-            .map(|f| f - t),
-    );
-    if times.last() == Some(&None) {
-        times.resize(STEPS.len(), None);
-        return times;
-    }
-
     // Among the rows in view (the list is virtualized), a different one each round.
     let opened = inbox_subject(INBOX_SIZE - 2 - (n % 6) as u32);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let t = act(browser, &webmail.click_row(&opened)).await;
-    times.push(
-        frame_when(browser, &webmail.message_shows(&opened))
-            .await
-            .map(|f| f - t),
-    );
-    if times.last() == Some(&None) {
-        times.resize(STEPS.len(), None);
-        return times;
-    }
-
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let t = act(browser, &webmail.click_folder("Lists")).await;
     let list_newest = format!("List message {:03}", LISTS_SIZE - 1);
-    times.push(
-        frame_when(browser, &webmail.rows_show(&list_newest))
-            .await
-            .map(|f| f - t),
-    );
-    if times.last() == Some(&None) {
-        times.resize(STEPS.len(), None);
-        return times;
-    }
-
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let t = act(browser, &webmail.click_folder("INBOX")).await;
-    times.push(
-        frame_when(browser, &webmail.rows_show(&newest))
-            .await
-            .map(|f| f - t),
-    );
-    if times.last() == Some(&None) {
-        times.resize(STEPS.len(), None);
-        return times;
+    let clicks = [
+        (
+            format!("document.querySelector('{submit}').click()"),
+            webmail.rows_show(&newest),
+        ),
+        (webmail.click_row(&opened), webmail.message_shows(&opened)),
+        (
+            webmail.click_folder("Lists"),
+            webmail.rows_show(&list_newest),
+        ),
+        (webmail.click_folder("INBOX"), webmail.rows_show(&newest)),
+    ];
+    let mut times = Vec::new();
+    for (action, shown) in clicks {
+        let t = act(browser, &action).await;
+        let time = frame_when(browser, &shown).await.map(|f| f - t);
+        times.push(time);
+        // A step that never showed leaves the page somewhere the next cannot start from.
+        if time.is_none() {
+            times.resize(STEPS.len(), None);
+            return times;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
     // New mail: Roundcube asks every 60 s (its refresh_interval); not waited for here.

@@ -105,25 +105,26 @@ impl ImapConnection {
             return self.first_open(folder, None).await;
         };
         let known = entry.validity;
-        let cached: Vec<NonZeroU32> = entry
-            .rows
-            .keys()
-            .filter_map(|uid| NonZeroU32::new(*uid))
-            .collect();
+        // A modification sequence comes only from a server with CONDSTORE.
+        let condstore = known.highest_modseq.is_some();
+        // Without one: the flags of every row kept.
+        let cached: Vec<NonZeroU32> = match condstore {
+            true => Vec::new(),
+            false => entry
+                .rows
+                .keys()
+                .filter_map(|uid| NonZeroU32::new(*uid))
+                .collect(),
+        };
         let selected = self.selected_validity();
-        let condstore = known.highest_modseq.is_some() && self.has(&Capability::CondStore);
-        let flags = match (condstore, SequenceSet::try_from(cached)) {
+        let flags = if condstore {
             // Only what changed since the entry was current.
-            (true, _) => Some(flags_command(
-                SequenceSet::from(Sequence::Range(
-                    SeqOrUid::Value(NonZeroU32::MIN),
-                    SeqOrUid::Asterisk,
-                )),
-                known.highest_modseq,
-            )),
-            // No modification sequences: the flags of every row kept.
-            (false, Ok(set)) => Some(flags_command(set, None)),
-            (false, Err(_)) => None,
+            let all = Sequence::Range(SeqOrUid::Value(NonZeroU32::MIN), SeqOrUid::Asterisk);
+            Some(flags_command(SequenceSet::from(all), known.highest_modseq))
+        } else {
+            SequenceSet::try_from(cached)
+                .ok()
+                .map(|set| flags_command(set, None))
         };
         let grown = selected.exists.saturating_sub(known.exists);
         let new_rows = (known.uid_next > 0 && grown > 0 && grown <= NEW_ROWS_AT_ONCE)
@@ -194,7 +195,7 @@ impl ImapConnection {
             uid_validity: known.uid_validity,
             uid_next: selected.uid_next.max(known.uid_next).max(uid_next),
             exists: entry.order.len() as u32,
-            highest_modseq: highest.filter(|_| condstore || known.highest_modseq.is_some()),
+            highest_modseq: highest.filter(|_| condstore),
         };
         if let Some(unread) = unread {
             entry.unread = Some(unread);

@@ -437,17 +437,6 @@ async fn a_big_folder_scrolls_with_a_bounded_dom() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pop3_account_reads_the_same_way() {
     let dovecot = Dovecot::start(&[ALICE]).await;
-    dovecot.deliver(
-        ALICE.0,
-        &mail::message(
-            "Grandma <oma@example.org>",
-            ALICE.0,
-            "Collected by POP3",
-            "Mon, 13 Nov 2023 12:00:00 +0000",
-            "Hello!",
-        ),
-        false,
-    );
     let data = tempfile::tempdir().unwrap();
     let relay = RunningRelay::start_pop3(
         dovecot.pop3_server(TlsMode::Starttls),
@@ -463,6 +452,22 @@ async fn a_pop3_account_reads_the_same_way() {
     browser.click("input[name=kind][value=pop3]").await;
     browser.screenshot("login-kinds-phone.png").await;
     browser.click("button[type=submit]").await;
+    // An empty INBOX first; mail arrives, and checking for mail shows it.
+    browser
+        .text_of("p.status", |t| t.contains("No messages here"))
+        .await;
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Grandma <oma@example.org>",
+            ALICE.0,
+            "Collected by POP3",
+            "Mon, 13 Nov 2023 12:00:00 +0000",
+            "Hello!",
+        ),
+        false,
+    );
+    browser.click(".list-head button.icon").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Collected by POP3'))").await;
     assert_eq!(dovecot.messages_on_server(ALICE.0), 0);
     open_row(&browser, "Collected by POP3").await;

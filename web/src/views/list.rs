@@ -116,9 +116,12 @@ fn FolderList() -> impl IntoView {
         let pages = (range.start / PAGE)..=(range.end.saturating_sub(1) / PAGE);
         for page in pages {
             let whole = page * PAGE..((page + 1) * PAGE).min(total);
-            if list
-                .rows
-                .with(|rows| whole.clone().all(|i| rows.contains_key(&i)))
+            // An empty page is loaded all the same: the total it was cut to may be an
+            // earlier state's (an empty folder that mail has since arrived in).
+            if !whole.is_empty()
+                && list
+                    .rows
+                    .with(|rows| whole.clone().all(|i| rows.contains_key(&i)))
             {
                 continue;
             }

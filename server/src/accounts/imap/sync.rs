@@ -101,10 +101,20 @@ impl ImapConnection {
     /// Brings the entry of the selected `folder` up to date with the server, in one round
     /// trip where the answers can be read.
     pub(super) async fn resync(&mut self, folder: &str) -> Result<Synced, ImapError> {
+        let synced = self.sync_selected(folder).await;
+        if synced.is_err() {
+            self.mirror.mark_stale(folder); // still to be done
+        }
+        synced
+    }
+
+    async fn sync_selected(&mut self, folder: &str) -> Result<Synced, ImapError> {
         let Some(entry) = self.mirror.get(folder) else {
             return self.first_open(folder, None).await;
         };
         let known = entry.validity;
+        // Current as of the answers below: news arriving among them marks it again.
+        entry.stale = false;
         // A modification sequence comes only from a server with CONDSTORE.
         let condstore = known.highest_modseq.is_some();
         // Without one: the flags of every row kept.
@@ -200,7 +210,6 @@ impl ImapConnection {
         if let Some(unread) = unread {
             entry.unread = Some(unread);
         }
-        entry.stale = false;
         Ok(Synced {
             delta,
             new_list: false,

@@ -1,15 +1,17 @@
 //! What users do, as steps that run against more than one IMAP server (Dovecot with CONDSTORE,
 //! pymap without), so that what the relay skips on one server is still right on the other.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
-use crate::client::Client;
+use crate::client::{is_folder_news, Client};
 
 /// The user looks at `folder`, goes to a new folder `elsewhere` (with one of `folder`'s
 /// messages moved in), and meanwhile `other` (another device: its own session and IMAP
 /// connection) flips one message's read state, moves the moved one back in and another one
 /// out. Back in `folder`, the list shows all of that, though the relay only re-checked
-/// what it knew. `folder` needs at least three messages.
+/// what it knew: first as it was, then with news of what changed. `folder` needs at least three messages.
 pub async fn changes_while_away_show_on_return(
     client: &mut Client,
     other: &mut Client,
@@ -38,6 +40,19 @@ pub async fn changes_while_away_show_on_return(
         .ok(json!({"op": "move_messages", "folder": folder, "uids": [gone], "to": elsewhere}))
         .await;
 
+    // Back in `folder`: at once the list as the relay knew it; what changed follows as news
+    // about that very list (a delta from its version), and the folder lists as it is now.
+    client.take_events();
+    let shown = list(client, folder).await;
+    let news = client
+        .event(Duration::from_secs(5), |e| {
+            is_folder_news(e) && e["folder"] == folder
+        })
+        .await;
+    if news["kind"] == "folder_delta" {
+        assert_eq!(news["from_version"], shown["version"], "{news}");
+        assert_eq!(news["total"], before["total"], "{news}");
+    }
     let after = list(client, folder).await;
     let rows = after["messages"].as_array().unwrap();
     assert_eq!(

@@ -86,6 +86,7 @@ pub fn spawn(
         mirror: Mirror::default(),
         events,
         watched: "INBOX".to_owned(),
+        verify_watched: false,
         counts: HashMap::new(),
         next_sweep: Instant::now() + SWEEP_EVERY,
     };
@@ -107,6 +108,8 @@ struct Actor {
     events: broadcast::Sender<Event>,
     /// The folder to IDLE on: the one the user last listed.
     watched: String,
+    /// The watched folder was listed from the mirror: open it now to find what changed.
+    verify_watched: bool,
     /// Last known (total, unread) per folder, to tell the browsers only about changes.
     counts: HashMap<String, (u32, u32)>,
     next_sweep: Instant,
@@ -212,12 +215,16 @@ impl Actor {
 
     /// Waits for the next job while watching the server for changes.
     async fn watch(&mut self, jobs: &mut mpsc::Receiver<(Request, Reply)>) -> Watch {
-        tokio::select! {
-            job = jobs.recv() => return match job {
-                Some(job) => Watch::Job(job),
-                None => Watch::Closed,
-            },
-            () = tokio::time::sleep(IDLE_GRACE) => {}
+        // Rows shown from the mirror are checked at once; otherwise a burst of requests
+        // goes out before IDLE's handshake is paid for.
+        if !std::mem::take(&mut self.verify_watched) {
+            tokio::select! {
+                job = jobs.recv() => return match job {
+                    Some(job) => Watch::Job(job),
+                    None => Watch::Closed,
+                },
+                () = tokio::time::sleep(IDLE_GRACE) => {}
+            }
         }
         let sweep_due = self.next_sweep;
         let watched = self.watched.clone();
@@ -225,13 +232,17 @@ impl Actor {
             return Watch::Nothing;
         };
         match connection.open_folder(&watched).await {
+            // Not the list the browsers hold (its UIDs void, or forgotten): they load it again.
+            Ok(synced) if synced.new_list => self.reload(&watched).await,
             Ok(synced) => {
                 if !synced.delta.is_empty() {
                     self.announce(&watched, synced.delta, false).await;
                 }
             }
-            // Deleted by another client: watch the inbox instead.
+            // Deleted by another client: the tabs learn it, and the inbox is watched instead.
             Err(ImapError::NoSuchFolder(_)) => {
+                connection.mirror.forget(&watched);
+                let _ = self.events.send(Event::FoldersChanged);
                 self.watched = "INBOX".to_owned();
                 return Watch::Nothing;
             }
@@ -375,6 +386,7 @@ impl Actor {
                 writer.saw(&list.messages);
             }
             self.watched = folder.clone();
+            self.verify_watched = synced.unverified;
             let delta = (!synced.new_list && !synced.delta.is_empty())
                 .then(|| (folder.clone(), synced.delta));
             return Ok((Response::MessageList(list), Changed::default(), delta));
@@ -590,20 +602,14 @@ impl Actor {
         let Some(connection) = self.connection.as_mut() else {
             return;
         };
+        if delta.added.len() > DELTA_MAX_ROWS {
+            return self.reload(folder).await;
+        }
         let counts = connection.mirrored_counts(folder).await;
         let Ok((total, unread)) = counts else {
             return;
         };
         self.counts.insert(folder.to_owned(), (total, unread));
-        let reload = Event::FolderChanged {
-            folder: folder.to_owned(),
-            total,
-            unread,
-        };
-        if delta.added.len() > DELTA_MAX_ROWS {
-            let _ = self.events.send(reload);
-            return;
-        }
         let wanted: Vec<u32> = delta
             .added
             .iter()
@@ -611,8 +617,7 @@ impl Actor {
             .chain(delta.changed.iter().copied())
             .collect();
         let Ok(rows) = connection.rows_for(folder, &wanted).await else {
-            let _ = self.events.send(reload);
-            return;
+            return self.reload(folder).await;
         };
         let row = |uid: u32| rows.iter().find(|r| r.uid == uid).cloned();
         let added: Option<Vec<PlacedMessage>> = delta
@@ -626,8 +631,7 @@ impl Actor {
             })
             .collect();
         let Some(added) = added else {
-            let _ = self.events.send(reload);
-            return;
+            return self.reload(folder).await;
         };
         let _ = self.events.send(Event::FolderDelta(FolderDelta {
             folder: folder.to_owned(),
@@ -639,6 +643,22 @@ impl Actor {
             added,
             changed: delta.changed.into_iter().filter_map(row).collect(),
         }));
+    }
+
+    /// Tells every tab to load `folder`'s list again, with its counts.
+    async fn reload(&mut self, folder: &str) {
+        let Some(connection) = self.connection.as_mut() else {
+            return;
+        };
+        let Ok((total, unread)) = connection.mirrored_counts(folder).await else {
+            return;
+        };
+        self.counts.insert(folder.to_owned(), (total, unread));
+        let _ = self.events.send(Event::FolderChanged {
+            folder: folder.to_owned(),
+            total,
+            unread,
+        });
     }
 
     /// Refreshes every known folder's counts; tells the tabs about those that changed.
@@ -653,6 +673,7 @@ impl Actor {
         };
         for (folder, now) in counts {
             if self.counts.insert(folder.clone(), now) != Some(now) {
+                connection.mirror.mark_stale(&folder);
                 let _ = self.events.send(Event::FolderChanged {
                     folder,
                     total: now.0,

@@ -149,6 +149,7 @@ impl ImapConnection {
         self.leave_if_selected(from).await?;
         let body = CommandBody::rename(mailbox(from)?, mailbox(to)?).map_err(|_| bad_name(to))?;
         self.act(body).await?;
+        self.mirror.forget_tree(from);
         let _ = self.subscribe_folder(from, false).await;
         let _ = self.subscribe_folder(to, true).await;
         Ok(())
@@ -161,6 +162,7 @@ impl ImapConnection {
         self.leave_if_selected(name).await?;
         let body = CommandBody::delete(mailbox(name)?).map_err(|_| bad_name(name))?;
         self.act(body).await?;
+        self.mirror.forget_tree(name);
         let _ = self.subscribe_folder(name, false).await;
         Ok(())
     }
@@ -210,8 +212,9 @@ impl ImapConnection {
             }
         }
         let answer = self.send_select(folder, Vec::new()).await?;
-        self.selected_from(folder, answer.data, &answer.codes);
-        Ok(self.selected.as_ref().map_or(0, |s| s.exists))
+        let now = self.selected_from(folder, answer.data, &answer.codes);
+        self.mirror.selected(folder, &now);
+        Ok(now.exists)
     }
 
     /// Sends SELECT (with CONDSTORE where offered, for HIGHESTMODSEQ) and, pipelined behind

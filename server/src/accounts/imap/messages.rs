@@ -46,6 +46,13 @@ impl ImapConnection {
         offset: u32,
         limit: u32,
     ) -> Result<(MessageList, Synced), ImapError> {
+        if let Some(list) = self.list_from_mirror(folder, offset, limit) {
+            let synced = Synced {
+                unverified: true,
+                ..Synced::default()
+            };
+            return Ok((list, synced));
+        }
         let synced = self.open_folder(folder).await?;
         let entry = self
             .mirror
@@ -67,14 +74,21 @@ impl ImapConnection {
             .mirror
             .get(folder)
             .ok_or(ImapError::NoSuchFolder(folder.to_owned()))?;
-        let list = MessageList {
-            folder: folder.to_owned(),
-            total: entry.order.len() as u32,
-            offset,
-            messages: page.iter().filter_map(|uid| entry.row(uid.get())).collect(),
-            version: entry.version,
-        };
-        Ok((list, synced))
+        Ok((entry.list(folder, offset, limit), synced))
+    }
+
+    /// The page as the mirror has it, for a folder opened before and not selected now, if
+    /// every row of it is kept and the relay changed nothing there since: switching back
+    /// costs no round trip (nor a SELECT, which on a big Maildir costs the server a directory
+    /// scan), and what others changed meanwhile follows as a delta once the folder is open.
+    fn list_from_mirror(&mut self, folder: &str, offset: u32, limit: u32) -> Option<MessageList> {
+        if self.selected.as_ref().is_some_and(|s| s.name == folder) {
+            return None;
+        }
+        let entry = self.mirror.get(folder).filter(|e| !e.stale)?;
+        let list = entry.list(folder, offset, limit);
+        let whole = list.messages.len() == entry.page(offset, limit).len();
+        whole.then_some(list)
     }
 
     /// Rows for `uids` of a folder's mirror entry (fetched where not kept), for a delta.
@@ -483,6 +497,7 @@ impl ImapConnection {
     ) -> Result<(), ImapError> {
         self.select(folder).await?;
         let body = CommandBody::copy(uid_set(uids)?, mailbox(to)?, true).expect("valid arguments");
+        self.mirror.mark_stale(to);
         self.act(body).await.map(drop)
     }
 
@@ -505,6 +520,7 @@ impl ImapConnection {
                 mailbox: mailbox(to)?,
                 uid: true,
             };
+            self.mirror.mark_stale(to);
             return self.act(body).await.map(drop);
         }
         self.copy_messages(folder, uids, to).await?;

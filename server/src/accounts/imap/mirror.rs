@@ -11,7 +11,7 @@ use std::{
     num::NonZeroU32,
 };
 
-use protocol::MessageSummary;
+use protocol::{MessageList, MessageSummary};
 
 /// Folders kept; opening one more forgets the one used longest ago.
 pub const MAX_FOLDERS: usize = 8;
@@ -132,10 +132,29 @@ impl Mirror {
         self.folders.remove(folder);
     }
 
+    /// Forgets `folder` and the folders under it (renamed or deleted); a name that only
+    /// begins the same way is forgotten too, which costs it a fresh open, nothing more.
+    pub fn forget_tree(&mut self, folder: &str) {
+        self.folders.retain(|name, _| !name.starts_with(folder));
+    }
+
     /// A version number not given before (for an entry whose order may change).
     pub fn next_version(&mut self) -> u32 {
         self.last_version += 1;
         self.last_version
+    }
+
+    /// `folder` was just selected and SELECT showed it `now`: its entry is trusted as it is,
+    /// marked for a sync, or (its UIDs void) forgotten.
+    pub fn selected(&mut self, folder: &str, now: &Validity) {
+        let Some(entry) = self.folders.get_mut(folder) else {
+            return;
+        };
+        if entry.validity.uid_validity != now.uid_validity {
+            self.forget(folder);
+        } else {
+            entry.stale = !entry.validity.unchanged(now);
+        }
     }
 
     /// The server reported news about `folder` while it was selected.
@@ -231,6 +250,21 @@ impl Entry {
     }
 
     /// A row as the list shows it now: with its conversation size where known.
+    /// The page of the folder's list at `offset`, of the rows kept.
+    pub fn list(&self, folder: &str, offset: u32, limit: u32) -> MessageList {
+        MessageList {
+            folder: folder.to_owned(),
+            total: self.order.len() as u32,
+            offset,
+            messages: self
+                .page(offset, limit)
+                .iter()
+                .filter_map(|uid| self.row(uid.get()))
+                .collect(),
+            version: self.version,
+        }
+    }
+
     pub fn row(&self, uid: u32) -> Option<MessageSummary> {
         let mut row = self.rows.get(&uid)?.clone();
         row.thread_size = self
@@ -283,6 +317,27 @@ mod tests {
             ..v
         };
         assert!(!plain.unchanged(&plain));
+    }
+
+    #[test]
+    fn a_select_keeps_marks_or_voids_an_entry() {
+        let mut mirror = Mirror::default();
+        let v = validity();
+        mirror.insert("INBOX", v, uids(&[3, 2, 1]));
+        mirror.selected("INBOX", &v);
+        assert_eq!(mirror.get("INBOX").map(|e| e.stale), Some(false));
+        let flagged = Validity {
+            highest_modseq: v.highest_modseq.map(|m| m + 1),
+            ..v
+        };
+        mirror.selected("INBOX", &flagged);
+        assert_eq!(mirror.get("INBOX").map(|e| e.stale), Some(true));
+        let renumbered = Validity {
+            uid_validity: v.uid_validity + 1,
+            ..v
+        };
+        mirror.selected("INBOX", &renumbered);
+        assert!(mirror.get("INBOX").is_none(), "its UIDs mean nothing now");
     }
 
     #[test]

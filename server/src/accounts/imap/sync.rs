@@ -33,41 +33,30 @@ pub struct Synced {
     /// The folder's list is not what the browsers hold (first seen, or UIDVALIDITY changed):
     /// no delta applies, they load it again.
     pub new_list: bool,
+    /// Answered from the mirror without asking the server (a folder opened before): what
+    /// changed meanwhile is still to be found out, by opening it.
+    pub unverified: bool,
 }
 
 impl ImapConnection {
     /// Selects `folder` (unless selected) and brings its mirror entry up to date.
     pub(super) async fn open_folder(&mut self, folder: &str) -> Result<Synced, ImapError> {
         let selected_here = self.selected.as_ref().is_some_and(|s| s.name == folder);
-        if selected_here {
-            self.select(folder).await?; // without IDLE: a NOOP for news
-            return match self.mirror.get(folder).map(|e| e.stale) {
-                Some(false) => Ok(Synced::default()),
-                Some(true) => self.resync(folder).await,
-                None => self.first_open(folder, None).await,
-            };
-        }
-        let known = self.mirror.get(folder).map(|e| e.validity);
-        let Some(known) = known else {
+        if !selected_here && self.mirror.get(folder).is_none() {
+            // Never seen: its order comes in the same round trip.
             let answer = self.send_select(folder, vec![self.order_command()]).await?;
             let order = order_from(&answer.data);
             self.selected_from(folder, answer.data, &answer.codes);
             return self.first_open(folder, order).await;
-        };
-        let answer = self.send_select(folder, Vec::new()).await?;
-        let now = self.selected_from(folder, answer.data, &answer.codes);
-        if known.unchanged(&now) {
-            if let Some(entry) = self.mirror.get(folder) {
-                entry.stale = false;
-            }
-            return Ok(Synced::default());
         }
-        if known.uid_validity != now.uid_validity {
-            // Every UID is void: start over.
-            self.mirror.forget(folder);
-            return self.first_open(folder, None).await;
+        // Known: SELECT tells whether the entry still holds (a NOOP where selected, without IDLE).
+        self.select(folder).await?;
+        match self.mirror.get(folder).map(|e| e.stale) {
+            Some(false) => Ok(Synced::default()),
+            Some(true) => self.resync(folder).await,
+            // Its UIDs went void.
+            None => self.first_open(folder, None).await,
         }
-        self.resync(folder).await
     }
 
     /// A new entry for the selected `folder`, from its order (asked here if not given).
@@ -83,8 +72,8 @@ impl ImapConnection {
         let validity = self.selected_validity();
         self.mirror.insert(folder, validity, order);
         Ok(Synced {
-            delta: Delta::default(),
             new_list: true,
+            ..Synced::default()
         })
     }
 
@@ -212,7 +201,7 @@ impl ImapConnection {
         }
         Ok(Synced {
             delta,
-            new_list: false,
+            ..Synced::default()
         })
     }
 

@@ -34,6 +34,7 @@ impl ImapConnection {
         let body = CommandBody::append(mailbox(folder)?, flags, None, message.to_vec())
             .map_err(|_| ImapError::BadInput("the message cannot be stored (NUL bytes)".into()))?;
         let answer = self.execute(body).await?;
+        self.mirror.mark_stale(folder);
         let uid = match &answer.status.code {
             Some(Code::AppendUid { uid, .. }) => Some(uid.get()),
             _ => None,

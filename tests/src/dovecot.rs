@@ -335,6 +335,11 @@ service anvil {{
     mode = 0
   }}
 }}
+# Every session of the relay is an IMAP connection from its one address: more than Dovecot's
+# default of 10 per user and address (the benchmark logs in again and again).
+protocol imap {{
+  mail_max_userip_connections = 200
+}}
 service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1

@@ -848,8 +848,9 @@ async fn a_conversation_includes_the_users_own_replies_from_sent() {
     assert_eq!(first["thread_id"], root);
     // Two of the conversation's messages are in INBOX (THREAD=REFERENCES on Dovecot), worked
     // out after the rows went out and sent as news about them; the list has them from then.
+    // Once the user pauses (THREAD holds the connection): within a few seconds.
     let sizes = client
-        .event(PUSH, |e| {
+        .event(Duration::from_secs(5), |e| {
             e["kind"] == "conversations" && e["folder"] == "INBOX"
         })
         .await;

@@ -9,7 +9,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use protocol::{
-    ErrorCode, ErrorInfo, Event, FolderDelta, FolderRole, MessageView, PlacedMessage, Request,
+    ErrorCode, ErrorInfo, Event, Folder, FolderDelta, FolderRole, MessageView, PlacedMessage, Request,
     Response, SearchHit, WriteRequest,
 };
 use tokio::{
@@ -33,6 +33,10 @@ use crate::{
 /// requests come in bursts (the folders, then the list), and one sent while IDLE is being
 /// entered waits a round trip for the server's acceptance.
 const IDLE_GRACE: Duration = Duration::from_millis(250);
+/// The pause in requests after which conversation sizes are worked out.
+const THREADS_AFTER_QUIET: Duration = Duration::from_millis(1500);
+/// How long the folder list read at login may answer the app's first ask.
+const PREWARMED_FOR: Duration = Duration::from_secs(10);
 /// Rows of the INBOX fetched at login, before the browser asks (its first page).
 const PREWARM_ROWS: u32 = 50;
 /// A delta adding more rows than this goes out as "load the list again".
@@ -87,6 +91,7 @@ pub fn spawn(
         events,
         watched: "INBOX".to_owned(),
         verify_watched: false,
+        prewarmed: None,
         counts: HashMap::new(),
         next_sweep: Instant::now() + SWEEP_EVERY,
     };
@@ -110,6 +115,8 @@ struct Actor {
     watched: String,
     /// The watched folder was listed from the mirror: open it now to find what changed.
     verify_watched: bool,
+    /// The folder list read at login, for the app's first ask (while fresh).
+    prewarmed: Option<(Instant, Vec<Folder>)>,
     /// Last known (total, unread) per folder, to tell the browsers only about changes.
     counts: HashMap<String, (u32, u32)>,
     next_sweep: Instant,
@@ -127,10 +134,13 @@ impl Actor {
     /// it asks for first is answered from the mirror.
     async fn prewarm(&mut self) {
         if let Some(connection) = self.connection.as_mut() {
-            if let Err(e) = connection.list_messages("INBOX", 0, PREWARM_ROWS).await {
-                tracing::info!(user = %self.login.user, error = %e, "INBOX not pre-fetched");
-                if e.is_connection_lost() {
-                    self.drop_connection();
+            match connection.open_inbox_and_folders(PREWARM_ROWS).await {
+                Ok(folders) => self.prewarmed = Some((Instant::now(), folders)),
+                Err(e) => {
+                    tracing::info!(user = %self.login.user, error = %e, "INBOX not pre-fetched");
+                    if e.is_connection_lost() {
+                        self.drop_connection();
+                    }
                 }
             }
         }
@@ -251,24 +261,6 @@ impl Actor {
         let Some(connection) = self.connection.as_mut() else {
             return Watch::Nothing;
         };
-        // Conversation sizes, now that the user has the rows (unless a job came meanwhile).
-        if jobs.is_empty() {
-            match connection.work_out_conversations(&watched).await {
-                Ok(Some((version, sizes))) => {
-                    let _ = self.events.send(Event::Conversations {
-                        folder: watched.clone(),
-                        version,
-                        sizes,
-                    });
-                }
-                Ok(None) => {}
-                Err(e) if e.is_connection_lost() => return self.lost(e, &watched),
-                Err(e) => tracing::info!(error = %e, "no conversation sizes"),
-            }
-        }
-        let Some(connection) = self.connection.as_mut() else {
-            return Watch::Nothing;
-        };
         // News that came with the commands above (not in IDLE, where it would come again).
         if connection.has_news(&watched) {
             self.report_changes(&[watched], false).await;
@@ -277,11 +269,18 @@ impl Actor {
         let Some(connection) = self.connection.as_mut() else {
             return Watch::Nothing;
         };
+        // Conversation sizes once the user pauses: THREAD on a big folder holds the connection
+        // for a while, so IDLE is left for it only after a quiet spell.
+        let threads_due = connection
+            .wants_conversations(&watched)
+            .then(|| Instant::now() + THREADS_AFTER_QUIET);
         let mut received: Option<Option<(Request, Reply)>> = None;
+        let mut quiet = false;
         let stop = async {
             tokio::select! {
                 job = jobs.recv() => received = Some(job),
                 () = tokio::time::sleep_until(sweep_due) => {}
+                () = sleep_until(threads_due) => quiet = true,
             }
         };
         let outcome = if connection.supports_idle() {
@@ -295,7 +294,8 @@ impl Actor {
         match outcome {
             Ok(changes) => {
                 if !changes.is_empty() {
-                    self.report_changes(&[watched], false).await;
+                    self.report_changes(std::slice::from_ref(&watched), false)
+                        .await;
                 }
             }
             Err(e) => {
@@ -310,11 +310,36 @@ impl Actor {
         if Instant::now() >= self.next_sweep {
             self.sweep().await;
         }
+        if quiet {
+            if let Err(lost) = self.send_conversations(&watched).await {
+                return lost;
+            }
+        }
         match received {
             Some(Some(job)) => Watch::Job(job),
             Some(None) => Watch::Closed,
             None => Watch::Nothing,
         }
+    }
+
+    /// Works out `folder`'s conversation sizes and sends them to every tab.
+    async fn send_conversations(&mut self, folder: &str) -> Result<(), Watch> {
+        let Some(connection) = self.connection.as_mut() else {
+            return Ok(());
+        };
+        match connection.work_out_conversations(folder).await {
+            Ok(Some((version, sizes))) => {
+                let _ = self.events.send(Event::Conversations {
+                    folder: folder.to_owned(),
+                    version,
+                    sizes,
+                });
+            }
+            Ok(None) => {}
+            Err(e) if e.is_connection_lost() => return Err(self.lost(e, folder)),
+            Err(e) => tracing::info!(error = %e, "no conversation sizes"),
+        }
+        Ok(())
     }
 
     fn lost(&mut self, error: ImapError, folder: &str) -> Watch {
@@ -417,7 +442,10 @@ impl Actor {
         };
         Ok(match request {
             Request::ListFolders => {
-                let folders = connection.list_folders().await?;
+                let folders = match self.prewarmed.take() {
+                    Some((at, folders)) if at.elapsed() < PREWARMED_FOR => folders,
+                    _ => connection.list_folders().await?,
+                };
                 for f in &folders {
                     self.counts.insert(f.name.clone(), (f.total, f.unread));
                 }
@@ -553,6 +581,7 @@ impl Actor {
     /// selected folder, as a delta of its rows; for the others, their counts.
     async fn report_changes(&mut self, folders: &[String], folder_list: bool) {
         if folder_list {
+            self.prewarmed = None;
             let _ = self.events.send(Event::FoldersChanged);
         }
         let mut others = Vec::new();
@@ -739,4 +768,12 @@ enum Watch {
     Job((Request, Reply)),
     Closed,
     Nothing,
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }

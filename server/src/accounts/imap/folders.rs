@@ -23,56 +23,15 @@ impl ImapConnection {
             .filter(|f| f.selectable)
             .map(|f| f.name.clone())
             .collect();
-        for (name, (total, unread)) in self.counts(&selectable).await? {
-            if let Some(folder) = folders.iter_mut().find(|f| f.name == name) {
-                folder.total = total;
-                folder.unread = unread;
-            }
-        }
+        let counts = self.counts(&selectable).await?;
+        with_counts(&mut folders, counts);
         Ok(folders)
     }
 
     /// Every folder with its role, without counts (one round trip).
     pub async fn list_folder_names(&mut self) -> Result<Vec<Folder>, ImapError> {
-        let data = self
-            .run_pipelined(vec![list_all(false)?, list_all(true)?])
-            .await?
-            .data;
-        let mut subscribed = HashSet::new();
-        let mut listed = Vec::new();
-        for d in data {
-            match d {
-                Data::List {
-                    items,
-                    delimiter,
-                    mailbox,
-                } => listed.push((mailbox_name(&mailbox), delimiter.map(|d| d.inner()), items)),
-                Data::Lsub { mailbox, .. } => {
-                    subscribed.insert(mailbox_name(&mailbox));
-                }
-                _ => {}
-            }
-        }
-        let mut folders: Vec<Folder> = listed
-            .into_iter()
-            .map(|(imap_name, delimiter, items)| {
-                let name = utf7::decode(&imap_name);
-                Folder {
-                    role: role_by_attribute(&items).or_else(|| role_by_name(&name, delimiter)),
-                    selectable: !items.contains(&FlagNameAttribute::Noselect),
-                    subscribed: subscribed.contains(&imap_name) || imap_name == "INBOX",
-                    delimiter,
-                    name,
-                    total: 0,
-                    unread: 0,
-                }
-            })
-            .collect();
-        folders.sort_by(|a, b| {
-            (a.name != "INBOX", a.name.to_lowercase())
-                .cmp(&(b.name != "INBOX", b.name.to_lowercase()))
-        });
-        Ok(folders)
+        let data = self.run_pipelined(list_commands()?).await?.data;
+        Ok(folders_from(&data))
     }
 
     /// (total, unread) of each folder: STATUS, pipelined, for the others; the selected folder's
@@ -82,35 +41,15 @@ impl ImapConnection {
         folders: &[String],
     ) -> Result<Vec<(String, (u32, u32))>, ImapError> {
         let selected = self.selected.clone();
-        let others: Vec<&String> = folders
+        let others: Vec<String> = folders
             .iter()
             .filter(|f| selected.as_ref().is_none_or(|s| &s.name != *f))
+            .cloned()
             .collect();
         let mut counts = Vec::new();
         if !others.is_empty() {
-            let bodies = others
-                .iter()
-                .map(|name| {
-                    CommandBody::status(
-                        mailbox(name)?,
-                        vec![StatusDataItemName::Messages, StatusDataItemName::Unseen],
-                    )
-                    .map_err(|_| ImapError::NoSuchFolder((*name).clone()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            for d in self.run_pipelined(bodies).await?.data {
-                if let Data::Status { mailbox, items } = d {
-                    let (mut total, mut unread) = (0, 0);
-                    for item in items.iter() {
-                        match item {
-                            StatusDataItem::Messages(n) => total = *n,
-                            StatusDataItem::Unseen(n) => unread = *n,
-                            _ => {}
-                        }
-                    }
-                    counts.push((utf7::decode(&mailbox_name(&mailbox)), (total, unread)));
-                }
-            }
+            let data = self.run_pipelined(status_commands(&others)?).await?.data;
+            counts = counts_from(&data);
         }
         if let Some(Selected { name, .. }) = selected.filter(|s| folders.contains(&s.name)) {
             counts.push((name.clone(), self.selected_counts().await?));
@@ -295,13 +234,94 @@ impl ImapConnection {
     }
 }
 
-fn list_all(subscribed_only: bool) -> Result<CommandBody<'static>, ImapError> {
-    let result = if subscribed_only {
-        CommandBody::lsub("", "*")
-    } else {
-        CommandBody::list("", "*")
-    };
-    result.map_err(|_| ImapError::Protocol("LIST arguments".into()))
+/// LIST and LSUB of every folder, for [`folders_from`].
+pub(super) fn list_commands() -> Result<Vec<CommandBody<'static>>, ImapError> {
+    [CommandBody::list("", "*"), CommandBody::lsub("", "*")]
+        .into_iter()
+        .map(|c| c.map_err(|_| ImapError::Protocol("LIST arguments".into())))
+        .collect()
+}
+
+/// The folders in the answers to [`list_commands`], with roles and subscriptions, without
+/// counts; INBOX first, the rest by name.
+pub(super) fn folders_from(data: &[Data<'static>]) -> Vec<Folder> {
+    let mut subscribed = HashSet::new();
+    let mut listed = Vec::new();
+    for d in data {
+        match d {
+            Data::List {
+                items,
+                delimiter,
+                mailbox,
+            } => listed.push((mailbox_name(mailbox), delimiter.map(|d| d.inner()), items)),
+            Data::Lsub { mailbox, .. } => {
+                subscribed.insert(mailbox_name(mailbox));
+            }
+            _ => {}
+        }
+    }
+    let mut folders: Vec<Folder> = listed
+        .into_iter()
+        .map(|(imap_name, delimiter, items)| {
+            let name = utf7::decode(&imap_name);
+            Folder {
+                role: role_by_attribute(items).or_else(|| role_by_name(&name, delimiter)),
+                selectable: !items.contains(&FlagNameAttribute::Noselect),
+                subscribed: subscribed.contains(&imap_name) || imap_name == "INBOX",
+                delimiter,
+                name,
+                total: 0,
+                unread: 0,
+            }
+        })
+        .collect();
+    folders.sort_by(|a, b| {
+        (a.name != "INBOX", a.name.to_lowercase()).cmp(&(b.name != "INBOX", b.name.to_lowercase()))
+    });
+    folders
+}
+
+pub(super) fn with_counts(folders: &mut [Folder], counts: Vec<(String, (u32, u32))>) {
+    for (name, (total, unread)) in counts {
+        if let Some(folder) = folders.iter_mut().find(|f| f.name == name) {
+            folder.total = total;
+            folder.unread = unread;
+        }
+    }
+}
+
+/// STATUS (messages, unseen) of each of `folders`, for [`counts_from`].
+pub(super) fn status_commands(folders: &[String]) -> Result<Vec<CommandBody<'static>>, ImapError> {
+    folders
+        .iter()
+        .map(|name| {
+            CommandBody::status(
+                mailbox(name)?,
+                vec![StatusDataItemName::Messages, StatusDataItemName::Unseen],
+            )
+            .map_err(|_| ImapError::NoSuchFolder(name.clone()))
+        })
+        .collect()
+}
+
+/// (total, unread) by folder from STATUS answers.
+pub(super) fn counts_from(data: &[Data<'static>]) -> Vec<(String, (u32, u32))> {
+    data.iter()
+        .filter_map(|d| match d {
+            Data::Status { mailbox, items } => {
+                let (mut total, mut unread) = (0, 0);
+                for item in items.iter() {
+                    match item {
+                        StatusDataItem::Messages(n) => total = *n,
+                        StatusDataItem::Unseen(n) => unread = *n,
+                        _ => {}
+                    }
+                }
+                Some((utf7::decode(&mailbox_name(mailbox)), (total, unread)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// A folder name from the app, as IMAP wants it.

@@ -125,21 +125,13 @@ impl ImapConnection {
         &mut self,
         folder: &str,
     ) -> Result<Option<(u32, Vec<(u32, u32)>)>, ImapError> {
-        let wanted = self
-            .mirror
-            .get(folder)
-            .is_some_and(|e| e.threads.is_none() && !e.stale)
-            && self.selected.as_ref().is_some_and(|s| s.name == folder)
-            && self.capabilities_match(|c| {
-                matches!(c, Capability::Thread(ThreadingAlgorithm::References))
-            });
-        if !wanted {
+        if !self.wants_conversations(folder) {
             return Ok(None);
         }
         let sizes = match self.thread().await {
-            Err(ImapError::Unreadable(response)) => {
-                // Rows without conversation sizes are still rows.
-                tracing::info!(%response, "THREAD answer unreadable; no conversation sizes");
+            // Rows without conversation sizes are still rows; not asked again until they change.
+            Err(e) if !e.is_connection_lost() => {
+                tracing::info!(error = %e, "no conversation sizes");
                 HashMap::new()
             }
             other => other?,
@@ -153,6 +145,17 @@ impl ImapConnection {
         }
         entry.threads = Some(sizes.into_iter().filter(|(_, size)| *size > 1).collect());
         Ok(Some((entry.version, entry.known_thread_sizes())))
+    }
+
+    /// Whether the selected, mirrored `folder` lacks conversation sizes the server can give.
+    pub fn wants_conversations(&mut self, folder: &str) -> bool {
+        self.mirror
+            .get(folder)
+            .is_some_and(|e| e.threads.is_none() && !e.stale)
+            && self.selected.as_ref().is_some_and(|s| s.name == folder)
+            && self.capabilities_match(|c| {
+                matches!(c, Capability::Thread(ThreadingAlgorithm::References))
+            })
     }
 
     /// List rows for the messages in `set` (UIDs or sequence numbers), newest first. A message

@@ -17,8 +17,10 @@ use imap_codec::imap_types::{
     sequence::{SeqOrUid, Sequence, SequenceSet},
 };
 
+use protocol::Folder;
+
 use super::{
-    fetch,
+    fetch, folders,
     mirror::{Delta, Validity},
     ImapConnection, ImapError,
 };
@@ -57,6 +59,67 @@ impl ImapConnection {
             // Its UIDs went void.
             None => self.first_open(folder, None).await,
         }
+    }
+
+    /// At login: the INBOX opened with its first `rows` rows, and every folder with its
+    /// counts, in two round trips: the folder list and the unread count go along with SELECT
+    /// and the order, the rows along with the other folders' STATUS.
+    pub async fn open_inbox_and_folders(&mut self, rows: u32) -> Result<Vec<Folder>, ImapError> {
+        let sorted = self.has_sort();
+        let mut then = vec![self.order_command()];
+        // SEARCH answers cannot be told apart, so the unread count goes with SORT only.
+        if sorted {
+            then.push(CommandBody::search(None, SearchKey::Unseen.into(), true));
+        }
+        then.extend(folders::list_commands()?);
+        let answer = self.send_select("INBOX", then).await?;
+        let order = order_from(&answer.data);
+        let unread = sorted.then(|| unread_from(&answer.data));
+        let mut folders = folders::folders_from(&answer.data);
+        self.selected_from("INBOX", answer.data, &answer.codes);
+        self.first_open("INBOX", order).await?;
+        if folders.is_empty() {
+            // SELECT went alone (an answer behind it could not be read): the usual way.
+            self.list_messages("INBOX", 0, rows).await?;
+            return self.list_folders().await;
+        }
+        let others: Vec<String> = folders
+            .iter()
+            .filter(|f| f.selectable && f.name != "INBOX")
+            .map(|f| f.name.clone())
+            .collect();
+        let page = self
+            .mirror
+            .get("INBOX")
+            .map(|e| e.page(0, rows))
+            .unwrap_or_default();
+        let mut bodies = folders::status_commands(&others)?;
+        if let Ok(set) = SequenceSet::try_from(page) {
+            bodies.extend(CommandBody::fetch(set, fetch::summary_items(), true).ok());
+        }
+        let mut counts = match self.run_pipelined(bodies).await {
+            Ok(answer) => {
+                let counts = folders::counts_from(&answer.data);
+                let fetched = fetch::numbered_rows(answer.data);
+                if let Some(entry) = self.mirror.get("INBOX") {
+                    entry.keep(fetched.into_iter().map(|(_, row)| row));
+                }
+                counts
+            }
+            // A row that cannot be read: each asked again, with its own fallback.
+            Err(ImapError::Unreadable(response)) => {
+                tracing::info!(%response, "login answers unreadable; asking again one by one");
+                self.list_messages("INBOX", 0, rows).await?;
+                self.counts(&others).await?
+            }
+            Err(e) => return Err(e),
+        };
+        if let (Some(unread), Some(entry)) = (unread, self.mirror.get("INBOX")) {
+            entry.unread = Some(unread);
+        }
+        counts.push(("INBOX".to_owned(), self.mirrored_counts("INBOX").await?));
+        folders::with_counts(&mut folders, counts);
+        Ok(folders)
     }
 
     /// A new entry for the selected `folder`, from its order (asked here if not given).

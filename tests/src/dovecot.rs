@@ -336,10 +336,13 @@ service anvil {{
   }}
 }}
 # Every session of the relay is an IMAP connection from its one address: more than Dovecot's
-# default of 10 per user and address (the benchmark logs in again and again).
+# default of 10 per user and address (the benchmark logs in again and again), and for the
+# session-scale benchmark 2,000 connections (an imap process each) in all.
 protocol imap {{
   mail_max_userip_connections = 200
 }}
+default_process_limit = 4096
+default_client_limit = 8192
 service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1

@@ -194,6 +194,11 @@ async fn round(
         phone.ok("SELECT INBOX").await;
         phone.ok("STORE * +FLAGS.SILENT (\\Deleted)").await;
         phone.ok("EXPUNGE").await;
+        // Signed out, as one person on one device: the next round's session is the only one
+        // (a session otherwise stays, with its IMAP connection, for its idle time).
+        browser
+            .eval("return fetch('/api/logout', {method: 'POST'}).then(r => r.status)")
+            .await;
     } else {
         times.push(None);
     }

@@ -341,7 +341,9 @@ service anvil {{
 protocol imap {{
   mail_max_userip_connections = 200
 }}
-default_process_limit = 4096
+service imap {{
+  process_limit = 4096
+}}
 default_client_limit = 8192
 service lmtp {{
   inet_listener lmtp {{

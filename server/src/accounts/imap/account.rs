@@ -9,8 +9,8 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use protocol::{
-    ErrorCode, ErrorInfo, Event, Folder, FolderDelta, FolderRole, MessageView, PlacedMessage, Request,
-    Response, SearchHit, WriteRequest,
+    ErrorCode, ErrorInfo, Event, Folder, FolderDelta, FolderRole, MessageSummary, MessageView,
+    PlacedMessage, Request, Response, SearchHit, SearchQuery, WriteRequest,
 };
 use tokio::{
     sync::{broadcast, mpsc, oneshot},
@@ -87,6 +87,7 @@ pub fn spawn(
         login,
         writer,
         connection: Some(connection),
+        side: None,
         mirror: Mirror::default(),
         events,
         watched: "INBOX".to_owned(),
@@ -108,6 +109,10 @@ struct Actor {
     /// Where the relay sends mail.
     writer: Option<Writer>,
     connection: Option<ImapConnection>,
+    /// A second connection, made on first need, for searches in folders other than the one
+    /// in view: the main connection stays on that folder (selecting a big Maildir again costs
+    /// the server a directory scan, and the next click would wait for it).
+    side: Option<ImapConnection>,
     /// What is known of the folders while there is no connection, for the next one.
     mirror: Mirror,
     events: broadcast::Sender<Event>,
@@ -218,7 +223,10 @@ impl Actor {
                 let _ = reply.send(result);
             }
         }
-        if let Some(connection) = self.connection.take() {
+        for connection in [self.connection.take(), self.side.take()]
+            .into_iter()
+            .flatten()
+        {
             connection.logout().await;
         }
     }
@@ -539,7 +547,9 @@ impl Actor {
                 folders.extend(sent.filter(|s| s != folder));
                 let mut hits = Vec::new();
                 for folder in folders {
-                    let found = connection.conversation(&folder, thread_id).await?;
+                    let lookup = Lookup::Conversation(thread_id);
+                    let found =
+                        aside(&mut self.side, &self.login, connection, &folder, &lookup).await?;
                     hits.extend(found.into_iter().map(|message| SearchHit {
                         folder: folder.clone(),
                         message,
@@ -566,7 +576,9 @@ impl Actor {
                 };
                 let mut hits = Vec::new();
                 for folder in folders {
-                    let found = connection.search(&folder, query).await?;
+                    let lookup = Lookup::Query(query);
+                    let found =
+                        aside(&mut self.side, &self.login, connection, &folder, &lookup).await?;
                     hits.extend(found.into_iter().map(|message| SearchHit {
                         folder: folder.clone(),
                         message,
@@ -768,6 +780,52 @@ enum Watch {
     Job((Request, Reply)),
     Closed,
     Nothing,
+}
+
+/// A search in one folder.
+enum Lookup<'a> {
+    /// The messages of a conversation, by its root's Message-ID.
+    Conversation(&'a str),
+    Query(&'a SearchQuery),
+}
+
+impl Lookup<'_> {
+    async fn run(
+        &self,
+        connection: &mut ImapConnection,
+        folder: &str,
+    ) -> Result<Vec<MessageSummary>, ImapError> {
+        match self {
+            Lookup::Conversation(thread_id) => connection.conversation(folder, thread_id).await,
+            Lookup::Query(query) => connection.search(folder, query).await,
+        }
+    }
+}
+
+/// Runs `lookup` on the side connection (made if missing) for a folder the main connection
+/// does not have open, else on the main one; the side one lost, on the main one after all.
+async fn aside(
+    side: &mut Option<ImapConnection>,
+    login: &Login,
+    main: &mut ImapConnection,
+    folder: &str,
+    lookup: &Lookup<'_>,
+) -> Result<Vec<MessageSummary>, ImapError> {
+    if !main.is_selected(folder) {
+        if side.is_none() {
+            match login.connect().await {
+                Ok(connection) => *side = Some(connection),
+                Err(e) => tracing::info!(user = %login.user, error = %e, "no second connection"),
+            }
+        }
+        if let Some(connection) = side.as_mut() {
+            match lookup.run(connection, folder).await {
+                Err(e) if e.is_connection_lost() => *side = None,
+                other => return other,
+            }
+        }
+    }
+    lookup.run(main, folder).await
 }
 
 /// Sleeps until `at`, or forever without one.

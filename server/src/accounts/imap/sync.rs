@@ -268,6 +268,10 @@ impl ImapConnection {
         })
     }
 
+    pub fn is_selected(&self, folder: &str) -> bool {
+        self.selected.as_ref().is_some_and(|s| s.name == folder)
+    }
+
     /// Whether `folder` is selected and in the mirror (so its changes can go out as a delta).
     pub fn is_mirrored_and_selected(&mut self, folder: &str) -> bool {
         self.selected.as_ref().is_some_and(|s| s.name == folder)

@@ -311,6 +311,8 @@ userdb {{
   args = username_format=%u {root}/passwd
 }}
 service imap-login {{
+  # One login process per connection, holding its TLS: 2,000 sessions need as many.
+  process_limit = 4096
   inet_listener imap {{
     port = {imap}
   }}

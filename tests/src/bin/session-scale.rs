@@ -1,8 +1,8 @@
 //! Benchmark: what sessions cost. The relay (its own release process) holds 10, 500 and 2,000
 //! logged-in sessions, each an IMAP connection in IDLE with its INBOX's first page mirrored;
 //! its resident memory per session is printed next to Dovecot's own cost per connection for
-//! the same sessions (the proportional set size of its `imap` processes), measured in the same
-//! run. Then the rows a session keeps (bytes per message), the memory of 50 sessions with a
+//! the same sessions (the proportional set size of its `imap` and `imap-login` processes),
+//! measured in the same run. Then the rows a session keeps (bytes per message), the memory of 50 sessions with a
 //! browser socket open, and the latency of opening messages while all 50 do it at once.
 //! Run with `scripts/bench`, or
 //! `cargo build --release -p webmail-tests --bins && target/release/session-scale`.
@@ -63,7 +63,7 @@ async fn main() {
 
     println!("Sessions: each an IMAP connection in IDLE, its INBOX ({MESSAGES} messages) opened");
     println!("and the first 50 rows mirrored. Relay: resident memory; Dovecot: PSS of its imap");
-    println!("processes, for the same connections.\n");
+    println!("and imap-login processes, for the same connections.\n");
     println!(
         "{:>9} {:>12} {:>16} {:>14} {:>18}",
         "sessions", "relay MiB", "relay KiB/sess.", "Dovecot MiB", "Dovecot KiB/conn."
@@ -147,7 +147,8 @@ async fn main() {
     );
 }
 
-/// The proportional set size of every `imap` process (Dovecot's, one per connection), in KiB.
+/// The proportional set size of Dovecot's `imap` and `imap-login` processes (one of each per
+/// connection: the login process keeps its TLS), in KiB.
 fn imap_processes_kib() -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
@@ -155,7 +156,8 @@ fn imap_processes_kib() -> u64 {
     entries
         .flatten()
         .filter(|e| {
-            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "imap")
+            std::fs::read_to_string(e.path().join("comm"))
+                .is_ok_and(|c| matches!(c.trim(), "imap" | "imap-login"))
         })
         .filter_map(|e| std::fs::read_to_string(e.path().join("smaps_rollup")).ok())
         .filter_map(|rollup| {

@@ -360,6 +360,25 @@ async fn new_mail_is_added_in_place_while_a_message_is_open() {
         .eval("return document.querySelector('.message-pane h1').textContent")
         .await;
     assert!(title.as_str().unwrap().contains("Lunch"), "{title}");
+
+    // Away in another folder while mail arrives: back in the INBOX, the list the relay kept
+    // shows at once and the new row joins it.
+    let go_to = |name: &str| format!("[...document.querySelectorAll('.folders button')].find(b => b.textContent.trim().startsWith('{name}')).click()");
+    browser.eval(&go_to("Trash")).await;
+    browser
+        .text_of("p.status", |t| t.contains("No messages here"))
+        .await;
+    let raw = mail::message(
+        "Carol <carol@example.org>",
+        ALICE.0,
+        "Came while away",
+        "Sun, 19 Nov 2023 10:00:00 +0000",
+        "hi",
+    );
+    phone.append("INBOX", &raw, "").await;
+    browser.eval(&go_to("Inbox")).await;
+    row_uid(&browser, "Came while away").await;
+    row_uid(&browser, "Arrived in place").await;
     browser.close().await;
 }
 

@@ -933,3 +933,48 @@ async fn a_burst_of_requests_on_one_socket_is_bounded_and_every_one_answered() {
     let folders = client.ok(json!({"op": "list_folders"})).await;
     assert_eq!(folders["kind"], "folders");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_login_shows_the_inbox_as_last_seen_then_what_came_since() {
+    let (dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let before = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 50}))
+        .await;
+    let logout = relay
+        .post(protocol::LOGOUT_PATH, "", Some(&client.cookie))
+        .await;
+    assert_eq!(logout.status, 204);
+    drop(client);
+    // Mail arrives while nobody is logged in; the session's end has been dealt with.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    let raw = mail::message(
+        "Carol <carol@example.org>",
+        ALICE.0,
+        "While logged out",
+        "Fri, 17 Nov 2023 08:00:00 +0000",
+        "Hi",
+    );
+    phone.append("INBOX", &raw, "").await;
+
+    // The next login lists the INBOX as the last session left it, or as it is; either way
+    // the new message is there once the relay has looked.
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let shown = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 50}))
+        .await;
+    if shown["messages"][0]["subject"] == "While logged out" {
+        assert_eq!(shown["total"], before["total"].as_u64().unwrap() + 1);
+        return;
+    }
+    assert_eq!(shown["messages"], before["messages"], "as last seen");
+    let news = client
+        .event(Duration::from_secs(5), folder_changed("INBOX"))
+        .await;
+    assert_eq!(news["kind"], "folder_delta", "{news}");
+    assert_eq!(news["from_version"], shown["version"], "{news}");
+    assert_eq!(news["added"][0]["position"], 0, "{news}");
+    assert_eq!(news["added"][0]["message"]["subject"], "While logged out");
+    assert_eq!(news["total"], before["total"].as_u64().unwrap() + 1);
+}

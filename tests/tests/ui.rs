@@ -363,7 +363,9 @@ async fn new_mail_is_added_in_place_while_a_message_is_open() {
 
     // Away in another folder while mail arrives: back in the INBOX, the list the relay kept
     // shows at once and the new row joins it.
-    let go_to = |name: &str| format!("[...document.querySelectorAll('.folders button')].find(b => b.textContent.trim().startsWith('{name}')).click()");
+    let go_to = |name: &str| {
+        format!("[...document.querySelectorAll('.folders button')].find(b => b.textContent.trim().startsWith('{name}')).click()")
+    };
     browser.eval(&go_to("Trash")).await;
     browser
         .text_of("p.status", |t| t.contains("No messages here"))

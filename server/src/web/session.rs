@@ -16,7 +16,7 @@ use crate::{
     accounts::{
         imap::{
             account::{self, Login, Reply},
-            ImapConnection,
+            ImapConnection, Shelf,
         },
         pop3::account::Pop3Account,
         Credentials, Source,
@@ -100,6 +100,8 @@ fn writer(
 pub struct Sessions {
     by_token: Mutex<HashMap<SessionToken, Arc<Session>>>,
     idle_timeout: Duration,
+    /// What ended IMAP sessions knew of their folders, for the same users' next logins.
+    shelf: Arc<Shelf>,
 }
 
 impl Sessions {
@@ -107,6 +109,7 @@ impl Sessions {
         Arc::new(Self {
             by_token: Mutex::default(),
             idle_timeout,
+            shelf: Arc::default(),
         })
     }
 
@@ -121,7 +124,13 @@ impl Sessions {
         let login = Arc::new(login);
         let source = Arc::new(Source::Imap(Arc::clone(&login)));
         let writer = writer(sender, &login.user, &login.password, &source, &events);
-        let jobs = account::spawn(connection, Arc::clone(&login), events.clone(), writer);
+        let jobs = account::spawn(
+            connection,
+            Arc::clone(&login),
+            events.clone(),
+            writer,
+            Arc::clone(&self.shelf),
+        );
         self.register(login.user.clone(), source, jobs, events)
     }
 

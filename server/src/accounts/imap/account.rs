@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 use crate::{
     accounts::imap::{
         mirror::{Delta, Mirror},
-        ImapConnection, ImapError,
+        ImapConnection, ImapError, Shelf,
     },
     config::MailServer,
     link::LinkError,
@@ -81,14 +81,18 @@ pub fn spawn(
     login: Arc<Login>,
     events: broadcast::Sender<Event>,
     writer: Option<Writer>,
+    shelf: Arc<Shelf>,
 ) -> mpsc::Sender<(Request, Reply)> {
     let (sender, jobs) = mpsc::channel(64);
+    let mut connection = connection;
+    connection.mirror = shelf.take(&login.user).unwrap_or_default();
     let actor = Actor {
         login,
         writer,
         connection: Some(connection),
         side: None,
         mirror: Mirror::default(),
+        shelf,
         events,
         watched: "INBOX".to_owned(),
         verify_watched: false,
@@ -115,6 +119,8 @@ struct Actor {
     side: Option<ImapConnection>,
     /// What is known of the folders while there is no connection, for the next one.
     mirror: Mirror,
+    /// Where the mirror goes when the session ends, for the user's next login.
+    shelf: Arc<Shelf>,
     events: broadcast::Sender<Event>,
     /// The folder to IDLE on: the one the user last listed.
     watched: String,
@@ -139,7 +145,14 @@ impl Actor {
     /// it asks for first is answered from the mirror.
     async fn prewarm(&mut self) {
         if let Some(connection) = self.connection.as_mut() {
-            match connection.open_inbox_and_folders(PREWARM_ROWS).await {
+            // The INBOX as the user's last session left it: shown at once, checked right after.
+            let kept = connection.lists_from_mirror("INBOX", PREWARM_ROWS);
+            self.verify_watched = kept;
+            let warmed = match kept {
+                true => connection.folders_beside_mirror().await,
+                false => connection.open_inbox_and_folders(PREWARM_ROWS).await,
+            };
+            match warmed {
                 Ok(folders) => self.prewarmed = Some((Instant::now(), folders)),
                 Err(e) => {
                     tracing::info!(user = %self.login.user, error = %e, "INBOX not pre-fetched");
@@ -223,6 +236,11 @@ impl Actor {
                 let _ = reply.send(result);
             }
         }
+        let mirror = match self.connection.as_mut() {
+            Some(connection) => std::mem::take(&mut connection.mirror),
+            None => std::mem::take(&mut self.mirror),
+        };
+        self.shelf.put(&self.login.user, mirror);
         for connection in [self.connection.take(), self.side.take()]
             .into_iter()
             .flatten()

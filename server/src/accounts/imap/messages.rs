@@ -81,6 +81,11 @@ impl ImapConnection {
     /// every row of it is kept and the relay changed nothing there since: switching back
     /// costs no round trip (nor a SELECT, which on a big Maildir costs the server a directory
     /// scan), and what others changed meanwhile follows as a delta once the folder is open.
+    /// Whether the first `rows` of `folder` would be listed from the mirror.
+    pub fn lists_from_mirror(&mut self, folder: &str, rows: u32) -> bool {
+        self.list_from_mirror(folder, 0, rows).is_some()
+    }
+
     fn list_from_mirror(&mut self, folder: &str, offset: u32, limit: u32) -> Option<MessageList> {
         if self.selected.as_ref().is_some_and(|s| s.name == folder) {
             return None;

@@ -9,12 +9,18 @@
 use std::{
     collections::{HashMap, HashSet},
     num::NonZeroU32,
+    sync::Mutex,
+    time::{Duration, Instant},
 };
 
 use protocol::{MessageList, MessageSummary};
 
 /// Folders kept; opening one more forgets the one used longest ago.
 pub const MAX_FOLDERS: usize = 8;
+/// Mirrors of ended sessions kept for the users' next logins, at most ...
+const SHELF_USERS: usize = 16;
+/// ... and for this long.
+const SHELF_KEEP: Duration = Duration::from_secs(15 * 60);
 /// Rows kept per folder; past this, only the newest pages are kept (the rest is fetched again
 /// when scrolled to).
 const MAX_ROWS: usize = 2_000;
@@ -162,6 +168,39 @@ impl Mirror {
         if let Some(entry) = self.folders.get_mut(folder) {
             entry.stale = true;
         }
+    }
+}
+
+/// The mirrors of ended sessions, each for its user's next login: the first rows show before
+/// the mail server has been asked (a SELECT of a big folder can cost it a second), and what
+/// changed meanwhile follows as a delta. A mirror is handed only to a session whose password
+/// the mail server has just accepted for that same user, and it is taken, never shared.
+#[derive(Default)]
+pub struct Shelf {
+    kept: Mutex<HashMap<String, (Instant, Mirror)>>,
+}
+
+impl Shelf {
+    pub fn put(&self, user: &str, mirror: Mirror) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|_, (at, _)| at.elapsed() < SHELF_KEEP);
+        if kept.len() >= SHELF_USERS {
+            let oldest = kept
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(u, _)| u.clone());
+            if let Some(oldest) = oldest {
+                kept.remove(&oldest);
+            }
+        }
+        kept.insert(user.to_lowercase(), (Instant::now(), mirror));
+    }
+
+    pub fn take(&self, user: &str) -> Option<Mirror> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.remove(&user.to_lowercase())
+            .filter(|(at, _)| at.elapsed() < SHELF_KEEP)
+            .map(|(_, mirror)| mirror)
     }
 }
 

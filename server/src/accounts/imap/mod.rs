@@ -17,6 +17,7 @@ mod utf7;
 mod writing;
 
 pub use connection::ImapConnection;
+pub use mirror::Shelf;
 
 use imap_codec::imap_types::response::{Code, StatusBody};
 use protocol::ErrorCode;

@@ -122,6 +122,25 @@ impl ImapConnection {
         Ok(folders)
     }
 
+    /// The folder list with counts at a login whose INBOX the mirror holds: the INBOX's counts
+    /// as the mirror has them (made current once it is opened), STATUS for the others.
+    pub async fn folders_beside_mirror(&mut self) -> Result<Vec<Folder>, ImapError> {
+        let mut folders = self.list_folder_names().await?;
+        let inbox = self
+            .mirror
+            .get("INBOX")
+            .and_then(|e| Some((e.order.len() as u32, e.unread?)));
+        let others: Vec<String> = folders
+            .iter()
+            .filter(|f| f.selectable && (f.name != "INBOX" || inbox.is_none()))
+            .map(|f| f.name.clone())
+            .collect();
+        let mut counts = self.counts(&others).await?;
+        counts.extend(inbox.map(|counts| ("INBOX".to_owned(), counts)));
+        folders::with_counts(&mut folders, counts);
+        Ok(folders)
+    }
+
     /// A new entry for the selected `folder`, from its order (asked here if not given).
     async fn first_open(
         &mut self,

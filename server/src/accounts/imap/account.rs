@@ -145,9 +145,9 @@ impl Actor {
     /// it asks for first is answered from the mirror.
     async fn prewarm(&mut self) {
         if let Some(connection) = self.connection.as_mut() {
-            // The INBOX as the user's last session left it: shown at once, checked right after.
+            // The INBOX as the user's last session left it: shown at once, and checked once the
+            // browser has had it (listing it from the mirror asks for that).
             let kept = connection.lists_from_mirror("INBOX", PREWARM_ROWS);
-            self.verify_watched = kept;
             let warmed = match kept {
                 true => connection.folders_beside_mirror().await,
                 false => connection.open_inbox_and_folders(PREWARM_ROWS).await,

@@ -196,11 +196,18 @@ impl Shelf {
         kept.insert(user.to_lowercase(), (Instant::now(), mirror));
     }
 
+    /// The mirror `user`'s last session left. News that session had not read yet is no
+    /// reason to hold a folder back: opening it compares it with the server in any case.
     pub fn take(&self, user: &str) -> Option<Mirror> {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        kept.remove(&user.to_lowercase())
-            .filter(|(at, _)| at.elapsed() < SHELF_KEEP)
-            .map(|(_, mirror)| mirror)
+        let (at, mut mirror) = kept.remove(&user.to_lowercase())?;
+        if at.elapsed() >= SHELF_KEEP {
+            return None;
+        }
+        for entry in mirror.folders.values_mut() {
+            entry.stale = false;
+        }
+        Some(mirror)
     }
 }
 
@@ -356,6 +363,27 @@ mod tests {
             ..v
         };
         assert!(!plain.unchanged(&plain));
+    }
+
+    #[test]
+    fn a_shelved_mirror_goes_to_its_own_user_once() {
+        let shelf = Shelf::default();
+        let mut mirror = Mirror::default();
+        mirror.insert("INBOX", validity(), uids(&[2, 1]));
+        mirror.mark_stale("INBOX");
+        shelf.put("Anna@example.org", mirror);
+        assert!(shelf.take("ben@example.org").is_none());
+        let mut taken = shelf.take("anna@example.org").expect("kept for Anna");
+        let entry = taken.get("INBOX").expect("with her INBOX");
+        assert_eq!(entry.order, uids(&[2, 1]));
+        assert!(
+            !entry.stale,
+            "opening it compares it with the server anyway"
+        );
+        assert!(
+            shelf.take("anna@example.org").is_none(),
+            "taken, not shared"
+        );
     }
 
     #[test]

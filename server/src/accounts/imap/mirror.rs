@@ -193,14 +193,16 @@ impl Shelf {
                 kept.remove(&oldest);
             }
         }
-        kept.insert(user.to_lowercase(), (Instant::now(), mirror));
+        // The login name exactly as the server accepted it: a server may tell "Anna" and
+        // "anna" apart.
+        kept.insert(user.to_owned(), (Instant::now(), mirror));
     }
 
     /// The mirror `user`'s last session left. News that session had not read yet is no
     /// reason to hold a folder back: opening it compares it with the server in any case.
     pub fn take(&self, user: &str) -> Option<Mirror> {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, mut mirror) = kept.remove(&user.to_lowercase())?;
+        let (at, mut mirror) = kept.remove(user)?;
         if at.elapsed() >= SHELF_KEEP {
             return None;
         }
@@ -371,8 +373,12 @@ mod tests {
         let mut mirror = Mirror::default();
         mirror.insert("INBOX", validity(), uids(&[2, 1]));
         mirror.mark_stale("INBOX");
-        shelf.put("Anna@example.org", mirror);
+        shelf.put("anna@example.org", mirror);
         assert!(shelf.take("ben@example.org").is_none());
+        assert!(
+            shelf.take("Anna@example.org").is_none(),
+            "another login name"
+        );
         let mut taken = shelf.take("anna@example.org").expect("kept for Anna");
         let entry = taken.get("INBOX").expect("with her INBOX");
         assert_eq!(entry.order, uids(&[2, 1]));

@@ -147,10 +147,10 @@ impl Actor {
         if let Some(connection) = self.connection.as_mut() {
             // The INBOX as the user's last session left it: shown at once, and checked once the
             // browser has had it (listing it from the mirror asks for that).
-            let kept = connection.lists_from_mirror("INBOX", PREWARM_ROWS);
-            let warmed = match kept {
-                true => connection.folders_beside_mirror().await,
-                false => connection.open_inbox_and_folders(PREWARM_ROWS).await,
+            let warmed = if connection.lists_from_mirror("INBOX", PREWARM_ROWS) {
+                connection.folders_beside_mirror().await
+            } else {
+                connection.open_inbox_and_folders(PREWARM_ROWS).await
             };
             match warmed {
                 Ok(folders) => self.prewarmed = Some((Instant::now(), folders)),
@@ -166,8 +166,15 @@ impl Actor {
 
     /// The connection is gone; what it knew of the folders is kept for the next.
     fn drop_connection(&mut self) {
-        if let Some(mut connection) = self.connection.take() {
-            self.mirror = std::mem::take(&mut connection.mirror);
+        self.mirror = self.take_mirror();
+        self.connection = None;
+    }
+
+    /// What is known of the folders, out of the connection where there is one.
+    fn take_mirror(&mut self) -> Mirror {
+        match self.connection.as_mut() {
+            Some(connection) => std::mem::take(&mut connection.mirror),
+            None => std::mem::take(&mut self.mirror),
         }
     }
 
@@ -236,10 +243,7 @@ impl Actor {
                 let _ = reply.send(result);
             }
         }
-        let mirror = match self.connection.as_mut() {
-            Some(connection) => std::mem::take(&mut connection.mirror),
-            None => std::mem::take(&mut self.mirror),
-        };
+        let mirror = self.take_mirror();
         self.shelf.put(&self.login.user, mirror);
         for connection in [self.connection.take(), self.side.take()]
             .into_iter()

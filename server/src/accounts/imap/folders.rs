@@ -123,7 +123,7 @@ impl ImapConnection {
 
     /// A folder cannot be renamed or deleted while selected on some servers: select INBOX.
     async fn leave_if_selected(&mut self, name: &str) -> Result<(), ImapError> {
-        if self.selected.as_ref().is_some_and(|s| s.name == name) {
+        if self.is_selected(name) {
             self.select("INBOX").await?;
         }
         Ok(())

@@ -77,17 +77,17 @@ impl ImapConnection {
         Ok((entry.list(folder, offset, limit), synced))
     }
 
-    /// The page as the mirror has it, for a folder opened before and not selected now, if
-    /// every row of it is kept and the relay changed nothing there since: switching back
-    /// costs no round trip (nor a SELECT, which on a big Maildir costs the server a directory
-    /// scan), and what others changed meanwhile follows as a delta once the folder is open.
     /// Whether the first `rows` of `folder` would be listed from the mirror.
     pub fn lists_from_mirror(&mut self, folder: &str, rows: u32) -> bool {
         self.list_from_mirror(folder, 0, rows).is_some()
     }
 
+    /// The page as the mirror has it, for a folder opened before and not selected now, if
+    /// every row of it is kept and the relay changed nothing there since: switching back
+    /// costs no round trip (nor a SELECT, which on a big Maildir costs the server a directory
+    /// scan), and what others changed meanwhile follows as a delta once the folder is open.
     fn list_from_mirror(&mut self, folder: &str, offset: u32, limit: u32) -> Option<MessageList> {
-        if self.selected.as_ref().is_some_and(|s| s.name == folder) {
+        if self.is_selected(folder) {
             return None;
         }
         let entry = self.mirror.get(folder).filter(|e| !e.stale)?;
@@ -157,7 +157,7 @@ impl ImapConnection {
         self.mirror
             .get(folder)
             .is_some_and(|e| e.threads.is_none() && !e.stale)
-            && self.selected.as_ref().is_some_and(|s| s.name == folder)
+            && self.is_selected(folder)
             && self.capabilities_match(|c| {
                 matches!(c, Capability::Thread(ThreadingAlgorithm::References))
             })

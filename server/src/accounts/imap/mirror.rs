@@ -297,7 +297,6 @@ impl Entry {
         }
     }
 
-    /// A row as the list shows it now: with its conversation size where known.
     /// The page of the folder's list at `offset`, of the rows kept.
     pub fn list(&self, folder: &str, offset: u32, limit: u32) -> MessageList {
         MessageList {
@@ -313,6 +312,7 @@ impl Entry {
         }
     }
 
+    /// A row as the list shows it now: with its conversation size where known.
     pub fn row(&self, uid: u32) -> Option<MessageSummary> {
         let mut row = self.rows.get(&uid)?.clone();
         row.thread_size = self

@@ -43,8 +43,7 @@ pub struct Synced {
 impl ImapConnection {
     /// Selects `folder` (unless selected) and brings its mirror entry up to date.
     pub(super) async fn open_folder(&mut self, folder: &str) -> Result<Synced, ImapError> {
-        let selected_here = self.selected.as_ref().is_some_and(|s| s.name == folder);
-        if !selected_here && self.mirror.get(folder).is_none() {
+        if !self.is_selected(folder) && self.mirror.get(folder).is_none() {
             // Never seen: its order comes in the same round trip.
             let answer = self.send_select(folder, vec![self.order_command()]).await?;
             let order = order_from(&answer.data);
@@ -287,14 +286,14 @@ impl ImapConnection {
         })
     }
 
+    /// Whether `folder` is the one selected on this connection.
     pub fn is_selected(&self, folder: &str) -> bool {
         self.selected.as_ref().is_some_and(|s| s.name == folder)
     }
 
     /// Whether `folder` is selected and in the mirror (so its changes can go out as a delta).
     pub fn is_mirrored_and_selected(&mut self, folder: &str) -> bool {
-        self.selected.as_ref().is_some_and(|s| s.name == folder)
-            && self.mirror.get(folder).is_some()
+        self.is_selected(folder) && self.mirror.get(folder).is_some()
     }
 
     /// Whether the server reported news about mirrored `folder` that no sync has read yet.

@@ -155,6 +155,14 @@ impl Browser {
         panic!("never true in the page: {condition}");
     }
 
+    /// Clicks the folder whose button names `label` (as the pane shows it: "Inbox").
+    pub async fn go_to_folder(&self, label: &str) {
+        self.eval(&format!(
+            "[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('{label}')).click(); return true"
+        ))
+        .await;
+    }
+
     /// Runs JavaScript in the page and returns its value.
     pub async fn eval(&self, script: &str) -> serde_json::Value {
         self.client

@@ -97,6 +97,19 @@ impl RelayProcess {
     }
 }
 
+/// The release `relay` binary beside the running benchmark binary (built with it by
+/// `cargo build --release -p webmail-tests --bins`).
+pub fn release_relay() -> PathBuf {
+    let relay = std::env::current_exe()
+        .expect("own path")
+        .with_file_name("relay");
+    assert!(
+        relay.exists(),
+        "build the relay first: cargo build --release -p webmail-tests --bins"
+    );
+    relay
+}
+
 /// The `[pop3]` section for `pop3`.
 pub fn pop3_section(pop3: &Pop3Config) -> String {
     format!(

@@ -147,7 +147,7 @@ async fn reading_and_organising_on_a_desktop() {
     browser.find(".bulk .count").await;
     browser.eval("const s = document.querySelector('.bulk select.move'); s.value = 'Archive'; s.dispatchEvent(new Event('change')); return true").await;
     browser.wait_for("![...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Newsletter'))").await;
-    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Archive')).click(); return true").await;
+    browser.go_to_folder("Archive").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Newsletter'))").await;
 
     // Delete it from there: it goes to Trash.
@@ -155,7 +155,7 @@ async fn reading_and_organising_on_a_desktop() {
     browser.find(".reader").await;
     browser.eval("[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Delete').click(); return true").await;
     browser.wait_for("!document.querySelector('.reader')").await;
-    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Trash')).click(); return true").await;
+    browser.go_to_folder("Trash").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Newsletter'))").await;
 
     // Search all folders.
@@ -297,7 +297,7 @@ async fn one_pane_at_a_time_on_a_phone_with_live_mail() {
         .wait_for("getComputedStyle(document.querySelector('.folders-pane')).display !== 'none'")
         .await;
     browser.screenshot("folders-phone.png").await;
-    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Inbox')).click(); return true").await;
+    browser.go_to_folder("Inbox").await;
 
     // Mail from elsewhere shows up without a reload.
     let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
@@ -363,10 +363,7 @@ async fn new_mail_is_added_in_place_while_a_message_is_open() {
 
     // Away in another folder while mail arrives: back in the INBOX, the list the relay kept
     // shows at once and the new row joins it.
-    let go_to = |name: &str| {
-        format!("[...document.querySelectorAll('.folders button')].find(b => b.textContent.trim().startsWith('{name}')).click()")
-    };
-    browser.eval(&go_to("Trash")).await;
+    browser.go_to_folder("Trash").await;
     browser
         .text_of("p.status", |t| t.contains("No messages here"))
         .await;
@@ -378,7 +375,7 @@ async fn new_mail_is_added_in_place_while_a_message_is_open() {
         "hi",
     );
     phone.append("INBOX", &raw, "").await;
-    browser.eval(&go_to("Inbox")).await;
+    browser.go_to_folder("Inbox").await;
     row_uid(&browser, "Came while away").await;
     row_uid(&browser, "Arrived in place").await;
     browser.close().await;

@@ -220,7 +220,7 @@ async fn a_draft_survives_a_closed_tab_and_goes_on_from_drafts() {
 
     let browser = Browser::desktop().await;
     browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
-    browser.eval("[...document.querySelectorAll('.folders button')].find(b => b.textContent.includes('Drafts')).click(); return true").await;
+    browser.go_to_folder("Drafts").await;
     browser
         .wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Halbfertig'))")
         .await;

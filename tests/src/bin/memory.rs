@@ -12,7 +12,7 @@ use webmail_tests::{
     client::Client,
     dovecot::Dovecot,
     fetchmail, hostile, mail,
-    relay_process::{imap_section, pop3_section, RelayProcess},
+    relay_process::{imap_section, pop3_section, release_relay, RelayProcess},
 };
 
 const USER: (&str, &str) = ("bench@example.org", "bench");
@@ -20,13 +20,7 @@ const BIG: usize = 50_000_000;
 
 #[tokio::main]
 async fn main() {
-    let relay_binary = std::env::current_exe()
-        .expect("own path")
-        .with_file_name("relay");
-    assert!(
-        relay_binary.exists(),
-        "build the relay first: cargo build --release -p webmail-tests --bins"
-    );
+    let relay_binary = release_relay();
     let dovecot = Dovecot::start(&[USER]).await;
 
     // One 50 MB message of short lines, collected by the relay ...

@@ -15,7 +15,7 @@ use webmail_tests::{
     client::Client,
     dovecot::Dovecot,
     mail,
-    relay_process::{imap_section, RelayProcess},
+    relay_process::{imap_section, release_relay, RelayProcess},
 };
 
 const USERS: usize = 20;
@@ -29,13 +29,7 @@ const OPENS_EACH: usize = 20;
 
 #[tokio::main]
 async fn main() {
-    let relay_binary = std::env::current_exe()
-        .expect("own path")
-        .with_file_name("relay");
-    assert!(
-        relay_binary.exists(),
-        "build the relay first: cargo build --release -p webmail-tests --bins"
-    );
+    let relay_binary = release_relay();
     let users: Vec<(&'static str, &'static str)> = (0..USERS)
         .map(|i| {
             let email: &'static str = format!("user{i}@example.org").leak();

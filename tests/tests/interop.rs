@@ -45,6 +45,12 @@ async fn core_operations_on_pymap() {
             .all(|m| m["uid"].as_u64().unwrap() > 0 && m["from"].is_object()),
         "{page}"
     );
+    assert!(
+        messages
+            .iter()
+            .all(|m| m["preview"].as_str().is_some_and(|p| !p.is_empty())),
+        "every demo message has text to preview: {page}"
+    );
     let uid = messages[0]["uid"].clone();
     let subject = messages[0]["subject"].as_str().unwrap().to_owned();
 

@@ -71,6 +71,19 @@ async fn row_uid(browser: &Browser, text: &str) -> String {
         .to_owned()
 }
 
+/// The preview line of the row with this UID.
+async fn row_preview(browser: &Browser, uid: &str) -> String {
+    let script = format!(
+        "return document.querySelector(\".row[data-uid='{uid}'] .preview\")?.textContent ?? ''"
+    );
+    browser
+        .eval(&script)
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn reading_and_organising_on_a_desktop() {
     let (_dovecot, relay) = setup().await;
@@ -79,6 +92,16 @@ async fn reading_and_organising_on_a_desktop() {
     browser
         .wait_for("document.querySelector('.folders').textContent.includes('Trash')")
         .await;
+
+    // Each row previews the text it opens with: quoted lines left out, the plain part of a
+    // multipart/alternative rather than its HTML.
+    let lunch = row_uid(&browser, "Lunch on Friday?").await;
+    assert_eq!(
+        row_preview(&browser, &lunch).await,
+        "Shall we? See https://example.org/menu."
+    );
+    let news = row_uid(&browser, "Newsletter").await;
+    assert_eq!(row_preview(&browser, &news).await, "Hello in plain text");
 
     // Open the HTML newsletter: sandboxed, no scripts, remote images held back; a single
     // message shows no conversation list.
@@ -488,6 +511,8 @@ async fn a_pop3_account_reads_the_same_way() {
     browser.click(".list-head button.icon").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Collected by POP3'))").await;
     assert_eq!(dovecot.messages_on_server(ALICE.0), 0);
+    let collected = row_uid(&browser, "Collected by POP3").await;
+    assert_eq!(row_preview(&browser, &collected).await, "Hello!");
     open_row(&browser, "Collected by POP3").await;
     browser.wait_for("document.querySelector('.mail-text') && document.querySelector('.mail-text').textContent.includes('Hello!')").await;
     browser.screenshot("pop3-message-phone.png").await;

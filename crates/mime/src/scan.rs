@@ -6,7 +6,7 @@
 //! Attachments are recognised the way [`crate::parse_message`] lists them: a leaf part that is
 //! not the text to show, and not an inline image (one with a Content-ID), is an attachment.
 
-use crate::{headers, Headers};
+use crate::{headers, preview, Headers, PREVIEW_SOURCE};
 
 /// At most this much of the top header block is kept (10,000 header lines or a 1 MB line are
 /// cut here; what fits is still read).
@@ -25,6 +25,8 @@ const MAX_KEPT_FIELDS: usize = 16;
 #[derive(Default)]
 pub struct MessageScan {
     top_header: Vec<u8>,
+    /// The first [`PREVIEW_SOURCE`] bytes after the top header block.
+    body_start: Vec<u8>,
     /// Still in the top header block.
     in_top_header: bool,
     /// In a header block (the top one or a part's).
@@ -44,6 +46,8 @@ pub struct MessageScan {
 pub struct Scanned {
     pub headers: Headers,
     pub has_attachments: bool,
+    /// The row's preview line; see [`crate::preview`].
+    pub preview: String,
 }
 
 impl MessageScan {
@@ -67,6 +71,10 @@ impl MessageScan {
                 let room = MAX_HEADER_BLOCK - self.top_header.len();
                 self.top_header
                     .extend_from_slice(&chunk[..chunk.len().min(room)]);
+            } else if !self.in_top_header {
+                let room = (PREVIEW_SOURCE as usize).saturating_sub(self.body_start.len());
+                self.body_start
+                    .extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             let room = MAX_LINE.saturating_sub(self.line.len());
             self.line.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -86,9 +94,13 @@ impl MessageScan {
             // A message that is all header (or a part cut short) still counts as a part.
             self.end_of_header();
         }
+        let headers = headers(&self.top_header);
+        let mut start = self.top_header;
+        start.extend_from_slice(&self.body_start);
         Scanned {
-            headers: headers(&self.top_header),
+            headers,
             has_attachments: self.has_attachments,
+            preview: preview(&start),
         }
     }
 
@@ -264,6 +276,7 @@ mod tests {
                 scanned.headers.summary.subject,
                 crate::headers(raw).summary.subject
             );
+            assert_eq!(scanned.preview, crate::preview(raw), "piece {piece}");
         }
     }
 
@@ -274,6 +287,18 @@ mod tests {
         agrees(b"Subject: alt\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\nContent-Type: text/plain\r\n\r\nx\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--a--\r\n");
         agrees(b"Subject: logo\r\nContent-Type: multipart/related;\r\n boundary=\"r\"\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n<img src=cid:l>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <l>\r\n\r\nPNG\r\n--r--\r\n");
         agrees(b"Subject: image\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nphoto\r\n--m\r\nContent-Type: image/jpeg; name=p.jpg\r\n\r\nJPEG\r\n--m--\r\n");
+    }
+
+    #[test]
+    fn the_preview_reads_only_the_start_of_a_long_body() {
+        let mut raw = b"Subject: long\r\n\r\nErste Zeile\r\n".to_vec();
+        raw.extend(b"viel mehr Text ".repeat(100_000));
+        let scanned = scan_in_pieces(&raw, 4096);
+        assert!(
+            scanned.preview.starts_with("Erste Zeile viel mehr"),
+            "{}",
+            scanned.preview
+        );
     }
 
     #[test]

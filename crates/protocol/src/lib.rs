@@ -604,6 +604,10 @@ pub struct MessageSummary {
     pub to: Vec<Address>,
     /// Decoded (RFC 2047 and charsets); empty when the mail has none.
     pub subject: String,
+    /// The first words of the text a reader would see, as plain text (at most 160
+    /// characters); empty when the message shows none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub preview: String,
     /// Seconds since the Unix epoch: the `Date:` header, else when the server received it.
     pub date: i64,
     pub unread: bool,
@@ -748,6 +752,7 @@ mod tests {
                     }),
                     to: vec![],
                     subject: "Grüße aus München".into(),
+                    preview: "Liebe Grüße, die Fotos".into(),
                     date: 1_700_000_000,
                     unread: true,
                     flagged: false,

@@ -80,6 +80,8 @@ impl Store {
         // (`$Forwarded`) as a JSON list.
         add_column(&db, "draft_id", "TEXT")?;
         add_column(&db, "keywords", "TEXT NOT NULL DEFAULT '[]'")?;
+        // Added with previews: the row's first words (mail collected before has none).
+        add_column(&db, "preview", "TEXT NOT NULL DEFAULT ''")?;
         for journal in ["webmail.sqlite-wal", "webmail.sqlite-shm"] {
             crate::private::restrict(&data_dir.join(journal))?;
         }
@@ -581,7 +583,7 @@ impl Store {
                 "{SUMMARY_WITH_FOLDER} WHERE user = ?1 AND (?2 IS NULL OR folder = ?2) ORDER BY date DESC, id DESC"
             ))?;
             let rows = statement.query_map(params![user, folder], |r| {
-                Ok((r.get(0)?, summary_at(r, 1)?, r.get(13)?))
+                Ok((r.get(0)?, summary_at(r, 1)?, r.get(14)?))
             })?;
             rows.collect::<Result<_, _>>()?
         };
@@ -671,8 +673,8 @@ struct Kept {
     scanned: mime::Scanned,
 }
 
-const SUMMARY: &str = "SELECT id, from_name, from_email, recipients, subject, date, seen, flagged, answered, size, has_attachments, thread_id FROM messages";
-const SUMMARY_WITH_FOLDER: &str = "SELECT folder, id, from_name, from_email, recipients, subject, date, seen, flagged, answered, size, has_attachments, thread_id, file FROM messages";
+const SUMMARY: &str = "SELECT id, from_name, from_email, recipients, subject, date, seen, flagged, answered, size, has_attachments, thread_id, preview FROM messages";
+const SUMMARY_WITH_FOLDER: &str = "SELECT folder, id, from_name, from_email, recipients, subject, date, seen, flagged, answered, size, has_attachments, thread_id, preview, file FROM messages";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
     summary_at(row, 0)
@@ -689,6 +691,7 @@ fn summary_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<MessageSum
         }),
         to: serde_json::from_str(&recipients).unwrap_or_default(),
         subject: row.get(at + 4)?,
+        preview: row.get(at + 12)?,
         date: row.get(at + 5)?,
         unread: !row.get::<_, bool>(at + 6)?,
         flagged: row.get(at + 7)?,
@@ -710,8 +713,8 @@ fn insert_message(
 ) -> Result<(), StoreError> {
     let headers = &message.scanned.headers.summary;
     db.execute(
-        "INSERT INTO messages (user, folder, file, size, date, from_name, from_email, recipients, subject, thread_id, has_attachments)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO messages (user, folder, file, size, date, from_name, from_email, recipients, subject, thread_id, has_attachments, preview)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             user,
             folder,
@@ -724,6 +727,7 @@ fn insert_message(
             headers.subject,
             headers.thread_id,
             message.scanned.has_attachments,
+            message.scanned.preview,
         ],
     )?;
     Ok(())

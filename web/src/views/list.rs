@@ -290,7 +290,7 @@ fn Row(index: u32) -> impl IntoView {
     }
 }
 
-/// A message's row: checkbox, sender, date, subject, marks. `folder` is set for search hits
+/// A message's row: checkbox, sender, date, subject, marks, preview. `folder` is set for search hits
 /// from other folders.
 #[component]
 fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> impl IntoView {
@@ -384,6 +384,7 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
                     {message.damaged.then(|| view! { <span class="damaged" title=t.damaged_explained>{t.damaged}</span> })}
                     {folder.map(|f| view! { <span class="in-folder">{f}</span> })}
                 </span>
+                {(!message.preview.is_empty()).then(|| view! { <span class="preview">{message.preview.clone()}</span> })}
             </button>
         </div>
     }

@@ -24,13 +24,18 @@ const SUMMARY_HEADERS: &[&str] = &[
     "Message-ID",
     "In-Reply-To",
     "References",
+    // Not shown, but needed to read the start of the body for the preview.
+    "Content-Type",
+    "Content-Transfer-Encoding",
 ];
 
 /// At most this much of a row's header fields is read (a 1 MB Subject line is an attack, not
 /// a subject).
 const MAX_SUMMARY_HEADERS: u32 = 64 * 1024;
 
-/// What a FETCH asks for to build list rows.
+/// What a FETCH asks for to build list rows: flags, size, the header fields and the start of the
+/// body for the preview (any server answers a partial BODY[TEXT]; PREVIEW, RFC 8970, would
+/// save the bytes but not the round trip).
 pub fn summary_items() -> MacroOrMessageDataItemNames<'static> {
     let mut items = summary_items_without_structure();
     if let MacroOrMessageDataItemNames::MessageDataItemNames(names) = &mut items {
@@ -57,6 +62,11 @@ pub fn summary_items_without_structure() -> MacroOrMessageDataItemNames<'static>
                 Vec1::try_from(headers).expect("at least one header"),
             )),
             partial: Some((0, NonZeroU32::new(MAX_SUMMARY_HEADERS).expect("not zero"))),
+            peek: true,
+        },
+        MessageDataItemName::BodyExt {
+            section: Some(Section::Text(None)),
+            partial: Some((0, NonZeroU32::new(mime::PREVIEW_SOURCE).expect("not zero"))),
             peek: true,
         },
     ])
@@ -87,8 +97,10 @@ pub struct Fetched<'a> {
     pub received: Option<i64>,
     pub size: u32,
     pub structure: Option<&'a imap_codec::imap_types::body::BodyStructure<'a>>,
-    /// The first BODY[...] section in the response.
+    /// The BODY[...] section in the response (the last one but BODY[TEXT]).
     pub section: &'a [u8],
+    /// BODY[TEXT], or the start of it.
+    pub text: &'a [u8],
 }
 
 impl<'a> Fetched<'a> {
@@ -101,8 +113,12 @@ impl<'a> Fetched<'a> {
                 MessageDataItem::InternalDate(d) => fetched.received = Some(d.as_ref().timestamp()),
                 MessageDataItem::Rfc822Size(s) => fetched.size = *s,
                 MessageDataItem::BodyStructure(s) => fetched.structure = Some(s),
-                MessageDataItem::BodyExt { data, .. } => {
-                    fetched.section = data.0.as_ref().map_or(&[][..], |s| s.as_ref());
+                MessageDataItem::BodyExt { section, data, .. } => {
+                    let bytes = data.0.as_ref().map_or(&[][..], |s| s.as_ref());
+                    match section {
+                        Some(Section::Text(None)) => fetched.text = bytes,
+                        _ => fetched.section = bytes,
+                    }
                 }
                 _ => {}
             }
@@ -131,11 +147,17 @@ impl<'a> Fetched<'a> {
 fn summary(items: &[MessageDataItem<'_>]) -> Option<MessageSummary> {
     let fetched = Fetched::new(items);
     let header = mime::header_summary(fetched.section);
+    let preview = if fetched.text.is_empty() {
+        String::new()
+    } else {
+        mime::preview(&[fetched.section, fetched.text].concat())
+    };
     Some(MessageSummary {
         uid: fetched.uid?,
         from: header.from,
         to: header.to,
         subject: header.subject,
+        preview,
         date: header.date.or(fetched.received).unwrap_or(0),
         unread: !fetched.has(&Flag::Seen),
         flagged: fetched.has(&Flag::Flagged),
@@ -264,6 +286,20 @@ pub(super) mod tests {
         assert_eq!(rows[1].subject, "Äpfel");
         assert_eq!(rows[1].from.as_ref().unwrap().display(), "Zoë");
         assert_eq!(rows[1].size, 321);
+    }
+
+    #[test]
+    fn a_row_previews_the_start_of_its_text() {
+        let header = "Subject: Fotos\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n";
+        let text = "Hallo Oma,\r\n\r\nhier sind die Fotos vom Gr=C3=BC";
+        let line = format!(
+            "* 1 FETCH (UID 3 FLAGS () BODY[HEADER.FIELDS (SUBJECT CONTENT-TYPE CONTENT-TRANSFER-ENCODING)] {{{}}}\r\n{header} BODY[TEXT]<0> {{{}}}\r\n{text})\r\n",
+            header.len(),
+            text.len()
+        );
+        let row = numbered_rows(vec![data(line.as_bytes())]).remove(0).1;
+        assert_eq!(row.subject, "Fotos");
+        assert_eq!(row.preview, "Hallo Oma, hier sind die Fotos vom Grü");
     }
 
     #[test]

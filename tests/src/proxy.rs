@@ -4,7 +4,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::Duration,
@@ -29,6 +29,8 @@ pub struct FaultProxy {
     connections: Arc<Mutex<Vec<Connection>>>,
     /// For connections opened from now on: cut after the server has sent this many bytes.
     cut_after: Arc<Mutex<Option<usize>>>,
+    /// Bytes passed either way, over all connections.
+    passed: Arc<AtomicU64>,
 }
 
 impl FaultProxy {
@@ -39,6 +41,8 @@ impl FaultProxy {
         let cut_after: Arc<Mutex<Option<usize>>> = Arc::default();
         let tracked = Arc::clone(&connections);
         let budget = Arc::clone(&cut_after);
+        let passed: Arc<AtomicU64> = Arc::default();
+        let counter = Arc::clone(&passed);
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
@@ -53,6 +57,7 @@ impl FaultProxy {
                     injected,
                     limit,
                     Arc::clone(&stalled),
+                    Arc::clone(&counter),
                 ));
                 tracked.lock().expect("not poisoned").push(Connection {
                     pipe,
@@ -66,6 +71,19 @@ impl FaultProxy {
             accept,
             connections,
             cut_after,
+            passed,
+        }
+    }
+
+    /// Returns once no byte has passed either way for `quiet`: whatever the client and the
+    /// server had to say to each other has been said.
+    pub async fn until_quiet(&self, quiet: Duration) {
+        loop {
+            let before = self.passed.load(Ordering::SeqCst);
+            tokio::time::sleep(quiet).await;
+            if self.passed.load(Ordering::SeqCst) == before {
+                return;
+            }
         }
     }
 
@@ -108,6 +126,7 @@ async fn forward(
     mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
     mut budget: Option<usize>,
     stalled: Arc<AtomicBool>,
+    passed: Arc<AtomicU64>,
 ) {
     let (mut from_client, mut to_client) = client.split();
     let (mut from_server, mut to_server) = server.split();
@@ -122,11 +141,15 @@ async fn forward(
             () = tokio::time::sleep(Duration::from_millis(20)) => {}
             n = from_client.read(&mut up) => match n {
                 Ok(0) | Err(_) => break,
-                Ok(n) => if to_server.write_all(&up[..n]).await.is_err() { break },
+                Ok(n) => {
+                    passed.fetch_add(n as u64, Ordering::SeqCst);
+                    if to_server.write_all(&up[..n]).await.is_err() { break }
+                }
             },
             n = from_server.read(&mut down) => match n {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    passed.fetch_add(n as u64, Ordering::SeqCst);
                     // Pass on what fits in the budget, then drop the connection mid-stream.
                     let pass = budget.map_or(n, |left| n.min(left));
                     if to_client.write_all(&down[..pass]).await.is_err() {

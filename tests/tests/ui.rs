@@ -11,6 +11,7 @@ use webmail_tests::{
     dovecot::Dovecot,
     hostile::{self, SUBJECT_PREFIX},
     mail,
+    proxy::FaultProxy,
     raw_imap::RawImap,
     relay::RunningRelay,
     relay_process::{imap_section, pop3_section, RelayProcess},
@@ -401,6 +402,65 @@ async fn new_mail_is_added_in_place_while_a_message_is_open() {
     browser.go_to_folder("Inbox").await;
     row_uid(&browser, "Came while away").await;
     row_uid(&browser, "Arrived in place").await;
+    browser.close().await;
+}
+
+/// While one message is read, the one below it is fetched: it opens even when the mail
+/// server has stopped answering, and fetching it did not mark it read; the one after it waits
+/// for the server.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_message_below_the_open_one_is_fetched_ahead() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    for (subject, day, text) in [
+        ("First", 13, "one"),
+        ("Second", 14, "two"),
+        ("Third", 15, "three"),
+    ] {
+        let date = format!("Mon, {day} Nov 2023 12:00:00 +0000");
+        let raw = mail::message(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            subject,
+            &date,
+            &format!("Text {text}"),
+        );
+        dovecot.deliver(ALICE.0, &raw, false);
+    }
+    let proxy = FaultProxy::start(dovecot.imap_port).await;
+    let mut server = dovecot.imap_server(TlsMode::Starttls);
+    server.port = proxy.port;
+    // Longer than the browser waits: a message shown while stalled was not asked for.
+    server.timeout_seconds = 30;
+    let relay = RunningRelay::start(server).await;
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+
+    open_row(&browser, "Third").await;
+    let shows = |text: &str| {
+        format!("document.querySelector('.mail-text')?.textContent.includes('Text {text}')")
+    };
+    browser.wait_for(&shows("three")).await;
+    proxy.until_quiet(Duration::from_millis(500)).await;
+    let second = row_uid(&browser, "Second").await;
+    assert!(
+        browser
+            .eval(&format!("return document.querySelector(\".row[data-uid='{second}']\").classList.contains('unread')"))
+            .await
+            == true,
+        "fetching ahead does not mark read"
+    );
+    proxy.stall_all();
+
+    open_row(&browser, "Second").await;
+    browser.wait_for(&shows("two")).await;
+    open_row(&browser, "First").await;
+    browser
+        .text_of(".message-pane p.status", |t| t == "Loading…")
+        .await;
+    assert_eq!(
+        browser.eval(&format!("return !!({})", shows("one"))).await,
+        false
+    );
     browser.close().await;
 }
 

@@ -7,7 +7,10 @@ use protocol::{
     Address, Body, Flag, FolderRole, MessageView, ReplyKind, Request, Response, SearchHit,
 };
 
-use super::list::{flag_messages, set_flag};
+use super::{
+    ahead::Ahead,
+    list::{flag_messages, set_flag},
+};
 use crate::{
     dates, i18n,
     icons::{icon, Icon},
@@ -21,11 +24,17 @@ pub fn MessagePane() -> impl IntoView {
     let mail = expect_context::<Mail>();
     let t = texts();
     let shown = RwSignal::new(None::<Result<MessageView, String>>);
+    let ahead = Ahead::new();
     Effect::new(move |_| {
         let Some((folder, uid)) = mail.open.get() else {
             shown.set(None);
             return;
         };
+        if let Some(message) = ahead.take(mail, &folder, uid) {
+            shown.set(Some(Ok(seen(mail, &folder, message))));
+            ahead.fetch_after(mail, &folder, uid);
+            return;
+        }
         shown.set(None);
         spawn_local(async move {
             let answer = mail
@@ -39,10 +48,8 @@ pub fn MessagePane() -> impl IntoView {
             }
             shown.set(Some(match answer {
                 Ok(Response::Message(message)) => {
-                    if message.unread {
-                        flag_messages(mail, folder, vec![uid], Flag::Seen, true);
-                    }
-                    Ok(*message)
+                    ahead.fetch_after(mail, &folder, uid);
+                    Ok(seen(mail, &folder, *message))
                 }
                 Ok(_) => Err("unexpected answer".into()),
                 Err(e) => Err(t.error(e.code, &e.message).to_owned()),
@@ -59,6 +66,14 @@ pub fn MessagePane() -> impl IntoView {
         .into_any(),
         (Some(_), Some(Ok(message))) => view! { <Reader message /> }.into_any(),
     }
+}
+
+/// A message being shown: marked read, in the list too.
+fn seen(mail: Mail, folder: &str, message: MessageView) -> MessageView {
+    if message.unread {
+        flag_messages(mail, folder.to_owned(), vec![message.uid], Flag::Seen, true);
+    }
+    message
 }
 
 #[component]

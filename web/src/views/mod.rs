@@ -1,5 +1,6 @@
 //! The screens. `App` decides which one shows: checking the session, the login form, the mail.
 
+mod ahead;
 mod compose;
 mod folders;
 mod keyboard;

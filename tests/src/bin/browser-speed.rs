@@ -23,9 +23,10 @@ const INBOX_SIZE: u32 = 10_000;
 const LISTS_SIZE: u32 = 301;
 const RUNS: usize = 7;
 
-const STEPS: [&str; 5] = [
+const STEPS: [&str; 6] = [
     "login → newest INBOX rows",
     "open a message",
+    "open the one below after reading 1 s",
     "switch to the 301-message folder",
     "switch back to the 10,000-message INBOX",
     "new mail (APPEND elsewhere) → row",
@@ -144,22 +145,43 @@ async fn round(
             .expect("typing");
     }
     // Among the rows in view (the list is virtualized), a different one each round.
-    let opened = inbox_subject(INBOX_SIZE - 2 - (n % 6) as u32);
+    let opened_index = INBOX_SIZE - 2 - (n % 6) as u32;
+    let opened = inbox_subject(opened_index);
+    let below = inbox_subject(opened_index - 1);
     let list_newest = format!("List message {:03}", LISTS_SIZE - 1);
+    // Each step: the pause before it (the user looking at what the last one showed), the
+    // click, and what then shows.
+    let (glance, read) = (Duration::from_millis(300), Duration::from_secs(1));
     let clicks = [
         (
+            Duration::ZERO,
             format!("document.querySelector('{submit}').click()"),
             webmail.rows_show(&newest),
         ),
-        (webmail.click_row(&opened), webmail.message_shows(&opened)),
         (
+            glance,
+            webmail.click_row(&opened),
+            webmail.message_shows(&opened),
+        ),
+        (
+            read,
+            webmail.click_row(&below),
+            webmail.message_shows(&below),
+        ),
+        (
+            glance,
             webmail.click_folder("Lists"),
             webmail.rows_show(&list_newest),
         ),
-        (webmail.click_folder("INBOX"), webmail.rows_show(&newest)),
+        (
+            glance,
+            webmail.click_folder("INBOX"),
+            webmail.rows_show(&newest),
+        ),
     ];
     let mut times = Vec::new();
-    for (action, shown) in clicks {
+    for (pause, action, shown) in clicks {
+        tokio::time::sleep(pause).await;
         let t = act(browser, &action).await;
         let time = frame_when(browser, &shown).await.map(|f| f - t);
         times.push(time);
@@ -168,8 +190,8 @@ async fn round(
             times.resize(STEPS.len(), None);
             return times;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    tokio::time::sleep(glance).await;
 
     // New mail: Roundcube asks every 60 s (its refresh_interval); not waited for here.
     if webmail == Webmail::Ours {

@@ -253,6 +253,11 @@ pub fn corpus() -> Vec<Hostile> {
                 "</div>".repeat(10_000)
             )
         }),
+        // Nested lists cost an HTML parser more per tag than divs: 50,000 of them took the
+        // sanitizer minutes before it bounded nesting.
+        hostile("fifty thousand nested lists", {
+            format!("Content-Type: text/html\r\n\r\n{}\r\n", "<ul><li>x".repeat(50_000))
+        }),
         hostile(
             "encoded-word flood",
             format!(

@@ -20,14 +20,23 @@ pub mod relay_process;
 pub mod roundcube;
 pub mod scenarios;
 
-use std::{net::TcpListener, path::PathBuf, time::Duration};
+use std::{collections::BTreeSet, net::TcpListener, path::PathBuf, sync::Mutex, time::Duration};
 
-/// A port that was free a moment ago on loopback.
+/// A port that was free a moment ago on loopback, and not handed out before by this process:
+/// the kernel may offer a port again as soon as its probe socket closes, and two servers of one
+/// test (or of tests running side by side) must not be told to listen on the same one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("loopback has free ports")
-        .port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("loopback has free ports")
+            .port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Waits until something accepts connections on `port`.

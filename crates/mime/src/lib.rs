@@ -2,6 +2,7 @@
 //! transfer encodings, broken headers) and every sanitizing decision is made here, once, whichever
 //! protocol the mail came by.
 
+mod bounded;
 mod decode;
 pub mod draft;
 mod headers;

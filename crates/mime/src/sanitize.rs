@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use ammonia::Builder;
 
+use crate::bounded::bounded;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SanitizedHtml {
     pub html: String,
@@ -212,7 +214,7 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
 
 /// Cleans one HTML body.
 pub fn sanitize_html(html: &str) -> SanitizedHtml {
-    let clean = CLEANER.clean(html).to_string();
+    let clean = CLEANER.clean(&bounded(html)).to_string();
     let mut remote_content = false;
     // Remote images are held back: `src="http…"` becomes `data-remote-src="http…"`.
     let html = rewrite_sources(&clean, |value| {

@@ -2,11 +2,16 @@
 //! click, `j`, or the next one after a delete) then shows at once instead of after a round trip
 //! to the relay and the mail server. Opening does not mark mail read on the relay (the app sets
 //! `\Seen` itself when a message is shown), so fetching ahead changes nothing the user sees.
+//! Opening one whose fetch is still under way waits for that fetch rather than asking again.
 
-use leptos::{prelude::*, task::spawn_local};
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use leptos::prelude::*;
 use protocol::{MessageView, Request, Response};
 
-use crate::state::Mail;
+use crate::{
+    i18n::Strings,
+    state::{texts, Mail},
+};
 
 /// How many messages fetched ahead are kept: the next one, and a couple the user skipped past.
 const KEPT: usize = 3;
@@ -15,29 +20,60 @@ const KEPT: usize = 3;
 /// user did not choose).
 const MAX_SIZE: u32 = 256 * 1024;
 
+/// A message fetched ahead, or being fetched: `None` if that failed.
+type Fetched = Shared<LocalBoxFuture<'static, Option<MessageView>>>;
+
+/// A message taken from those fetched ahead.
+pub enum Taken {
+    /// Here already: shown at once.
+    Here(MessageView),
+    /// On its way: `None` if its fetch fails (or its row went meanwhile).
+    Coming(LocalBoxFuture<'static, Option<MessageView>>),
+}
+
+struct Kept {
+    folder: String,
+    uid: u32,
+    message: Fetched,
+}
+
 /// Messages fetched ahead, the newest last.
 #[derive(Clone, Copy)]
-pub struct Ahead(StoredValue<Vec<MessageView>>);
+pub struct Ahead {
+    kept: StoredValue<Vec<Kept>, LocalStorage>,
+    t: &'static Strings,
+}
 
 impl Ahead {
+    /// Made in the view that opens messages (it reads the app's texts from there).
     pub fn new() -> Self {
-        Self(StoredValue::new(Vec::new()))
+        Self {
+            kept: StoredValue::new_local(Vec::new()),
+            t: texts(),
+        }
     }
 
-    /// The message, if it was fetched ahead and its row is still in the list, with the flags
-    /// the row shows now (they may have changed since it was fetched).
-    pub fn take(self, mail: Mail, folder: &str, uid: u32) -> Option<MessageView> {
-        let (_, row) = listed(mail, folder, uid)?;
-        let mut taken = self.0.try_update_value(|kept| {
+    /// The message, if it was fetched (or is being fetched) ahead and its row is still in the
+    /// list.
+    pub fn take(self, mail: Mail, folder: &str, uid: u32) -> Option<Taken> {
+        listed(mail, folder, uid)?;
+        let kept = self.kept.try_update_value(|kept| {
             let at = kept
                 .iter()
                 .position(|m| m.folder == folder && m.uid == uid)?;
             Some(kept.remove(at))
         })??;
-        taken.unread = row.unread;
-        taken.flagged = row.flagged;
-        taken.answered = row.answered;
-        Some(taken)
+        match kept.message.peek() {
+            Some(fetched) => fetched
+                .clone()
+                .and_then(|message| with_row_flags(mail, message))
+                .map(Taken::Here),
+            None => Some(Taken::Coming(
+                kept.message
+                    .map(move |fetched| fetched.and_then(|message| with_row_flags(mail, message)))
+                    .boxed_local(),
+            )),
+        }
     }
 
     /// Fetches the row after the message `uid` of the list, if that row is loaded, small and
@@ -54,27 +90,59 @@ impl Ahead {
             return;
         };
         let kept = self
-            .0
+            .kept
             .with_value(|kept| kept.iter().any(|m| m.folder == folder && m.uid == next.uid));
         if kept || next.size > MAX_SIZE {
             return;
         }
-        let folder = folder.to_owned();
-        spawn_local(async move {
-            let request = Request::OpenMessage {
-                folder,
+        let t = self.t;
+        let message = {
+            let folder = folder.to_owned();
+            async move { open_message(mail, t, &folder, next.uid).await.ok() }
+        }
+        .boxed_local()
+        .shared();
+        // Started now, not when first awaited.
+        leptos::task::spawn_local(message.clone().map(drop));
+        self.kept.update_value(|kept| {
+            kept.push(Kept {
+                folder: folder.to_owned(),
                 uid: next.uid,
-            };
-            if let Ok(Response::Message(message)) = mail.request(request).await {
-                self.0.update_value(|kept| {
-                    kept.push(*message);
-                    if kept.len() > KEPT {
-                        kept.remove(0);
-                    }
-                });
+                message,
+            });
+            if kept.len() > KEPT {
+                kept.remove(0);
             }
         });
     }
+}
+
+/// The message `uid` of `folder`, from the relay; the error as the user reads it.
+pub async fn open_message(
+    mail: Mail,
+    t: &'static Strings,
+    folder: &str,
+    uid: u32,
+) -> Result<MessageView, String> {
+    let request = Request::OpenMessage {
+        folder: folder.to_owned(),
+        uid,
+    };
+    match mail.request(request).await {
+        Ok(Response::Message(message)) => Ok(*message),
+        Ok(_) => Err("unexpected answer".into()),
+        Err(e) => Err(t.error(e.code, &e.message).to_owned()),
+    }
+}
+
+/// `message` with the flags its row shows now (they may have changed since it was fetched), if
+/// the row is still listed.
+fn with_row_flags(mail: Mail, mut message: MessageView) -> Option<MessageView> {
+    let (_, row) = listed(mail, &message.folder, message.uid)?;
+    message.unread = row.unread;
+    message.flagged = row.flagged;
+    message.answered = row.answered;
+    Some(message)
 }
 
 /// The message's position and row in the list on screen, if the list shows `folder` (not a

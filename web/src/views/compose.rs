@@ -232,16 +232,14 @@ fn Editor(draft: Draft) -> impl IntoView {
         let save_now = save_now.clone();
         let generation = generation.clone();
         Effect::new(move |first: Option<()>| {
-            (
-                to.track(),
-                cc.track(),
-                bcc.track(),
-                subject.track(),
-                text.track(),
-                attachments.track(),
-                from.track(),
-                formatted.track(),
-            );
+            to.track();
+            cc.track();
+            bcc.track();
+            subject.track();
+            text.track();
+            attachments.track();
+            from.track();
+            formatted.track();
             if first.is_none() {
                 return;
             }

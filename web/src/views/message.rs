@@ -8,7 +8,7 @@ use protocol::{
 };
 
 use super::{
-    ahead::Ahead,
+    ahead::{open_message, Ahead, Taken},
     list::{flag_messages, set_flag},
 };
 use crate::{
@@ -30,30 +30,32 @@ pub fn MessagePane() -> impl IntoView {
             shown.set(None);
             return;
         };
-        if let Some(message) = ahead.take(mail, &folder, uid) {
-            shown.set(Some(Ok(seen(mail, &folder, message))));
-            ahead.fetch_after(mail, &folder, uid);
-            return;
-        }
+        let coming = match ahead.take(mail, &folder, uid) {
+            Some(Taken::Here(message)) => {
+                shown.set(Some(Ok(seen(mail, &folder, message))));
+                ahead.fetch_after(mail, &folder, uid);
+                return;
+            }
+            Some(Taken::Coming(message)) => Some(message),
+            None => None,
+        };
         shown.set(None);
         spawn_local(async move {
-            let answer = mail
-                .request(Request::OpenMessage {
-                    folder: folder.clone(),
-                    uid,
-                })
-                .await;
+            let fetched_ahead = match coming {
+                Some(message) => message.await,
+                None => None,
+            };
+            let answer = match fetched_ahead {
+                Some(message) => Ok(message),
+                None => open_message(mail, t, &folder, uid).await,
+            };
             if mail.open.get_untracked() != Some((folder.clone(), uid)) {
                 return; // another message was opened meanwhile
             }
-            shown.set(Some(match answer {
-                Ok(Response::Message(message)) => {
-                    ahead.fetch_after(mail, &folder, uid);
-                    Ok(seen(mail, &folder, *message))
-                }
-                Ok(_) => Err("unexpected answer".into()),
-                Err(e) => Err(t.error(e.code, &e.message).to_owned()),
-            }));
+            if answer.is_ok() {
+                ahead.fetch_after(mail, &folder, uid);
+            }
+            shown.set(Some(answer.map(|message| seen(mail, &folder, message))));
         });
     });
     move || match (mail.open.get(), shown.get()) {

@@ -181,6 +181,11 @@ pub struct SmtpConfig {
     /// `"anna@example.org" = ["family@example.org"]`.
     #[serde(default)]
     pub identities: std::collections::BTreeMap<String, Vec<String>>,
+    /// For logins that are plain user names (`anna`, as many family servers have them): the
+    /// domain of their own address (`anna@example.org`). Without it such a user sends only as
+    /// the addresses `identities` gives them.
+    #[serde(default)]
+    pub address_domain: Option<String>,
 }
 
 impl SmtpConfig {
@@ -195,9 +200,14 @@ impl SmtpConfig {
         }
     }
 
-    /// The addresses `user` may send as: the login address first.
+    /// The addresses `user` may send as: the login's own address first.
     pub fn identities(&self, user: &str) -> Vec<String> {
-        let mut all = vec![user.to_owned()];
+        let own = match (user.contains('@'), &self.address_domain) {
+            (true, _) => Some(user.to_owned()),
+            (false, Some(domain)) => Some(format!("{user}@{domain}")),
+            (false, None) => None,
+        };
+        let mut all: Vec<String> = own.into_iter().collect();
         for extra in self.identities.get(user).into_iter().flatten() {
             if !all.iter().any(|a| a.eq_ignore_ascii_case(extra)) {
                 all.push(extra.clone());
@@ -314,6 +324,27 @@ mod tests {
         assert_eq!(
             Config::from_file(&path).unwrap().data_dir,
             PathBuf::from("/var/lib/webmail")
+        );
+    }
+
+    #[test]
+    fn a_plain_user_name_sends_as_itself_at_the_configured_domain() {
+        let smtp = |extra: &str| {
+            Config::from_toml(&format!(
+                "{EXAMPLE}[smtp]\nhost = \"h\"\nport = 587\ntls = \"starttls\"\n{extra}"
+            ))
+            .unwrap()
+            .smtp
+            .unwrap()
+        };
+        assert_eq!(
+            smtp("address_domain = \"x.org\"\n").identities("anna"),
+            ["anna@x.org"]
+        );
+        assert!(smtp("").identities("anna").is_empty());
+        assert_eq!(
+            smtp("[smtp.identities]\nanna = [\"family@x.org\"]\n").identities("anna"),
+            ["family@x.org"]
         );
     }
 

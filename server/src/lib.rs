@@ -24,13 +24,10 @@ use axum::{
 };
 use tokio::net::TcpListener;
 use tokio_rustls::TlsConnector;
-use tower_http::{
-    services::{ServeDir, ServeFile},
-    set_header::SetResponseHeaderLayer,
-};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use config::Config;
-use web::{csp, download, http, session::Sessions, upload, ws};
+use web::{assets, csp, download, http, session::Sessions, upload, ws};
 
 /// What every handler shares.
 pub struct Relay {
@@ -93,8 +90,7 @@ impl Relay {
 }
 
 pub fn router(relay: Arc<Relay>) -> Router {
-    let web_root = &relay.config.web_root;
-    let app = ServeDir::new(web_root).fallback(ServeFile::new(web_root.join("index.html")));
+    let app = assets::service(&relay.config.web_root);
     let csp = relay.app_csp.clone();
     Router::new()
         .route(protocol::LOGIN_PATH, post(http::login))

@@ -94,6 +94,7 @@ impl Postfix {
             max_attachments_mb: 25,
             max_recipients: 100,
             identities: Default::default(),
+            address_domain: None,
         }
     }
 

@@ -410,3 +410,141 @@ async fn a_silent_socket_is_closed_and_a_live_one_kept() {
     }
     assert!(closed, "the silent socket was closed by the relay");
 }
+
+/// The app's files in `dist/` whose names end in `suffix` (one each; the build hashes names).
+fn built(suffix: &str) -> String {
+    let dist = webmail_tests::workspace_root().join("dist");
+    std::fs::read_dir(&dist)
+        .expect("the app is built")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|name| name.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", dist.display()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_goes_out_compressed_and_is_kept_by_what_its_names_promise() {
+    let dovecot = dovecot_with_mail().await;
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let dist = webmail_tests::workspace_root().join("dist");
+    let wasm = built("_bg.wasm");
+    let get = |path: String, encodings: &'static str| {
+        let relay = &relay;
+        async move {
+            relay
+                .exchange(
+                    "GET",
+                    &path,
+                    b"",
+                    &format!("Accept-Encoding: {encodings}\r\n"),
+                )
+                .await
+        }
+    };
+
+    // Brotli where the browser takes it, gzip where only that, the file itself otherwise: each
+    // the very bytes the build made.
+    let plain = std::fs::read(dist.join(&wasm)).unwrap();
+    for (encodings, encoding, file) in [
+        ("gzip, deflate, br", Some("br"), format!("{wasm}.br")),
+        ("gzip", Some("gzip"), format!("{wasm}.gz")),
+        ("identity", None, wasm.clone()),
+    ] {
+        let response = get(format!("/{wasm}"), encodings).await;
+        assert_eq!(response.status, 200, "{encodings}");
+        assert_eq!(response.header("content-encoding"), encoding, "{encodings}");
+        assert_eq!(response.body, std::fs::read(dist.join(&file)).unwrap());
+        assert_eq!(response.header("content-type"), Some("application/wasm"));
+        assert_eq!(
+            response.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
+        assert!(response
+            .header("vary")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")));
+    }
+    let brotli = std::fs::read(dist.join(format!("{wasm}.br"))).unwrap();
+    assert!(
+        brotli.len() * 3 < plain.len(),
+        "brotli {} of {} bytes",
+        brotli.len(),
+        plain.len()
+    );
+
+    // The page, the service worker and a place in the app are asked about on every visit, so a
+    // new release shows at once; the page and the place are compressed too.
+    for path in ["/", "/sw.js", "/INBOX"] {
+        let response = get(path.to_owned(), "br").await;
+        assert_eq!(response.status, 200, "{path}");
+        assert_eq!(response.header("cache-control"), Some("no-cache"), "{path}");
+        if path != "/sw.js" {
+            assert_eq!(response.header("content-encoding"), Some("br"), "{path}");
+            assert!(response.header("content-security-policy").is_some());
+        }
+    }
+    // A hashed file that is not there (an old release's script) is missing, not the page that
+    // would then be kept for a year under its name.
+    let gone = get("/webmail-web-0123456789abcdef.js".to_owned(), "br").await;
+    assert_eq!(gone.status, 404);
+    assert_ne!(
+        gone.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+
+    // In Chromium: the wasm arrives compressed, and a second visit takes the app from the
+    // browser's caches (the service worker's, which the app installs once logged in, or the
+    // HTTP cache) without asking the relay for it.
+    let browser = Browser::desktop().await;
+    browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    let wasm_entry =
+        format!("performance.getEntriesByType('resource').find(e => e.name.endsWith('{wasm}'))");
+    let first = browser
+        .eval(&format!(
+            "const e = {wasm_entry}; return [e.encodedBodySize, e.decodedBodySize];"
+        ))
+        .await;
+    let (encoded, decoded) = (first[0].as_u64().unwrap(), first[1].as_u64().unwrap());
+    assert_eq!(decoded, plain.len() as u64);
+    assert_eq!(encoded, brotli.len() as u64, "the wasm came as brotli");
+    browser
+        .wait_for("navigator.serviceWorker.controller !== null")
+        .await;
+    browser.client.refresh().await.unwrap();
+    browser.find(".rows .row").await;
+    let again = browser
+        .eval(&format!("const e = {wasm_entry}; return e.transferSize;"))
+        .await;
+    assert_eq!(again, json!(0), "the wasm came again over the network");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_that_is_a_plain_user_name_signs_in_on_a_phone() {
+    // Family servers often know their users as `anna`, not as an address.
+    const ANNA: (&str, &str) = ("anna", "tulips in spring");
+    let dovecot = Dovecot::start(&[ANNA]).await;
+    dovecot.deliver(
+        ANNA.0,
+        &mail::message(
+            "Grandpa <grandpa@example.org>",
+            "anna@example.org",
+            "Photos from the garden",
+            "Mon, 13 Nov 2023 12:00:00 +0000",
+            "Here they are.",
+        ),
+        false,
+    );
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let browser = Browser::phone().await;
+    browser.fill_login(&relay.url(), ANNA.0, ANNA.1).await;
+    // Phones still offer the address keyboard and the saved login.
+    let field = browser
+        .eval("const f = document.querySelector('input[name=email]'); return [f.inputMode, f.autocomplete, f.checkValidity()]")
+        .await;
+    assert_eq!(field, json!(["email", "username", true]));
+    // The form sends it (an e-mail field would refuse to) and the mail server takes it.
+    browser.click("button[type=submit]").await;
+    browser
+        .text_of(".rows", |t| t.contains("Photos from the garden"))
+        .await;
+    browser.close().await;
+}

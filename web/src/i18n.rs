@@ -206,7 +206,7 @@ impl Strings {
 
 const EN: Strings = Strings {
     sign_in_title: "Sign in to your mail",
-    email: "E-mail address",
+    email: "E-mail address or user name",
     password: "Password",
     sign_in: "Sign in",
     signing_in: "Signing in…",
@@ -347,7 +347,7 @@ const EN: Strings = Strings {
 
 const DE: Strings = Strings {
     sign_in_title: "Bei Ihrem Postfach anmelden",
-    email: "E-Mail-Adresse",
+    email: "E-Mail-Adresse oder Benutzername",
     password: "Passwort",
     sign_in: "Anmelden",
     signing_in: "Anmeldung läuft…",

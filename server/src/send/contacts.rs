@@ -76,7 +76,7 @@ impl Contacts {
             }
         }
         if new || weight > 1 {
-            contacts.sort_by(|a, b| b.weight.cmp(&a.weight));
+            contacts.sort_by_key(|c| std::cmp::Reverse(c.weight));
             contacts.truncate(MAX_CONTACTS);
             self.save(user, contacts);
         }

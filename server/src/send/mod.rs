@@ -71,13 +71,15 @@ impl Sender {
         self.identities.of(&self.config, user)
     }
 
-    /// What the app is told `user` may send.
-    pub fn offer(&self, user: &str) -> Sending {
-        Sending {
-            identities: self.identities(user),
+    /// What the app is told `user` may send; nothing for a user with no address to send as
+    /// (a plain user name, and no `address_domain` or `identities` for it).
+    pub fn offer(&self, user: &str) -> Option<Sending> {
+        let identities = self.identities(user);
+        (!identities.is_empty()).then(|| Sending {
+            identities,
             max_attachments: self.config.max_attachments(),
             max_recipients: self.config.max_recipients,
-        }
+        })
     }
 }
 

@@ -953,10 +953,22 @@ mod tests {
         let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
         let forwarded = Flag::Keyword("$Forwarded".into());
         store
-            .set_flags(ANNA, "INBOX", &[uid], &[forwarded.clone()], true)
+            .set_flags(
+                ANNA,
+                "INBOX",
+                &[uid],
+                std::slice::from_ref(&forwarded),
+                true,
+            )
             .unwrap();
         store
-            .set_flags(ANNA, "INBOX", &[uid], &[forwarded.clone()], true)
+            .set_flags(
+                ANNA,
+                "INBOX",
+                &[uid],
+                std::slice::from_ref(&forwarded),
+                true,
+            )
             .unwrap();
         assert_eq!(store.keywords(ANNA, "INBOX", uid).unwrap(), ["$Forwarded"]);
         assert!(store

@@ -226,7 +226,7 @@ fn session_info(relay: &Relay, session: &Session) -> SessionInfo {
     SessionInfo {
         email: session.email.clone(),
         kind: session.source.kind(),
-        sending: relay.sender.as_ref().map(|s| s.offer(&session.email)),
+        sending: relay.sender.as_ref().and_then(|s| s.offer(&session.email)),
         returned_to_drafts: Vec::new(),
     }
 }

@@ -26,7 +26,7 @@ type Fetched = Shared<LocalBoxFuture<'static, Option<MessageView>>>;
 /// A message taken from those fetched ahead.
 pub enum Taken {
     /// Here already: shown at once.
-    Here(MessageView),
+    Here(Box<MessageView>),
     /// On its way: `None` if its fetch fails (or its row went meanwhile).
     Coming(LocalBoxFuture<'static, Option<MessageView>>),
 }
@@ -67,7 +67,7 @@ impl Ahead {
             Some(fetched) => fetched
                 .clone()
                 .and_then(|message| with_row_flags(mail, message))
-                .map(Taken::Here),
+                .map(|m| Taken::Here(Box::new(m))),
             None => Some(Taken::Coming(
                 kept.message
                     .map(move |fetched| fetched.and_then(|message| with_row_flags(mail, message)))

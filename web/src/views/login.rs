@@ -50,7 +50,10 @@ pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
             <h1>{move || t().sign_in_title}</h1>
             <form on:submit=submit>
                 <label for="email">{move || t().email}</label>
-                <input id="email" name="email" type="email" autocomplete="username" required
+                // Any login the mail server takes: an address, or a plain user name as family
+                // servers often have. Phones still offer the address keyboard and autofill.
+                <input id="email" name="email" type="text" inputmode="email" autocomplete="username"
+                    autocapitalize="none" spellcheck="false" required
                     bind:value=email />
                 <label for="password">{move || t().password}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"

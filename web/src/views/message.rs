@@ -32,7 +32,7 @@ pub fn MessagePane() -> impl IntoView {
         };
         let coming = match ahead.take(mail, &folder, uid) {
             Some(Taken::Here(message)) => {
-                shown.set(Some(Ok(seen(mail, &folder, message))));
+                shown.set(Some(Ok(seen(mail, &folder, *message))));
                 ahead.fetch_after(mail, &folder, uid);
                 return;
             }

@@ -230,7 +230,7 @@ impl Actor {
                 Ok(job) => Some(job),
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => match self.watch(&mut jobs).await {
-                    Watch::Job(job) => Some(job),
+                    Watch::Job(job) => Some(*job),
                     Watch::Closed => break,
                     Watch::Nothing => None,
                 },
@@ -260,7 +260,7 @@ impl Actor {
         if !std::mem::take(&mut self.verify_watched) {
             tokio::select! {
                 job = jobs.recv() => return match job {
-                    Some(job) => Watch::Job(job),
+                    Some(job) => Watch::Job(Box::new(job)),
                     None => Watch::Closed,
                 },
                 () = tokio::time::sleep(IDLE_GRACE) => {}
@@ -332,7 +332,7 @@ impl Actor {
                 if let Some(Some(job)) = received {
                     // The job was taken from the queue; it runs once the connection is back.
                     self.drop_connection();
-                    return Watch::Job(job);
+                    return Watch::Job(Box::new(job));
                 }
                 return self.lost(e, &watched);
             }
@@ -346,7 +346,7 @@ impl Actor {
             }
         }
         match received {
-            Some(Some(job)) => Watch::Job(job),
+            Some(Some(job)) => Watch::Job(Box::new(job)),
             Some(None) => Watch::Closed,
             None => Watch::Nothing,
         }
@@ -799,7 +799,7 @@ impl MailAccess for ImapMail<'_> {
 }
 
 enum Watch {
-    Job((Request, Reply)),
+    Job(Box<(Request, Reply)>),
     Closed,
     Nothing,
 }

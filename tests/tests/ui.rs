@@ -902,3 +902,83 @@ async fn a_relay_restart_returns_to_the_login_with_the_mail_kept_and_big_mail_na
     row_uid(&browser, "Kept safe").await;
     browser.close().await;
 }
+
+/// The address bar names the place: the phone's back gesture (the browser's back) closes the
+/// message and walks back through folders, forward returns, and a reload opens the same place,
+/// search included.
+#[tokio::test(flavor = "multi_thread")]
+async fn back_gesture_and_reload_keep_the_place_on_a_phone() {
+    let (dovecot, relay) = setup().await;
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    phone.ok("CREATE Receipts").await;
+    let receipt = mail::message(
+        "Shop <shop@example.org>",
+        ALICE.0,
+        "Your receipt",
+        "Fri, 17 Nov 2023 10:00:00 +0000",
+        "Thanks.",
+    );
+    phone.append("Receipts", &receipt, "\\Seen").await;
+    let browser = Browser::phone().await;
+    log_in(&browser, &relay).await;
+    let url = || async { browser.client.current_url().await.unwrap().to_string() };
+    let shows = |pane: &str| {
+        format!("getComputedStyle(document.querySelector('.{pane}')).display !== 'none'")
+    };
+    let reading = |subject: &str| {
+        format!("[...document.querySelectorAll('.message-pane h1')].some(h => h.textContent.includes('{subject}')) && {}", shows("message-pane"))
+    };
+    let listing = |subject: &str| {
+        format!("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('{subject}')) && {}", shows("list-pane"))
+    };
+    assert!(url().await.ends_with("/?folder=INBOX"), "{}", url().await);
+
+    let uid = open_row(&browser, "Lunch").await;
+    browser.wait_for(&reading("Lunch on Friday?")).await;
+    assert!(url().await.ends_with(&format!("/?folder=INBOX&uid={uid}")));
+    // Back closes the message; forward opens it again.
+    browser.client.back().await.unwrap();
+    browser.wait_for(&listing("Lunch on Friday?")).await;
+    browser.wait_for("!document.querySelector('.reader')").await;
+    browser.client.forward().await.unwrap();
+    browser.wait_for(&reading("Lunch on Friday?")).await;
+    browser.click(".reader .toolbar .back").await;
+    browser.wait_for(&listing("Lunch on Friday?")).await;
+
+    // Back walks from a folder to the one before.
+    browser.click(".topbar .menu").await;
+    browser.go_to_folder("Receipts").await;
+    browser.wait_for(&listing("Your receipt")).await;
+    assert!(url().await.ends_with("/?folder=Receipts"));
+    browser.client.back().await.unwrap();
+    browser.wait_for(&listing("Lunch on Friday?")).await;
+    assert!(url().await.ends_with("/?folder=INBOX"));
+
+    // A reload opens the same message, in its folder.
+    browser.client.forward().await.unwrap();
+    browser.wait_for(&listing("Your receipt")).await;
+    open_row(&browser, "Your receipt").await;
+    browser.wait_for(&reading("Your receipt")).await;
+    browser.client.refresh().await.unwrap();
+    browser.wait_for(&reading("Your receipt")).await;
+    // Back from there still closes it, to the folder's list.
+    browser.client.back().await.unwrap();
+    browser.wait_for(&listing("Your receipt")).await;
+
+    // A search is a place too: a reload shows the same results and the words searched for.
+    browser.click(".topbar .menu").await;
+    browser.go_to_folder("Inbox").await;
+    browser.wait_for(&listing("Lunch on Friday?")).await;
+    browser.eval("const f = document.querySelector('#search'); f.value = 'Lunch'; f.dispatchEvent(new Event('input', {bubbles: true})); document.querySelector('.search button[type=submit]').click(); return true").await;
+    browser.wait_for("document.querySelector('.results') && document.querySelector('.results').textContent.includes('Lunch on Friday?')").await;
+    assert!(url().await.contains("q=Lunch"), "{}", url().await);
+    browser.client.refresh().await.unwrap();
+    browser.wait_for("document.querySelector('.results') && document.querySelector('.results').textContent.includes('Lunch on Friday?')").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#search').value")
+            .await,
+        "Lunch"
+    );
+    browser.close().await;
+}

@@ -4,6 +4,7 @@ mod api;
 mod dates;
 mod i18n;
 mod icons;
+mod places;
 mod prefs;
 mod pwa;
 mod socket;

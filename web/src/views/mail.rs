@@ -101,6 +101,7 @@ pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
     });
     mail.set_socket(socket);
     load_folders(mail);
+    crate::places::install(mail);
     keyboard::install(mail);
     crate::pwa::register_service_worker();
 
@@ -126,6 +127,7 @@ fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
     let sign_out = move |_| {
         spawn_local(async move {
             api::logout().await;
+            crate::places::forget();
             phase.set(Phase::LoggedOut);
         });
     };
@@ -267,6 +269,17 @@ fn SearchBox() -> impl IntoView {
     let t = texts();
     let text = RwSignal::new(String::new());
     let all_folders = RwSignal::new(false);
+    // The box shows the search under way, however it began (typed, or the address's).
+    Effect::new(move |_| {
+        let search = mail.search.get();
+        text.set(
+            search
+                .as_ref()
+                .and_then(|s| s.query.text.clone())
+                .unwrap_or_default(),
+        );
+        all_folders.set(search.is_some_and(|s| s.all_folders));
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let words = text.get_untracked().trim().to_owned();

@@ -257,8 +257,24 @@ async fn flags_moves_deletion_and_archive() {
     client
         .ok(json!({"op": "create_folder", "name": "Work"}))
         .await;
-    client.ok(json!({"op": "move_messages", "folder": "INBOX", "uids": [all[2], all[3]], "to": "Work"})).await;
+    let moved = client.ok(json!({"op": "move_messages", "folder": "INBOX", "uids": [all[2], all[3]], "to": "Work"})).await;
     assert_eq!(uids(&mut client, "INBOX").await, vec![all[0], all[1]]);
+    // The answer names the messages' UIDs in Work (Dovecot's COPYUID): what an undo moves back.
+    let mut in_work = uids(&mut client, "Work").await;
+    in_work.sort();
+    assert_eq!(
+        (moved["kind"].as_str(), moved["to"].as_str()),
+        (Some("moved"), Some("Work"))
+    );
+    assert_eq!(moved["uids"], json!(in_work));
+    let back = client
+        .ok(json!({"op": "move_messages", "folder": "Work", "uids": moved["uids"], "to": "INBOX"}))
+        .await;
+    assert_eq!(back["uids"].as_array().map(Vec::len), Some(2));
+    assert_eq!(uids(&mut client, "INBOX").await.len(), 4);
+    assert!(uids(&mut client, "Work").await.is_empty());
+    let all = uids(&mut client, "INBOX").await;
+    client.ok(json!({"op": "move_messages", "folder": "INBOX", "uids": [all[2], all[3]], "to": "Work"})).await;
     assert_eq!(uids(&mut client, "Work").await.len(), 2);
     client
         .ok(json!({"op": "copy_messages", "folder": "INBOX", "uids": [all[1]], "to": "Work"}))
@@ -266,15 +282,18 @@ async fn flags_moves_deletion_and_archive() {
     assert_eq!(uids(&mut client, "Work").await.len(), 3);
     assert_eq!(uids(&mut client, "INBOX").await.len(), 2);
 
-    client
+    let deleted = client
         .ok(json!({"op": "delete_messages", "folder": "INBOX", "uids": [all[1]]}))
         .await;
     assert_eq!(uids(&mut client, "INBOX").await, vec![all[0]]);
     let trash = uids(&mut client, "Trash").await;
     assert_eq!(trash.len(), 1);
-    client
+    assert_eq!(deleted["to"], "Trash");
+    assert_eq!(deleted["uids"], json!(trash));
+    let purged = client
         .ok(json!({"op": "delete_messages", "folder": "Trash", "uids": trash}))
         .await;
+    assert_eq!(purged["kind"], "done", "removed for good: nothing to undo");
     assert!(
         uids(&mut client, "Trash").await.is_empty(),
         "deleting in Trash removes for good"
@@ -289,10 +308,11 @@ async fn flags_moves_deletion_and_archive() {
         true
     );
 
+    let work = uids(&mut client, "Work").await;
     assert_eq!(
         client
             .error_code(
-                json!({"op": "move_messages", "folder": "Work", "uids": [1], "to": "Nirgendwo"})
+                json!({"op": "move_messages", "folder": "Work", "uids": [work[0]], "to": "Nirgendwo"})
             )
             .await,
         "no_such_folder"

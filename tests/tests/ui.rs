@@ -982,3 +982,100 @@ async fn back_gesture_and_reload_keep_the_place_on_a_phone() {
     );
     browser.close().await;
 }
+
+/// The subjects of the messages in `folder` on the server.
+async fn subjects_on_server(phone: &mut RawImap, folder: &str) -> Vec<String> {
+    phone
+        .messages(folder)
+        .await
+        .into_iter()
+        .filter_map(|(_, raw)| {
+            let raw = String::from_utf8_lossy(&raw).into_owned();
+            let line = raw.lines().find(|l| l.starts_with("Subject: "))?;
+            Some(line["Subject: ".len()..].to_owned())
+        })
+        .collect()
+}
+
+/// Delete and move offer "… · Undo" on a phone and on a desktop, and undo puts the message
+/// back in its folder on the server.
+#[tokio::test(flavor = "multi_thread")]
+async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
+    let (dovecot, relay) = setup().await;
+    let mut phone = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    phone.ok("CREATE Receipts").await;
+    let undo_bar = |said: &str| {
+        format!("document.querySelector('.undo-bar') && document.querySelector('.undo-bar').textContent.includes('{said}') && !!document.querySelector('.undo-bar #undo')")
+    };
+    let listed = |subject: &str| {
+        format!("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('{subject}'))")
+    };
+
+    // On a phone: delete from the open message, then undo.
+    let browser = Browser::phone().await;
+    log_in(&browser, &relay).await;
+    open_row(&browser, "Lunch").await;
+    browser.find(".mail-text").await;
+    browser.eval("[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Delete').click(); return true").await;
+    browser.wait_for(&undo_bar("Deleted")).await;
+    browser
+        .wait_for(&format!("!({})", listed("Lunch on Friday?")))
+        .await;
+    // The undo bar is within the screen, and big enough to hit with a thumb.
+    let bar = browser
+        .eval("const r = document.querySelector('#undo').getBoundingClientRect(); return [r.bottom <= innerHeight, r.height >= 44]")
+        .await;
+    assert_eq!(bar, serde_json::json!([true, true]));
+    browser.screenshot("undo-phone.png").await;
+    assert_eq!(
+        subjects_on_server(&mut phone, "Trash").await,
+        ["Lunch on Friday?"]
+    );
+    browser.click("#undo").await;
+    browser.wait_for(&listed("Lunch on Friday?")).await;
+    browser
+        .wait_for("!document.querySelector('.undo-bar')")
+        .await;
+    assert!(subjects_on_server(&mut phone, "Trash").await.is_empty());
+    assert!(subjects_on_server(&mut phone, "INBOX")
+        .await
+        .contains(&"Lunch on Friday?".to_owned()));
+    browser.close().await;
+
+    // On a desktop: move to another folder, then undo.
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+    open_row(&browser, "Newsletter").await;
+    browser.find(".reader").await;
+    browser.eval("const s = document.querySelector('.reader .toolbar select.move'); s.value = 'Receipts'; s.dispatchEvent(new Event('change')); return true").await;
+    browser.wait_for(&undo_bar("Moved to Receipts")).await;
+    assert_eq!(
+        subjects_on_server(&mut phone, "Receipts").await,
+        ["Newsletter"]
+    );
+    browser.click("#undo").await;
+    browser.wait_for(&listed("Newsletter")).await;
+    assert!(subjects_on_server(&mut phone, "Receipts").await.is_empty());
+    assert!(subjects_on_server(&mut phone, "INBOX")
+        .await
+        .contains(&"Newsletter".to_owned()));
+    // Without an undo the bar goes by itself.
+    browser
+        .eval("[...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('Newsletter')).querySelector('button.open').click(); return true")
+        .await;
+    browser.find(".reader").await;
+    browser.eval("[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Archive').click(); return true").await;
+    browser.wait_for(&undo_bar("Archived")).await;
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(
+        browser
+            .eval("return !!document.querySelector('.undo-bar')")
+            .await,
+        false
+    );
+    assert_eq!(
+        subjects_on_server(&mut phone, "Archive").await,
+        ["Newsletter"]
+    );
+    browser.close().await;
+}

@@ -85,6 +85,8 @@ pub struct Mail {
     /// The message being written.
     pub compose: RwSignal<Option<Draft>>,
     pub outbox: RwSignal<Vec<Outgoing>>,
+    /// The last removal, while it can be undone.
+    pub undo: RwSignal<Option<crate::views::undo::Undoable>>,
 }
 
 impl Mail {
@@ -93,6 +95,7 @@ impl Mail {
             sending: StoredValue::new(sending),
             compose: RwSignal::new(None),
             outbox: RwSignal::new(Vec::new()),
+            undo: RwSignal::new(None),
             socket: StoredValue::new_local(None),
             folders: RwSignal::new(Vec::new()),
             folder: RwSignal::new("INBOX".to_owned()),

@@ -375,6 +375,13 @@ pub enum Response {
     },
     /// Undo came after the message had started on its way.
     TooLate,
+    /// Messages went to another folder (a move, an archive, a delete into Trash): which, and
+    /// the UIDs they have there, to move them back with (empty where the server does not say:
+    /// nothing to undo with).
+    Moved {
+        to: String,
+        uids: Vec<u32>,
+    },
     /// The request was carried out; nothing more to say.
     Done,
 }

@@ -451,26 +451,32 @@ impl Store {
         Ok(keywords_of(&self.db(), user, folder, uid)?.unwrap_or_default())
     }
 
+    /// Returns the UIDs moved (a message keeps its UID in the store): those of `uids` that
+    /// were in `folder`.
     pub fn move_messages(
         &self,
         user: &str,
         folder: &str,
         uids: &[u32],
         to: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<u32>, StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
         if !folder_exists(&tx, user, to)? {
             return Err(StoreError::NoSuchFolder(to.to_owned()));
         }
+        let mut moved = Vec::new();
         for uid in uids {
-            tx.execute(
+            let changed = tx.execute(
                 "UPDATE messages SET folder = ?4 WHERE user = ?1 AND folder = ?2 AND id = ?3",
                 params![user, folder, uid, to],
             )?;
+            if changed > 0 {
+                moved.push(*uid);
+            }
         }
         tx.commit()?;
-        Ok(())
+        Ok(moved)
     }
 
     pub fn copy_messages(
@@ -494,15 +500,16 @@ impl Store {
         Ok(())
     }
 
-    /// To Trash; from Trash, removed for good (rows first, then files).
+    /// To Trash (returning what moved, as [`Self::move_messages`] does); from Trash, removed
+    /// for good (rows first, then files), returning `None`.
     pub fn delete_messages(
         &self,
         user: &str,
         folder: &str,
         uids: &[u32],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Vec<u32>>, StoreError> {
         if folder != "Trash" {
-            return self.move_messages(user, folder, uids, "Trash");
+            return self.move_messages(user, folder, uids, "Trash").map(Some);
         }
         let mut files = Vec::new();
         {
@@ -526,7 +533,7 @@ impl Store {
         for file in files {
             let _ = fs::remove_file(self.mail_dir.join(file));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The messages of one conversation in `folder` and Sent, oldest first.

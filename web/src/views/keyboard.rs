@@ -2,13 +2,20 @@
 //! delete, e to archive, s to flag, / to search, ? for the list of shortcuts.
 
 use leptos::prelude::*;
-use protocol::{Flag, ReplyKind, Request};
+use protocol::{Flag, ReplyKind};
 use wasm_bindgen::JsCast;
 
-use super::{list::flag_messages, message::delete_messages};
-use crate::state::{Mail, Pane};
+use super::{
+    list::flag_messages,
+    message::{archive_messages, delete_messages},
+};
+use crate::{
+    i18n::Lang,
+    state::{Mail, Pane},
+};
 
 pub fn install(mail: Mail) {
+    let lang = expect_context::<RwSignal<Lang>>();
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
         // While writing, keys belong to the editor.
         let writing = mail.compose.with_untracked(Option::is_some);
@@ -29,14 +36,17 @@ pub fn install(mail: Mail) {
                 true
             }
             "#" | "Delete" => {
-                act_on_current(mail, |folder, uid| delete_messages(mail, folder, vec![uid]))
-            }
-            "e" => act_on_current(mail, |folder, uid| {
-                mail.act(Request::ArchiveMessages {
-                    folder,
-                    uids: vec![uid],
+                let t = lang.get_untracked().strings();
+                act_on_current(mail, |folder, uid| {
+                    delete_messages(mail, t, folder, vec![uid])
                 })
-            }),
+            }
+            "e" => {
+                let t = lang.get_untracked().strings();
+                act_on_current(mail, |folder, uid| {
+                    archive_messages(mail, t, folder, vec![uid])
+                })
+            }
             "s" => toggle_flag(mail),
             "c" if mail.sending.with_value(Option::is_some) => {
                 super::compose::write_new(mail);

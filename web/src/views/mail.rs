@@ -5,7 +5,7 @@ use protocol::{Event, Request, Response, SearchQuery, SessionInfo};
 
 use super::{
     compose, folders::FolderTree, keyboard, list, list::MessageList, message::MessagePane,
-    settings, Phase,
+    settings, undo, Phase,
 };
 use crate::{
     api,
@@ -167,6 +167,7 @@ fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
                     <MessagePane />
                 </section>
             </div>
+            <undo::UndoBar />
             <compose::Composer />
             <settings::SettingsDialog />
             <settings::HelpDialog />

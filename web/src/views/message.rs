@@ -10,9 +10,11 @@ use protocol::{
 use super::{
     ahead::{open_message, Ahead, Taken},
     list::{flag_messages, set_flag},
+    undo::{self, Removal},
 };
 use crate::{
-    dates, i18n,
+    dates,
+    i18n::{self, Strings},
     icons::{icon, Icon},
     prefs,
     state::{texts, Mail},
@@ -331,17 +333,14 @@ fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
     let delete = {
         let (folder, uids) = (folder.clone(), uids.clone());
         move |_| {
-            delete_messages(mail, folder.clone(), uids.clone());
+            delete_messages(mail, t, folder.clone(), uids.clone());
             after_removal(mail, &uids);
         }
     };
     let archive = {
         let (folder, uids) = (folder.clone(), uids.clone());
         move |_| {
-            mail.act(Request::ArchiveMessages {
-                folder: folder.clone(),
-                uids: uids.clone(),
-            });
+            archive_messages(mail, t, folder.clone(), uids.clone());
             after_removal(mail, &uids);
         }
     };
@@ -352,11 +351,12 @@ fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
             if to.is_empty() || to == folder {
                 return;
             }
-            mail.act(Request::MoveMessages {
+            let request = Request::MoveMessages {
                 folder: folder.clone(),
                 uids: uids.clone(),
                 to,
-            });
+            };
+            undo::remove(mail, t, folder.clone(), request, Removal::MoveTo);
             after_removal(mail, &uids);
         }
     };
@@ -393,8 +393,21 @@ fn after_removal(mail: Mail, uids: &[u32]) {
     }
 }
 
-pub fn delete_messages(mail: Mail, folder: String, uids: Vec<u32>) {
-    mail.act(Request::DeleteMessages { folder, uids });
+/// Into Trash (or for good, from Trash), with an undo where it went to Trash.
+pub fn delete_messages(mail: Mail, t: &'static Strings, folder: String, uids: Vec<u32>) {
+    let request = Request::DeleteMessages {
+        folder: folder.clone(),
+        uids,
+    };
+    undo::remove(mail, t, folder, request, Removal::Delete);
+}
+
+pub fn archive_messages(mail: Mail, t: &'static Strings, folder: String, uids: Vec<u32>) {
+    let request = Request::ArchiveMessages {
+        folder: folder.clone(),
+        uids,
+    };
+    undo::remove(mail, t, folder, request, Removal::Archive);
 }
 
 /// Reply, reply all, forward (inline or as attachment), where the relay sends mail.

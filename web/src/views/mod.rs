@@ -9,6 +9,7 @@ mod login;
 mod mail;
 mod message;
 mod settings;
+pub mod undo;
 
 use leptos::{prelude::*, task::spawn_local};
 use protocol::SessionInfo;

@@ -526,8 +526,14 @@ impl Actor {
                 done(vec![folder.clone()])
             }
             Request::MoveMessages { folder, uids, to } => {
-                connection.move_messages(folder, uids, to).await?;
-                done(vec![folder.clone(), to.clone()])
+                let placed = connection.move_messages(folder, uids, to).await?;
+                (
+                    moved(to, placed),
+                    Changed {
+                        folders: vec![folder.clone(), to.clone()],
+                        folder_list: false,
+                    },
+                )
             }
             Request::CopyMessages { folder, uids, to } => {
                 connection.copy_messages(folder, uids, to).await?;
@@ -535,14 +541,22 @@ impl Actor {
             }
             Request::DeleteMessages { folder, uids } => {
                 let trash = connection.folder_with_role(FolderRole::Trash).await?;
-                connection
+                let placed = connection
                     .delete_messages(folder, uids, trash.as_deref())
                     .await?;
-                done(
-                    [Some(folder.clone()), trash]
-                        .into_iter()
-                        .flatten()
-                        .collect(),
+                let response = match (&trash, placed) {
+                    (Some(trash), Some(placed)) => moved(trash, placed),
+                    _ => Response::Done,
+                };
+                (
+                    response,
+                    Changed {
+                        folders: [Some(folder.clone()), trash]
+                            .into_iter()
+                            .flatten()
+                            .collect(),
+                        folder_list: false,
+                    },
                 )
             }
             Request::ArchiveMessages { folder, uids } => {
@@ -554,9 +568,9 @@ impl Actor {
                             ("Archive".to_owned(), true)
                         }
                     };
-                connection.move_messages(folder, uids, &archive).await?;
+                let placed = connection.move_messages(folder, uids, &archive).await?;
                 (
-                    Response::Done,
+                    moved(&archive, placed),
                     Changed {
                         folders: vec![folder.clone(), archive],
                         folder_list: created,
@@ -848,6 +862,13 @@ async fn aside(
         }
     }
     lookup.run(main, folder).await
+}
+
+fn moved(to: &str, uids: Vec<u32>) -> Response {
+    Response::Moved {
+        to: to.to_owned(),
+        uids,
+    }
 }
 
 /// Sleeps until `at`, or forever without one.

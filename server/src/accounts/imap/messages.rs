@@ -8,9 +8,10 @@ use imap_codec::imap_types::{
     command::CommandBody,
     core::{AString, Charset, Vec1},
     extensions::thread::ThreadingAlgorithm,
+    extensions::uidplus::UidElement,
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Part, Section},
     flag::{Flag as ImapFlag, StoreResponse, StoreType},
-    response::{Capability, Data},
+    response::{Capability, Code, Data},
     search::SearchKey,
     sequence::SequenceSet,
     IntoStatic,
@@ -25,6 +26,34 @@ use super::{
     unreadable::Unreadable,
     ImapConnection, ImapError,
 };
+
+/// The UIDs a COPYUID code (in the completion or an untagged OK) gives the messages in the
+/// folder they went to: at most `count` of them, however wide the ranges a server names.
+fn placed_uids(completion: &Option<Code<'_>>, untagged: &[Code<'_>], count: usize) -> Vec<u32> {
+    let Some(destination) = completion
+        .iter()
+        .chain(untagged)
+        .find_map(|code| match code {
+            Code::CopyUid { destination, .. } => Some(destination),
+            _ => None,
+        })
+    else {
+        return Vec::new();
+    };
+    destination
+        .0
+        .as_ref()
+        .iter()
+        .flat_map(|element| {
+            let (a, b) = match element {
+                UidElement::Single(uid) => (uid.get(), uid.get()),
+                UidElement::Range(a, b) => (a.get().min(b.get()), a.get().max(b.get())),
+            };
+            a..=b
+        })
+        .take(count)
+        .collect()
+}
 
 /// A body larger than this is shown cut off (the same limit as for stored messages).
 const MAX_BODY: u32 = mime::MAX_BODY as u32;
@@ -497,28 +526,33 @@ impl ImapConnection {
         self.act(body).await.map(drop)
     }
 
+    /// COPY; the copies' UIDs in `to` where the server says them (UIDPLUS), else none.
     pub async fn copy_messages(
         &mut self,
         folder: &str,
         uids: &[u32],
         to: &str,
-    ) -> Result<(), ImapError> {
+    ) -> Result<Vec<u32>, ImapError> {
         self.select(folder).await?;
         let body = CommandBody::copy(uid_set(uids)?, mailbox(to)?, true).expect("valid arguments");
         self.mirror.mark_stale(to);
-        self.act(body).await.map(drop)
+        let answer = self.execute(body).await?;
+        let placed = placed_uids(&answer.status.code, &answer.codes, uids.len());
+        answer.into_data()?;
+        Ok(placed)
     }
 
     /// MOVE where the server has it; else COPY, flag \Deleted, and expunge just those messages
-    /// (UID EXPUNGE, UIDPLUS) or, lacking that, every \Deleted message of the folder.
+    /// (UID EXPUNGE, UIDPLUS) or, lacking that, every \Deleted message of the folder. Returns
+    /// the messages' UIDs in `to`, where the server says them (UIDPLUS), for an undo.
     pub async fn move_messages(
         &mut self,
         folder: &str,
         uids: &[u32],
         to: &str,
-    ) -> Result<(), ImapError> {
+    ) -> Result<Vec<u32>, ImapError> {
         if folder == to {
-            return Ok(());
+            return Ok(uids.to_vec());
         }
         self.select(folder).await?;
         let set = uid_set(uids)?;
@@ -529,10 +563,15 @@ impl ImapConnection {
                 uid: true,
             };
             self.mirror.mark_stale(to);
-            return self.act(body).await.map(drop);
+            let answer = self.execute(body).await?;
+            // RFC 6851: COPYUID comes in an untagged OK before the expunges.
+            let placed = placed_uids(&answer.status.code, &answer.codes, uids.len());
+            answer.into_data()?;
+            return Ok(placed);
         }
-        self.copy_messages(folder, uids, to).await?;
-        self.expunge(set).await
+        let placed = self.copy_messages(folder, uids, to).await?;
+        self.expunge(set).await?;
+        Ok(placed)
     }
 
     pub(super) async fn expunge(&mut self, set: SequenceSet) -> Result<(), ImapError> {
@@ -553,18 +592,21 @@ impl ImapConnection {
         self.act(expunge).await.map(drop)
     }
 
-    /// Into `trash`; removed for good when already there or when there is no Trash.
+    /// Into `trash` (returning the UIDs there, as [`Self::move_messages`] does); removed for
+    /// good when already there or when there is no Trash (`None`).
     pub async fn delete_messages(
         &mut self,
         folder: &str,
         uids: &[u32],
         trash: Option<&str>,
-    ) -> Result<(), ImapError> {
+    ) -> Result<Option<Vec<u32>>, ImapError> {
         match trash {
-            Some(trash) if trash != folder => self.move_messages(folder, uids, trash).await,
+            Some(trash) if trash != folder => {
+                self.move_messages(folder, uids, trash).await.map(Some)
+            }
             _ => {
                 self.select(folder).await?;
-                self.expunge(uid_set(uids)?).await
+                self.expunge(uid_set(uids)?).await.map(|()| None)
             }
         }
     }

@@ -216,20 +216,40 @@ fn answer(
             done(vec![folder])
         }
         Request::MoveMessages { folder, uids, to } => {
-            store.move_messages(user, &folder, &uids, &to)?;
-            done(vec![folder, to])
+            let uids = store.move_messages(user, &folder, &uids, &to)?;
+            Ok((
+                Response::Moved {
+                    to: to.clone(),
+                    uids,
+                },
+                vec![folder, to],
+                false,
+            ))
         }
         Request::CopyMessages { folder, uids, to } => {
             store.copy_messages(user, &folder, &uids, &to)?;
             done(vec![to])
         }
         Request::DeleteMessages { folder, uids } => {
-            store.delete_messages(user, &folder, &uids)?;
-            done(vec![folder, "Trash".into()])
+            let response = match store.delete_messages(user, &folder, &uids)? {
+                Some(uids) => Response::Moved {
+                    to: "Trash".into(),
+                    uids,
+                },
+                None => Response::Done,
+            };
+            Ok((response, vec![folder, "Trash".into()], false))
         }
         Request::ArchiveMessages { folder, uids } => {
-            store.move_messages(user, &folder, &uids, "Archive")?;
-            done(vec![folder, "Archive".into()])
+            let uids = store.move_messages(user, &folder, &uids, "Archive")?;
+            Ok((
+                Response::Moved {
+                    to: "Archive".into(),
+                    uids,
+                },
+                vec![folder, "Archive".into()],
+                false,
+            ))
         }
         Request::Conversation { folder, thread_id } => {
             let hits = store.conversation(user, &folder, &thread_id)?;

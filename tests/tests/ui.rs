@@ -1011,12 +1011,26 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
         format!("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('{subject}'))")
     };
 
-    // On a phone: delete from the open message, then undo.
+    // On a phone: the message's actions are labelled icons along the bottom of the screen,
+    // the rest of the toolbar behind "More".
     let browser = Browser::phone().await;
     log_in(&browser, &relay).await;
     open_row(&browser, "Lunch").await;
     browser.find(".mail-text").await;
-    browser.eval("[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Delete').click(); return true").await;
+    let bar = browser
+        .eval("const b = document.querySelector('.phone-bar').getBoundingClientRect(); return [Math.round(b.bottom) === innerHeight, [...document.querySelectorAll('.phone-bar > *')].map(e => [e.querySelector('span').textContent, e.getBoundingClientRect().height >= 44])]")
+        .await;
+    assert_eq!(
+        bar,
+        serde_json::json!([true, [["Archive", true], ["Delete", true], ["Move", true], ["More", true]]])
+    );
+    let unread_shown = "[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Mark unread').offsetParent !== null";
+    assert_eq!(browser.eval(&format!("return {unread_shown}")).await, false);
+    browser.click(".phone-bar .bar-more").await;
+    browser.wait_for(unread_shown).await;
+    browser.screenshot("message-phone-more.png").await;
+    // Delete, then undo.
+    browser.click(".phone-bar .bar-delete").await;
     browser.wait_for(&undo_bar("Deleted")).await;
     browser
         .wait_for(&format!("!({})", listed("Lunch on Friday?")))

@@ -20,6 +20,8 @@ pub enum Icon {
     Flag,
     Attachment,
     Write,
+    Reply,
+    More,
 }
 
 fn path(icon: Icon) -> &'static str {
@@ -36,6 +38,8 @@ fn path(icon: Icon) -> &'static str {
         Icon::Refresh => "M23 4v6h-6M1 20v-6h6M3.51 9a9 9 0 0 1 14.85-3.36L23 10M1 14l4.64 4.36A9 9 0 0 0 20.49 15",
         Icon::Settings => "M4 21v-7M4 10V3M12 21v-9M12 8V3M20 21v-5M20 12V3M1 14h6M9 8h6M17 16h6",
         Icon::Menu => "M3 12h18M3 6h18M3 18h18",
+        Icon::Reply => "M9 17l-5-5 5-5M4 12h11a5 5 0 0 1 5 5v2",
+        Icon::More => "M5 12h.01M12 12h.01M19 12h.01",
         Icon::Back => "M19 12H5M12 19l-7-7 7-7",
         Icon::Flag => "M4 15s1-1 4-1 5 2 8 2 4-1 4-1V3s-1 1-4 1-5-2-8-2-4 1-4 1zM4 22v-7",
         Icon::Attachment => "M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48",

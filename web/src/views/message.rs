@@ -128,9 +128,11 @@ fn Reader(message: MessageView) -> impl IntoView {
     };
 
     let (article_label, toolbar_label) = (subject.clone(), subject.clone());
+    // Phones: the toolbar shows only Back until "More" in the bottom bar opens it.
+    let more = RwSignal::new(false);
     view! {
         <article class="reader" aria-label=article_label>
-            <div class="toolbar" role="toolbar" aria-label=toolbar_label>
+            <div class="toolbar" class:more=more role="toolbar" aria-label=toolbar_label>
                 <BackButton />
                 <AnswerButtons folder=folder.clone() uid />
                 <button class="secondary" on:click=mark_unread>{t.mark_unread}</button>
@@ -160,6 +162,7 @@ fn Reader(message: MessageView) -> impl IntoView {
             {message.truncated.then(|| view! { <p class="notice" role="note">{t.truncated_explained}</p> })}
             <BodyView body=message.body.clone() sender />
             <AttachmentList message=message.clone() />
+            <PhoneBar folder=folder.clone() uid more />
         </article>
     }
 }
@@ -330,55 +333,137 @@ fn AttachmentList(message: MessageView) -> impl IntoView {
 fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
     let mail = expect_context::<Mail>();
     let t = texts();
-    let delete = {
-        let (folder, uids) = (folder.clone(), uids.clone());
-        move |_| {
-            delete_messages(mail, t, folder.clone(), uids.clone());
-            after_removal(mail, &uids);
-        }
-    };
-    let archive = {
-        let (folder, uids) = (folder.clone(), uids.clone());
-        move |_| {
-            archive_messages(mail, t, folder.clone(), uids.clone());
-            after_removal(mail, &uids);
-        }
-    };
-    let move_to = {
-        let (folder, uids) = (folder.clone(), uids.clone());
-        move |ev: leptos::ev::Event| {
-            let to = event_target_value(&ev);
-            if to.is_empty() || to == folder {
-                return;
-            }
-            let request = Request::MoveMessages {
-                folder: folder.clone(),
-                uids: uids.clone(),
-                to,
-            };
-            undo::remove(mail, t, folder.clone(), request, Removal::MoveTo);
-            after_removal(mail, &uids);
-        }
-    };
-    let in_archive = mail.folder_named(&folder).and_then(|f| f.role) == Some(FolderRole::Archive);
-    let targets = move || {
-        mail.folders
-            .get()
-            .into_iter()
-            .filter(|f| f.selectable && f.name != folder)
-            .map(|f| {
-                let label = t.folder_name(f.role, &f.name).to_owned();
-                view! { <option value=f.name>{label}</option> }
-            })
-            .collect_view()
+    let removal = Removals::new(mail, t, folder.clone(), uids);
+    view! {
+        <button class="secondary" on:click=move |_| removal.delete()>{t.delete}</button>
+        {removal.archivable().then(|| view! {
+            <button class="secondary" on:click=move |_| removal.archive()>{t.archive}</button>
+        })}
+        <select class="move" aria-label=t.move_to on:change=move |ev| removal.move_to(event_target_value(&ev))>
+            <option value="">{t.move_to}</option>
+            {removal.targets()}
+        </select>
+    }
+}
+
+/// On a phone, the message's actions in thumb reach: labelled icons along the bottom, and
+/// "More" for the rest of the toolbar.
+#[component]
+fn PhoneBar(folder: String, uid: u32, more: RwSignal<bool>) -> impl IntoView {
+    let mail = expect_context::<Mail>();
+    let t = texts();
+    let removal = Removals::new(mail, t, folder.clone(), vec![uid]);
+    let can_reply = mail.sending.with_value(Option::is_some)
+        && mail.folder_named(&folder).and_then(|f| f.role) != Some(FolderRole::Drafts);
+    let reply = move |_| super::compose::answer(mail, folder.clone(), uid, ReplyKind::Reply);
+    let labelled = |which: Icon, label: &'static str| {
+        view! { {icon(which)}<span>{label}</span> }
     };
     view! {
-        <button class="secondary" on:click=delete>{t.delete}</button>
-        {(!in_archive).then(|| view! { <button class="secondary" on:click=archive>{t.archive}</button> })}
-        <select class="move" aria-label=t.move_to on:change=move_to>
-            <option value="">{t.move_to}</option>
-            {targets}
-        </select>
+        <nav class="phone-bar" aria-label=t.message_actions>
+            {can_reply.then(|| view! {
+                <button class="bar-reply" on:click=reply>{labelled(Icon::Reply, t.reply)}</button>
+            })}
+            {removal.archivable().then(|| view! {
+                <button class="bar-archive" on:click=move |_| removal.archive()>
+                    {labelled(Icon::Archive, t.archive)}
+                </button>
+            })}
+            <button class="bar-delete" on:click=move |_| removal.delete()>
+                {labelled(Icon::Trash, t.delete)}
+            </button>
+            // The select covers the label, so a tap opens the phone's own picker.
+            <label class="bar-move">
+                {labelled(Icon::Folder, t.move_short)}
+                <select class="move" aria-label=t.move_to
+                    on:change=move |ev| removal.move_to(event_target_value(&ev))>
+                    <option value="">{t.move_to}</option>
+                    {removal.targets()}
+                </select>
+            </label>
+            <button class="bar-more" aria-expanded=move || more.get().to_string()
+                on:click=move |_| more.update(|m| *m = !*m)>
+                {labelled(Icon::More, t.more)}
+            </button>
+        </nav>
+    }
+}
+
+/// Taking messages out of a folder (delete, archive, move), each with its undo.
+#[derive(Clone, Copy)]
+struct Removals {
+    mail: Mail,
+    t: &'static Strings,
+    folder: StoredValue<String>,
+    uids: StoredValue<Vec<u32>>,
+}
+
+impl Removals {
+    fn new(mail: Mail, t: &'static Strings, folder: String, uids: Vec<u32>) -> Self {
+        Self {
+            mail,
+            t,
+            folder: StoredValue::new(folder),
+            uids: StoredValue::new(uids),
+        }
+    }
+
+    fn delete(self) {
+        delete_messages(
+            self.mail,
+            self.t,
+            self.folder.get_value(),
+            self.uids.get_value(),
+        );
+        self.uids.with_value(|uids| after_removal(self.mail, uids));
+    }
+
+    fn archive(self) {
+        archive_messages(
+            self.mail,
+            self.t,
+            self.folder.get_value(),
+            self.uids.get_value(),
+        );
+        self.uids.with_value(|uids| after_removal(self.mail, uids));
+    }
+
+    fn move_to(self, to: String) {
+        let folder = self.folder.get_value();
+        if to.is_empty() || to == folder {
+            return;
+        }
+        let request = Request::MoveMessages {
+            folder: folder.clone(),
+            uids: self.uids.get_value(),
+            to,
+        };
+        undo::remove(self.mail, self.t, folder, request, Removal::MoveTo);
+        self.uids.with_value(|uids| after_removal(self.mail, uids));
+    }
+
+    /// Archiving offered: not from the Archive itself.
+    fn archivable(self) -> bool {
+        self.folder
+            .with_value(|f| self.mail.folder_named(f).and_then(|f| f.role))
+            != Some(FolderRole::Archive)
+    }
+
+    /// The folders to move to, as options.
+    fn targets(self) -> impl IntoView {
+        let (mail, t) = (self.mail, self.t);
+        move || {
+            let here = self.folder.get_value();
+            mail.folders
+                .get()
+                .into_iter()
+                .filter(|f| f.selectable && f.name != here)
+                .map(|f| {
+                    let label = t.folder_name(f.role, &f.name).to_owned();
+                    view! { <option value=f.name>{label}</option> }
+                })
+                .collect_view()
+        }
     }
 }
 

@@ -997,6 +997,21 @@ async fn subjects_on_server(phone: &mut RawImap, folder: &str) -> Vec<String> {
         .collect()
 }
 
+/// Swipes the row showing `subject` by `dx` CSS pixels, as a finger on a touch screen would.
+async fn swipe(browser: &Browser, subject: &str, dx: i32) {
+    browser
+        .eval(&format!(
+            "const row = [...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('{subject}'));
+             const r = row.getBoundingClientRect(), x0 = r.left + r.width / 2, y = r.top + r.height / 2;
+             const at = x => [new Touch({{identifier: 1, target: row, clientX: x, clientY: y}})];
+             row.dispatchEvent(new TouchEvent('touchstart', {{touches: at(x0), bubbles: true, cancelable: true}}));
+             for (let i = 1; i <= 8; i++) row.dispatchEvent(new TouchEvent('touchmove', {{touches: at(x0 + {dx} * i / 8), bubbles: true, cancelable: true}}));
+             row.dispatchEvent(new TouchEvent('touchend', {{touches: [], bubbles: true, cancelable: true}}));
+             return true"
+        ))
+        .await;
+}
+
 /// Delete and move offer "… · Undo" on a phone and on a desktop, and undo puts the message
 /// back in its folder on the server.
 #[tokio::test(flavor = "multi_thread")]
@@ -1015,6 +1030,11 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
     // the rest of the toolbar behind "More".
     let browser = Browser::phone().await;
     log_in(&browser, &relay).await;
+    // Each row starts with its sender's initials.
+    let avatars = browser
+        .eval("return [...document.querySelectorAll('.rows .row')].map(r => r.querySelector('.avatar').textContent + ' ' + r.querySelector('.from').textContent)")
+        .await;
+    assert_eq!(avatars, serde_json::json!(["N News", "B Bob"]));
     open_row(&browser, "Lunch").await;
     browser.find(".mail-text").await;
     let bar = browser
@@ -1022,7 +1042,15 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
         .await;
     assert_eq!(
         bar,
-        serde_json::json!([true, [["Archive", true], ["Delete", true], ["Move", true], ["More", true]]])
+        serde_json::json!([
+            true,
+            [
+                ["Archive", true],
+                ["Delete", true],
+                ["Move", true],
+                ["More", true]
+            ]
+        ])
     );
     let unread_shown = "[...document.querySelectorAll('.reader .toolbar button')].find(b => b.textContent === 'Mark unread').offsetParent !== null";
     assert_eq!(browser.eval(&format!("return {unread_shown}")).await, false);
@@ -1054,6 +1082,36 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
     assert!(subjects_on_server(&mut phone, "INBOX")
         .await
         .contains(&"Lunch on Friday?".to_owned()));
+
+    // Swiping a row: a short swipe springs back, a long one to the right archives (to the
+    // left deletes, as the settings have it by default), with the same undo.
+    swipe(&browser, "Lunch on Friday?", 40).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        browser
+            .eval("return !!document.querySelector('.undo-bar')")
+            .await,
+        false
+    );
+    browser.wait_for(&listed("Lunch on Friday?")).await;
+    swipe(&browser, "Lunch on Friday?", 200).await;
+    browser.wait_for(&undo_bar("Archived")).await;
+    browser
+        .wait_for(&format!("!({})", listed("Lunch on Friday?")))
+        .await;
+    assert_eq!(
+        subjects_on_server(&mut phone, "Archive").await,
+        ["Lunch on Friday?"]
+    );
+    swipe(&browser, "Newsletter", -200).await;
+    browser.wait_for(&undo_bar("Deleted")).await;
+    assert_eq!(
+        subjects_on_server(&mut phone, "Trash").await,
+        ["Newsletter"]
+    );
+    browser.click("#undo").await;
+    browser.wait_for(&listed("Newsletter")).await;
+    assert!(subjects_on_server(&mut phone, "Trash").await.is_empty());
     browser.close().await;
 
     // On a desktop: move to another folder, then undo.
@@ -1087,9 +1145,8 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
             .await,
         false
     );
-    assert_eq!(
-        subjects_on_server(&mut phone, "Archive").await,
-        ["Newsletter"]
-    );
+    assert!(subjects_on_server(&mut phone, "Archive")
+        .await
+        .contains(&"Newsletter".to_owned()));
     browser.close().await;
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use leptos::{html, prelude::*, task::spawn_local};
 use protocol::{Flag, FolderDelta, MessageSummary, Request, Response, SearchHit};
 
-use super::message::BulkActions;
+use super::{message::BulkActions, swipe::Swipe};
 use crate::{
     dates,
     icons::{icon, Icon},
@@ -361,15 +361,22 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
     .chain(in_thread)
     .collect::<Vec<_>>()
     .join(", ");
+    let swipe = Swipe::new();
+    let swipe_folder = row_folder.clone();
     let open = move |_| {
         mail.list.cursor.set(Some(index));
         mail.open_message(row_folder.clone(), uid);
     };
+    let (initials, hue) = avatar(message.from.as_ref());
     view! {
         <div class="row" class:unread=message.unread class:open=is_open class:cursor=cursor
-            data-uid=uid>
+            data-uid=uid style:transform=move || swipe.transform()
+            on:touchstart=move |ev| swipe.begin(&ev) on:touchmove=move |ev| swipe.follow(&ev)
+            on:touchend=move |_| swipe.end(mail, t, swipe_folder.clone(), uid)
+            on:touchcancel=move |_| swipe.cancel()>
             <input type="checkbox" class="check" aria-label=t.select_message
                 prop:checked=checked on:click=toggle />
+            <span class=format!("avatar hue{hue}") aria-hidden="true">{initials}</span>
             <button class="open" on:click=open aria-current=move || is_open_now().then_some("true")>
                 <span class="from">{sender}</span>
                 <time class="date">{dates::short(message.date)}</time>
@@ -388,6 +395,43 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
             </button>
         </div>
     }
+}
+
+/// A sender's initials ("Anna Berg" → "AB", "bob@…" → "B") and one of eight colours, the
+/// same for the same sender every time.
+fn avatar(from: Option<&protocol::Address>) -> (String, u32) {
+    let Some(from) = from else {
+        return ("?".to_owned(), 0);
+    };
+    let name = from
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    let words: Vec<&str> = match name {
+        Some(name) => name.split_whitespace().collect(),
+        None => vec![from.email.split('@').next().unwrap_or_default()],
+    };
+    let initial = |word: &&str| word.chars().find(|c| c.is_alphanumeric());
+    let mut initials: String = words.first().and_then(initial).into_iter().collect();
+    if words.len() > 1 {
+        initials.extend(words.last().and_then(initial));
+    }
+    let initials = initials.to_uppercase();
+    let hue = from
+        .email
+        .to_lowercase()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 8;
+    (
+        if initials.is_empty() {
+            "?".to_owned()
+        } else {
+            initials
+        },
+        hue,
+    )
 }
 
 /// True when the list shows a folder (not search results): the cursor belongs to it then.

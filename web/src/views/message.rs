@@ -468,7 +468,7 @@ impl Removals {
 }
 
 /// After messages left the folder: nothing stays checked, and the open one closes if it went.
-fn after_removal(mail: Mail, uids: &[u32]) {
+pub fn after_removal(mail: Mail, uids: &[u32]) {
     mail.list.checked.set(Vec::new());
     let open = mail
         .open

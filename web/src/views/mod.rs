@@ -9,6 +9,7 @@ mod login;
 mod mail;
 mod message;
 mod settings;
+mod swipe;
 pub mod undo;
 
 use leptos::{prelude::*, task::spawn_local};

@@ -1,7 +1,8 @@
-//! Settings (language, theme) and the keyboard shortcut list, as dialogs.
+//! Settings (language, theme, what a swipe does) and the keyboard shortcut list, as dialogs.
 
 use leptos::prelude::*;
 
+use super::swipe::SwipeAction;
 use crate::{
     i18n::Lang,
     state::{texts, Mail},
@@ -41,6 +42,22 @@ pub fn SettingsDialog() -> impl IntoView {
                     <option value="system" selected=move || theme.get() == Theme::System>{t.theme_system}</option>
                     <option value="light" selected=move || theme.get() == Theme::Light>{t.theme_light}</option>
                     <option value="dark" selected=move || theme.get() == Theme::Dark>{t.theme_dark}</option>
+                </select>
+                <label for="swipe-left">{t.swipe_left}</label>
+                    <select id="swipe-left" name="swipe-left" on:change=move |ev| {
+                        let left = match event_target_value(&ev).as_str() {
+                            "archive" => SwipeAction::Archive,
+                            _ => SwipeAction::Delete,
+                        };
+                        left.set_left();
+                    }>
+                    {[(SwipeAction::Delete, t.swipe_left_deletes), (SwipeAction::Archive, t.swipe_left_archives)]
+                        .into_iter()
+                        .map(|(action, label)| {
+                            let selected = SwipeAction::left() == action;
+                            view! { <option value=action.key() selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
                 </select>
                 <Show when=move || mail.sending.with_value(Option::is_some)>
                     <label for="undo-delay">{t.undo_delay}</label>

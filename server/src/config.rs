@@ -11,6 +11,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The built browser app (Trunk's `dist/`).
     pub web_root: PathBuf,
+    /// Where browsers reach the relay (behind a TLS-terminating proxy), e.g.
+    /// `https://mail.example.org`: the only origin and host it serves, see `web::public`.
+    #[serde(default)]
+    pub public_url: Option<crate::web::public::PublicUrl>,
     /// Origins besides the relay's own that may open the WebSocket, e.g. `https://mail.example.org`
     /// when a reverse proxy serves the relay under another name.
     #[serde(default)]

@@ -69,6 +69,11 @@ impl Relay {
             .as_ref()
             .map(|smtp| send::Sender::new(smtp.clone(), &config.data_dir).map(Arc::new))
             .transpose()?;
+        if config.public_url.is_none() && !config.listen.ip().is_loopback() {
+            tracing::warn!(listen = %config.listen, "listening beyond loopback without a public_url: \
+                pages are checked against the Host they name, and the session cookie is Secure only \
+                where a proxy sends X-Forwarded-Proto: https");
+        }
         let sessions = Sessions::new(config.session_idle);
         let index = std::fs::read_to_string(config.web_root.join("index.html")).ok();
         if index.is_none() {
@@ -92,6 +97,7 @@ impl Relay {
 pub fn router(relay: Arc<Relay>) -> Router {
     let app = assets::service(&relay.config.web_root);
     let csp = relay.app_csp.clone();
+    let public = relay.config.public_url.clone();
     Router::new()
         .route(protocol::LOGIN_PATH, post(http::login))
         .route(protocol::LOGOUT_PATH, post(http::logout))
@@ -113,6 +119,10 @@ pub fn router(relay: Arc<Relay>) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            public,
+            web::public::guard,
         ))
         .with_state(relay)
 }

@@ -223,8 +223,14 @@ async fn exchange_over(
     body: &[u8],
     headers: &str,
 ) -> HttpResponse {
+    // The relay's own address unless the caller names another host.
+    let host = if headers.to_ascii_lowercase().contains("host:") {
+        String::new()
+    } else {
+        format!("Host: {addr}\r\n")
+    };
     let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.0\r\n{host}Content-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -257,6 +263,7 @@ pub fn config(imap: Option<MailServer>) -> Config {
     Config {
         listen: ([127, 0, 0, 1], 0).into(),
         web_root,
+        public_url: None,
         extra_origins: Vec::new(),
         session_idle: Duration::from_secs(600),
         socket_timeout_seconds: 60,

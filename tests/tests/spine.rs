@@ -548,3 +548,76 @@ async fn a_login_that_is_a_plain_user_name_signs_in_on_a_phone() {
         .await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_public_url_only_its_origin_and_host_are_served_and_the_cookie_is_host_bound() {
+    let dovecot = dovecot_with_mail().await;
+    let mut config = webmail_tests::relay::config(Some(dovecot.imap_server(TlsMode::Starttls)));
+    config.public_url = Some("https://mail.example.test".to_owned().try_into().unwrap());
+    let relay = RunningRelay::start_config(0, config).await;
+    let public = "Host: mail.example.test\r\n";
+    let login = |headers: String| {
+        let relay = &relay;
+        async move {
+            let body = json!({"email": ALICE.0, "password": ALICE.1}).to_string();
+            relay
+                .exchange("POST", "/api/login", body.as_bytes(), &headers)
+                .await
+        }
+    };
+
+    // Under its public name: served, and browsers are told to keep to https.
+    let page = relay.exchange("GET", "/", b"", public).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    // Under any other name (a rebinding DNS name, the bare address): refused.
+    for host in [
+        "Host: evil.example\r\n".to_owned(),
+        format!("Host: {}\r\n", relay.addr),
+    ] {
+        let refused = relay.exchange("GET", "/", b"", &host).await;
+        assert_eq!(refused.status, 421, "{host}");
+        let refused = login(host.clone()).await;
+        assert_eq!(refused.status, 421, "{host}");
+    }
+
+    // Only a page from the public origin logs in, the scheme included.
+    for origin in [
+        "http://mail.example.test",
+        "https://evil.example",
+        "https://mail.example.test:8443",
+    ] {
+        let refused = login(format!("{public}Origin: {origin}\r\n")).await;
+        assert_eq!(refused.status, 400, "{origin}");
+    }
+    let ok = login(format!("{public}Origin: https://mail.example.test\r\n")).await;
+    assert_eq!(ok.status, 200);
+    let cookie = ok.header("set-cookie").unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-webmail_session="), "{cookie}");
+    for part in ["; Secure", "; Path=/", "; HttpOnly", "; SameSite=Strict"] {
+        assert!(cookie.contains(part), "{cookie} lacks {part}");
+    }
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    let value = cookie.split(';').next().unwrap();
+    let session = |cookie: String| {
+        let relay = &relay;
+        async move {
+            relay
+                .exchange(
+                    "GET",
+                    "/api/session",
+                    b"",
+                    &format!("{public}Cookie: {cookie}\r\n"),
+                )
+                .await
+                .status
+        }
+    };
+    assert_eq!(session(value.to_owned()).await, 200);
+    // The unprefixed name (which a page on a sibling domain could set) is not the session.
+    let unprefixed = value.trim_start_matches("__Host-").to_owned();
+    assert_eq!(session(unprefixed).await, 401);
+}

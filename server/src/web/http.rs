@@ -26,7 +26,25 @@ use crate::{
     Relay,
 };
 
-const COOKIE: &str = "webmail_session";
+/// The session cookie's name. Over https (a `public_url`) its `__Host-` prefix makes browsers
+/// take it only with `Secure`, for the whole site, from this very host: no other name under
+/// the same domain can plant or shadow it.
+fn cookie_name(relay: &Relay) -> &'static str {
+    if secure(relay) {
+        "__Host-webmail_session"
+    } else {
+        "webmail_session"
+    }
+}
+
+/// Whether the relay is reached over https: its `public_url` says so.
+fn secure(relay: &Relay) -> bool {
+    relay
+        .config
+        .public_url
+        .as_ref()
+        .is_some_and(|p| p.is_https())
+}
 
 /// Longest e-mail address (RFC 5321) and password the login form takes.
 const MAX_EMAIL: usize = 254;
@@ -38,7 +56,7 @@ pub async fn login(
     headers: HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Response {
-    if !origin::allowed(&headers, &relay.config.extra_origins, true) {
+    if !origin::allowed(&headers, &relay.config, true) {
         return error(ErrorCode::BadRequest, "this page may not log in here");
     }
     let Ok(Json(request)) = body else {
@@ -106,10 +124,12 @@ pub async fn login(
             .settle_leftovers(&session.email, &session.source)
             .await;
     }
+    // Without a public_url, a proxy's word is all there is to go by.
     let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{}",
+        "{}={}; Path=/; HttpOnly; SameSite=Strict{}",
+        cookie_name(&relay),
         token.as_str(),
-        if served_over_tls(&headers) {
+        if secure(&relay) || served_over_tls(&headers) {
             "; Secure"
         } else {
             ""
@@ -205,13 +225,17 @@ pub async fn server_info(State(relay): State<Arc<Relay>>) -> Json<ServerInfo> {
 }
 
 pub async fn logout(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Response {
-    if !origin::allowed(&headers, &relay.config.extra_origins, true) {
+    if !origin::allowed(&headers, &relay.config, true) {
         return error(ErrorCode::BadRequest, "this page may not log out here");
     }
-    if let Some(token) = token(&headers) {
+    if let Some(token) = token(&relay, &headers) {
         relay.sessions.end(&token);
     }
-    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        cookie_name(&relay),
+        if secure(&relay) { "; Secure" } else { "" }
+    );
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
 }
 
@@ -233,18 +257,22 @@ fn session_info(relay: &Relay, session: &Session) -> SessionInfo {
 
 /// The live session the request's cookie names, if any.
 pub fn current(relay: &Relay, headers: &HeaderMap) -> Option<(SessionToken, Arc<Session>)> {
-    let token = token(headers)?;
+    let token = token(relay, headers)?;
     let session = relay.sessions.get(&token)?;
     Some((token, session))
 }
 
-fn token(headers: &HeaderMap) -> Option<SessionToken> {
+fn token(relay: &Relay, headers: &HeaderMap) -> Option<SessionToken> {
+    find_cookie(headers, cookie_name(relay))
+}
+
+fn find_cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
         .map(SessionToken::from_cookie_value)
 }
 
@@ -287,8 +315,11 @@ mod tests {
             header::COOKIE,
             "theme=dark; webmail_session=abc123; x=y".parse().unwrap(),
         );
-        assert_eq!(token(&headers).unwrap().as_str(), "abc123");
+        assert_eq!(
+            find_cookie(&headers, "webmail_session").unwrap().as_str(),
+            "abc123"
+        );
         headers.insert(header::COOKIE, "webmail_sessionX=1".parse().unwrap());
-        assert!(token(&headers).is_none());
+        assert!(find_cookie(&headers, "webmail_session").is_none());
     }
 }

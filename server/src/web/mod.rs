@@ -6,6 +6,7 @@ pub mod csp;
 pub mod download;
 pub mod http;
 pub mod origin;
+pub mod public;
 pub mod session;
 pub mod throttle;
 pub mod upload;

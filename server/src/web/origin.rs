@@ -3,28 +3,34 @@
 
 use axum::http::{header, HeaderMap};
 
-/// True if `Origin` names the relay itself (same host and port as `Host`) or a configured origin.
-/// A request without `Origin` passes only where `missing_ok` (non-browser clients on plain POSTs).
-pub fn allowed(headers: &HeaderMap, extra_origins: &[String], missing_ok: bool) -> bool {
+use super::public::{self, PublicUrl};
+use crate::config::Config;
+
+/// True if `Origin` names the relay itself (its `public_url`, or without one the host and port
+/// of `Host`) or a configured extra origin. A request without `Origin` passes only where
+/// `missing_ok` (non-browser clients on plain POSTs).
+pub fn allowed(headers: &HeaderMap, config: &Config, missing_ok: bool) -> bool {
+    check(
+        headers,
+        config.public_url.as_ref(),
+        &config.extra_origins,
+        missing_ok,
+    )
+}
+
+fn check(
+    headers: &HeaderMap,
+    public: Option<&PublicUrl>,
+    extra_origins: &[String],
+    missing_ok: bool,
+) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return missing_ok;
     };
-    if extra_origins
+    extra_origins
         .iter()
         .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return true;
-    }
-    let Some(authority) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|host| host.eq_ignore_ascii_case(authority))
+        || public::origin_is(headers, public, origin)
 }
 
 #[cfg(test)]
@@ -42,13 +48,15 @@ mod tests {
 
     #[test]
     fn same_host_and_port_is_allowed() {
-        assert!(allowed(
+        assert!(check(
             &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+            None,
             &[],
             false
         ));
-        assert!(allowed(
+        assert!(check(
             &headers(Some("https://Mail.Example.org"), "mail.example.org"),
+            None,
             &[],
             false
         ));
@@ -65,7 +73,7 @@ mod tests {
             "file://",
         ] {
             assert!(
-                !allowed(&headers(Some(origin), host), &[], false),
+                !check(&headers(Some(origin), host), None, &[], false),
                 "{origin}"
             );
         }
@@ -74,8 +82,9 @@ mod tests {
     #[test]
     fn configured_extra_origins_pass() {
         let extra = vec!["https://webmail.example.org/".to_owned()];
-        assert!(allowed(
+        assert!(check(
             &headers(Some("https://webmail.example.org"), "10.0.0.5:8080"),
+            None,
             &extra,
             false
         ));
@@ -83,7 +92,7 @@ mod tests {
 
     #[test]
     fn missing_origin_depends_on_the_caller() {
-        assert!(!allowed(&headers(None, "h"), &[], false));
-        assert!(allowed(&headers(None, "h"), &[], true));
+        assert!(!check(&headers(None, "h"), None, &[], false));
+        assert!(check(&headers(None, "h"), None, &[], true));
     }
 }

@@ -31,7 +31,7 @@ pub async fn upload(
     Query(query): Query<UploadQuery>,
     body: Body,
 ) -> Response {
-    if !origin::allowed(&headers, &relay.config.extra_origins, false) {
+    if !origin::allowed(&headers, &relay.config, false) {
         return http::error(ErrorCode::BadRequest, "this page may not upload here");
     }
     let Some((_, session)) = http::current(&relay, &headers) else {

@@ -34,7 +34,7 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !origin::allowed(&headers, &relay.config.extra_origins, false) {
+    if !origin::allowed(&headers, &relay.config, false) {
         tracing::warn!(origin = ?headers.get("origin"), "WebSocket from a foreign origin refused");
         return http::error(ErrorCode::BadRequest, "origin not allowed");
     }

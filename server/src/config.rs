@@ -15,6 +15,10 @@ pub struct Config {
     /// `https://mail.example.org`: the only origin and host it serves, see `web::public`.
     #[serde(default)]
     pub public_url: Option<crate::web::public::PublicUrl>,
+    /// Reverse proxies whose `X-Forwarded-For` names the browser's address (for throttling,
+    /// the log and the mail server's own limits); from any other peer the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Origins besides the relay's own that may open the WebSocket, e.g. `https://mail.example.org`
     /// when a reverse proxy serves the relay under another name.
     #[serde(default)]

@@ -56,6 +56,16 @@ impl Dovecot {
         Self::start_with(users, options).await
     }
 
+    /// A Dovecot that trusts the relay's loopback address to say who is logging in (ID's
+    /// `x-originating-ip`), as a mail server set up for a relay in front of it does.
+    pub async fn start_trusting_loopback(users: &[(&str, &str)]) -> Self {
+        let options = Options {
+            trusted: Some("127.0.0.1/32"),
+            ..Options::default()
+        };
+        Self::start_with(users, options).await
+    }
+
     async fn start_with(users: &[(&str, &str)], options: Options) -> Self {
         // In /tmp whatever TMPDIR says: mail processes run as MAIL_UID and must be able to
         // traverse every parent directory of the homes inside.
@@ -267,6 +277,8 @@ impl Drop for Dovecot {
 struct Options {
     tls: bool,
     pop3_lock: bool,
+    /// `login_trusted_networks`.
+    trusted: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -274,6 +286,7 @@ impl Default for Options {
         Self {
             tls: true,
             pop3_lock: false,
+            trusted: None,
         }
     }
 }
@@ -287,6 +300,7 @@ fn config(
     let root = root.display();
     let ssl = if options.tls { "yes" } else { "no" };
     let pop3_lock = if options.pop3_lock { "yes" } else { "no" };
+    let trusted = options.trusted.unwrap_or("");
     // Dovecot rejects one-line blocks: every block below spans lines.
     let mut config = format!(
         r#"
@@ -306,6 +320,7 @@ default_login_user = dovenull
 default_internal_user = dovecot
 pop3_uidl_format = %g
 pop3_lock_session = {pop3_lock}
+login_trusted_networks = {trusted}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd

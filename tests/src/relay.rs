@@ -185,6 +185,17 @@ impl RunningRelay {
     /// `POST /api/login` from another loopback address (`127.0.0.x`), as another client would;
     /// returns the status.
     pub async fn login_from(&self, client: std::net::Ipv4Addr, email: &str, password: &str) -> u16 {
+        self.login_from_with(client, email, password, "").await
+    }
+
+    /// [`Self::login_from`] with these extra `headers` (each ending in CRLF).
+    pub async fn login_from_with(
+        &self,
+        client: std::net::Ipv4Addr,
+        email: &str,
+        password: &str,
+        headers: &str,
+    ) -> u16 {
         let body = serde_json::json!({"email": email, "password": password}).to_string();
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         socket.bind((client, 0).into()).expect("a loopback address");
@@ -195,7 +206,7 @@ impl RunningRelay {
             "POST",
             protocol::LOGIN_PATH,
             body.as_bytes(),
-            "",
+            headers,
         )
         .await
         .status
@@ -264,6 +275,7 @@ pub fn config(imap: Option<MailServer>) -> Config {
         listen: ([127, 0, 0, 1], 0).into(),
         web_root,
         public_url: None,
+        trusted_proxies: Vec::new(),
         extra_origins: Vec::new(),
         session_idle: Duration::from_secs(600),
         socket_timeout_seconds: 60,

@@ -621,3 +621,48 @@ async fn with_a_public_url_only_its_origin_and_host_are_served_and_the_cookie_is
     let unprefixed = value.trim_start_matches("__Host-").to_owned();
     assert_eq!(session(unprefixed).await, 401);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mail_server_is_told_who_logs_in_even_behind_a_proxy() {
+    // Dovecot trusts the relay's address to say who is behind it (as set up for a relay).
+    let dovecot = Dovecot::start_trusting_loopback(&[ALICE]).await;
+    let mut config = webmail_tests::relay::config(Some(dovecot.imap_server(TlsMode::Starttls)));
+    config.trusted_proxies = vec![[127, 0, 0, 1].into()];
+    let relay = RunningRelay::start_config(0, config).await;
+
+    // Through the proxy (127.0.0.1): the address it appended names the browser; what the
+    // browser itself put before it does not count.
+    let proxied = "X-Forwarded-For: 198.51.100.1, 203.0.113.7\r\n";
+    let status = relay
+        .login_from_with([127, 0, 0, 1].into(), ALICE.0, ALICE.1, proxied)
+        .await;
+    assert_eq!(status, 200);
+    // Straight from another address, with a forged header: its own address counts.
+    let forged = "X-Forwarded-For: 203.0.113.99\r\n";
+    let status = relay
+        .login_from_with([127, 0, 0, 2].into(), ALICE.0, ALICE.1, forged)
+        .await;
+    assert_eq!(status, 200);
+
+    let logins = || {
+        dovecot
+            .log()
+            .lines()
+            .filter(|l| l.contains("imap-login: Info: Login:"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while logins().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logins = logins();
+    assert_eq!(logins.len(), 2, "{logins:#?}");
+    assert!(logins[0].contains("rip=203.0.113.7,"), "{}", logins[0]);
+    assert!(logins[1].contains("rip=127.0.0.2,"), "{}", logins[1]);
+    let all = logins.join("\n");
+    assert!(
+        !all.contains("198.51.100.1") && !all.contains("203.0.113.99"),
+        "{all}"
+    );
+}

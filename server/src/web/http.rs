@@ -1,6 +1,10 @@
 //! Logging in and out over HTTP, and the session cookie.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     extract::{rejection::JsonRejection, ConnectInfo, State},
@@ -79,7 +83,7 @@ pub async fn login(
     {
         return error(ErrorCode::AuthFailed, "wrong e-mail or password");
     }
-    let client = peer.ip();
+    let client = client_address(&relay.config, peer.ip(), &headers);
     let permit = match relay.throttle.admit(client, email).await {
         Ok(permit) => permit,
         Err(wait) => {
@@ -94,7 +98,7 @@ pub async fn login(
         }
     };
     let token = match request.kind {
-        AccountKind::Imap => login_imap(&relay, email, request.password).await,
+        AccountKind::Imap => login_imap(&relay, email, request.password, client).await,
         AccountKind::Pop3 => login_pop3(&relay, email, request.password).await,
     };
     drop(permit);
@@ -142,6 +146,7 @@ async fn login_imap(
     relay: &Relay,
     email: &str,
     password: String,
+    client: IpAddr,
 ) -> Result<SessionToken, ErrorInfo> {
     let (Some(server), Some(tls)) = (&relay.config.imap, &relay.imap_tls) else {
         return Err(not_offered("IMAP"));
@@ -152,6 +157,7 @@ async fn login_imap(
         user: email.to_owned(),
         password: Zeroizing::new(password),
         inline: relay.config.inline_limits(),
+        client: Some(client),
     };
     let connection = login
         .connect()
@@ -274,6 +280,22 @@ fn find_cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
         .map(SessionToken::from_cookie_value)
+}
+
+/// Who is logging in: the peer, or where the peer is a trusted proxy, the address it appended
+/// last to `X-Forwarded-For` (what came before it is the browser's word, and may be forged).
+fn client_address(config: &crate::config::Config, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    if !config.trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 /// The relay speaks plain HTTP; behind a TLS-terminating proxy the proxy says so.

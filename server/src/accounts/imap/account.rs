@@ -62,12 +62,16 @@ pub struct Login {
     pub password: Zeroizing<String>,
     /// How many inline images an opened message may carry into the browser.
     pub inline: mime::InlineLimits,
+    /// The browser's address at login, told to the mail server on every login (ID).
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl Login {
     pub async fn connect(&self) -> Result<ImapConnection, ImapError> {
         let mut connection = ImapConnection::connect(&self.server, &self.tls).await?;
-        connection.login(&self.user, &self.password).await?;
+        connection
+            .login(&self.user, &self.password, self.client)
+            .await?;
         Ok(connection)
     }
 }

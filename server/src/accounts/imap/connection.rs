@@ -1,11 +1,11 @@
 //! The I/O driver: TCP, TLS, STARTTLS, timeouts; commands in, untagged data and completion out.
 //! What the commands mean lives in `folders` and `messages`.
 
-use std::{future::Future, io, time::Duration};
+use std::{future::Future, io, net::IpAddr, time::Duration};
 
 use imap_codec::imap_types::{
     command::{Command, CommandBody},
-    core::Tag,
+    core::{IString, NString, Tag},
     response::{
         Capability, Code, Data, Greeting, GreetingKind, Status, StatusBody, StatusKind, Tagged,
     },
@@ -44,6 +44,9 @@ pub struct ImapConnection {
     /// How long the server may stay silent while an answer is due.
     timeout: Duration,
     capabilities: Vec<Capability<'static>>,
+    /// The server takes ID (RFC 2971) before login: as its first capabilities said, kept over
+    /// STARTTLS (a forged word either way only adds or drops an ID, never a secret).
+    offers_id: bool,
     /// The selected folder (IMAP name) and how many messages it holds, kept current from every
     /// untagged EXISTS and EXPUNGE.
     pub(super) selected: Option<Selected>,
@@ -82,6 +85,7 @@ impl ImapConnection {
         if server.tls == TlsMode::Starttls {
             connection = connection.starttls(server, tls).await?;
         }
+        connection.offers_id |= connection.has(&Capability::Id);
         Ok(connection)
     }
 
@@ -97,6 +101,7 @@ impl ImapConnection {
             tag_counter: 0,
             timeout,
             capabilities: Vec::new(),
+            offers_id: false,
             selected: None,
             mirror: Mirror::default(),
         }
@@ -133,6 +138,7 @@ impl ImapConnection {
         if !self.has(&Capability::StartTls) {
             return Err(ImapError::StartTlsMissing);
         }
+        let offers_id = self.has(&Capability::Id);
         self.run(CommandBody::StartTLS).await?;
         // Whatever the server sent after its OK is dropped with the plain-text stream: bytes that
         // arrive before the handshake cannot be trusted (CVE-2011-0411 style injection).
@@ -141,7 +147,9 @@ impl ImapConnection {
             .await
             .map_err(LinkError::from)?;
         // Capabilities learnt in clear are forgotten too; they are asked again after login.
-        Ok(Self::new(tls_stream(tls), true, self.timeout))
+        let mut secured = Self::new(tls_stream(tls), true, self.timeout);
+        secured.offers_id = offers_id;
+        Ok(secured)
     }
 
     async fn refresh_capabilities(&mut self) -> Result<(), ImapError> {
@@ -169,10 +177,32 @@ impl ImapConnection {
         self.has(&Capability::Idle)
     }
 
-    pub async fn login(&mut self, user: &str, password: &str) -> Result<(), ImapError> {
+    /// LOGIN; where the server takes ID, the browser's address goes ahead of it in the same
+    /// round trip (`x-originating-ip`, which Dovecot honours from its `login_trusted_networks`),
+    /// so that the server's own limits and logs count the person, not the relay.
+    pub async fn login(
+        &mut self,
+        user: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), ImapError> {
         let body = CommandBody::login(user.to_owned(), password.to_owned())
             .map_err(|_| ImapError::AuthFailed)?;
-        let status = self.execute(body).await?.status;
+        let mut bodies: Vec<CommandBody<'static>> = client
+            .filter(|_| self.offers_id)
+            .and_then(id_command)
+            .into_iter()
+            .collect();
+        bodies.push(body);
+        let status = match self.run_pipelined(bodies).await {
+            Ok(mut answer) => answer.statuses.pop().ok_or(ImapError::AuthFailed)?,
+            Err(ImapError::Unreadable(response)) => {
+                return Err(ImapError::Protocol(format!(
+                    "unreadable answer to LOGIN: {response}"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
         match (status.kind, &status.code) {
             (StatusKind::Ok, _) => {}
             // RFC 5530: the server cannot check passwords right now (e.g. it is starting up).
@@ -449,6 +479,17 @@ impl ImapConnection {
 fn tls_stream(mut tls: tokio_rustls::client::TlsStream<TcpStream>) -> Stream {
     tls.get_mut().1.set_buffer_limit(None);
     Stream::tls(tls.into())
+}
+
+/// `ID ("x-originating-ip" "<client>")`.
+fn id_command(client: IpAddr) -> Option<CommandBody<'static>> {
+    let text = |s: String| IString::try_from(s).ok();
+    Some(CommandBody::Id {
+        parameters: Some(vec![(
+            text("x-originating-ip".to_owned())?,
+            NString(Some(text(client.to_string())?)),
+        )]),
+    })
 }
 
 /// What one command brought back.

@@ -31,6 +31,18 @@ pub struct Config {
         deserialize_with = "minutes"
     )]
     pub session_idle: Duration,
+    /// How long a session lasts at most, however busy: then its browser logs in again (a lost
+    /// phone's session does not last for ever). Given in hours in the file.
+    #[serde(
+        rename = "session_lifetime_hours",
+        default = "default_lifetime",
+        deserialize_with = "hours"
+    )]
+    pub session_lifetime: Duration,
+    /// Sessions one user may have at once (each holds a connection to the mail server); a login
+    /// past it ends that user's oldest.
+    #[serde(default = "default_sessions_per_user")]
+    pub sessions_per_user: usize,
     /// A browser's socket that answers nothing (not even the relay's pings) for this long is
     /// closed: a half-open connection must not keep a session, and its password, alive.
     #[serde(default = "default_socket_timeout")]
@@ -105,6 +117,19 @@ fn default_data_dir() -> PathBuf {
 
 fn default_idle() -> Duration {
     Duration::from_secs(10 * 60)
+}
+
+fn default_lifetime() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+
+fn default_sessions_per_user() -> usize {
+    5
+}
+
+fn hours<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let hours = u64::deserialize(deserializer)?;
+    Ok(Duration::from_secs(hours.saturating_mul(3600)))
 }
 
 fn minutes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {

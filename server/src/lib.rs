@@ -74,7 +74,11 @@ impl Relay {
                 pages are checked against the Host they name, and the session cookie is Secure only \
                 where a proxy sends X-Forwarded-Proto: https");
         }
-        let sessions = Sessions::new(config.session_idle);
+        let sessions = Sessions::new(web::session::Limits {
+            idle: config.session_idle,
+            lifetime: config.session_lifetime,
+            per_user: config.sessions_per_user,
+        });
         let index = std::fs::read_to_string(config.web_root.join("index.html")).ok();
         if index.is_none() {
             tracing::warn!(web_root = %config.web_root.display(), "no built app (index.html) to serve");
@@ -101,6 +105,10 @@ pub fn router(relay: Arc<Relay>) -> Router {
     Router::new()
         .route(protocol::LOGIN_PATH, post(http::login))
         .route(protocol::LOGOUT_PATH, post(http::logout))
+        .route(
+            protocol::LOGOUT_EVERYWHERE_PATH,
+            post(http::logout_everywhere),
+        )
         .route(protocol::SESSION_PATH, get(http::session))
         .route(protocol::SERVER_INFO_PATH, get(http::server_info))
         .route(protocol::WS_PATH, get(ws::upgrade))

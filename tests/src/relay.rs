@@ -278,6 +278,8 @@ pub fn config(imap: Option<MailServer>) -> Config {
         trusted_proxies: Vec::new(),
         extra_origins: Vec::new(),
         session_idle: Duration::from_secs(600),
+        session_lifetime: Duration::from_secs(7 * 24 * 3600),
+        sessions_per_user: 5,
         socket_timeout_seconds: 60,
         imap,
         pop3: None,

@@ -666,3 +666,57 @@ async fn the_mail_server_is_told_who_logs_in_even_behind_a_proxy() {
         "{all}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_are_capped_per_user_and_end_after_their_lifetime() {
+    let dovecot = dovecot_with_mail().await;
+    let mut config = webmail_tests::relay::config(Some(dovecot.imap_server(TlsMode::Starttls)));
+    config.sessions_per_user = 2;
+    config.session_lifetime = Duration::from_secs(4);
+    let relay = RunningRelay::start_config(0, config).await;
+    let status = |cookie: String| {
+        let relay = &relay;
+        async move { relay.get("/api/session", Some(&cookie)).await.status }
+    };
+    let mut cookies = Vec::new();
+    for _ in 0..3 {
+        let (code, cookie, _) = relay.login(ALICE.0, ALICE.1).await;
+        assert_eq!(code, 200);
+        cookies.push(cookie.unwrap());
+    }
+    // A third login ended the oldest session (and its mail server connection).
+    let live: Vec<u16> = futures_util::future::join_all(cookies.iter().cloned().map(status)).await;
+    assert_eq!(live, [401, 200, 200]);
+    // However busy, a session ends when its lifetime is over.
+    let mut socket = Client::resume(&relay, &cookies[2]).await;
+    socket.ok(json!({"op": "list_folders"})).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let live: Vec<u16> = futures_util::future::join_all(cookies.iter().cloned().map(status)).await;
+    assert_eq!(live, [401, 401, 401]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_everywhere_ends_the_session_on_the_other_device_too() {
+    let dovecot = dovecot_with_mail().await;
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let (desktop, phone) = (Browser::desktop().await, Browser::phone().await);
+    desktop.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    phone.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+
+    desktop.click(".topbar .settings").await;
+    desktop.click("#sign-out-everywhere").await;
+    for browser in [&desktop, &phone] {
+        browser.find("input[name=password]").await;
+    }
+    // Reloading does not bring the mail back: the sessions are gone, not only the pages.
+    phone.client.refresh().await.unwrap();
+    phone.find("input[name=password]").await;
+    assert_eq!(
+        phone
+            .eval("return document.querySelectorAll('.rows .row').length")
+            .await,
+        0
+    );
+    desktop.close().await;
+    phone.close().await;
+}

@@ -33,6 +33,11 @@ pub async fn logout() {
     let _ = send("POST", protocol::LOGOUT_PATH, None).await;
 }
 
+/// Ends every session of the user, on every device; each of their tabs is told by its socket.
+pub async fn logout_everywhere() {
+    let _ = send("POST", protocol::LOGOUT_EVERYWHERE_PATH, None).await;
+}
+
 async fn call<T: serde::de::DeserializeOwned>(
     method: &str,
     path: &str,

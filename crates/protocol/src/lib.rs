@@ -12,6 +12,8 @@ pub const WS_PATH: &str = "/ws";
 pub const LOGIN_PATH: &str = "/api/login";
 /// `POST` with the session cookie: ends the session and its mail-server connection.
 pub const LOGOUT_PATH: &str = "/api/logout";
+/// Ends every session of the logged-in user, on every device.
+pub const LOGOUT_EVERYWHERE_PATH: &str = "/api/logout-everywhere";
 /// `GET` with the session cookie: [`SessionInfo`] if the cookie names a live session, else 401.
 pub const SESSION_PATH: &str = "/api/session";
 /// `GET ?folder=&uid=[&part=][&inline=true]` with the session cookie: an attachment (decoded),

@@ -245,6 +245,19 @@ pub async fn logout(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Resp
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
 }
 
+/// Signs the user out on every device: every session of theirs ends, this one too.
+pub async fn logout_everywhere(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Response {
+    if !origin::allowed(&headers, &relay.config, false) {
+        return error(ErrorCode::BadRequest, "this page may not log out here");
+    }
+    let Some((_, session)) = current(&relay, &headers) else {
+        return error(ErrorCode::NotLoggedIn, "not logged in");
+    };
+    let ended = relay.sessions.end_all_of(&session.email);
+    tracing::info!(email = %session.email, ended, "signed out everywhere");
+    logout(State(relay), headers).await
+}
+
 pub async fn session(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Response {
     match current(&relay, &headers) {
         Some((_, session)) => Json(session_info(&relay, &session)).into_response(),

@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use protocol::{ErrorCode, ErrorInfo, Event, Request, Response};
@@ -44,6 +44,7 @@ impl SessionToken {
 
 pub struct Session {
     pub email: String,
+    started: Instant,
     /// Where downloads come from, and sent copies go.
     pub source: Arc<Source>,
     jobs: mpsc::Sender<(Request, Reply)>,
@@ -96,19 +97,28 @@ fn writer(
     })
 }
 
+/// How long sessions last, and how many one user may have.
+pub struct Limits {
+    /// After the user's last tab closed.
+    pub idle: Duration,
+    /// At most, however busy.
+    pub lifetime: Duration,
+    pub per_user: usize,
+}
+
 /// Every live session, by token.
 pub struct Sessions {
     by_token: Mutex<HashMap<SessionToken, Arc<Session>>>,
-    idle_timeout: Duration,
+    limits: Limits,
     /// What ended IMAP sessions knew of their folders, for the same users' next logins.
     shelf: Arc<Shelf>,
 }
 
 impl Sessions {
-    pub fn new(idle_timeout: Duration) -> Arc<Self> {
+    pub fn new(limits: Limits) -> Arc<Self> {
         Arc::new(Self {
             by_token: Mutex::default(),
-            idle_timeout,
+            limits,
             shelf: Arc::default(),
         })
     }
@@ -160,16 +170,66 @@ impl Sessions {
     ) -> SessionToken {
         let session = Arc::new(Session {
             email,
+            started: Instant::now(),
             source,
             jobs,
             events,
             presence: Mutex::default(),
         });
         let token = SessionToken::random();
-        self.lock().insert(token.clone(), session);
+        for oldest in self.over_the_cap(&session.email) {
+            tracing::info!(email = %session.email, "more sessions than allowed; the oldest ends");
+            self.end(&oldest);
+        }
+        self.lock().insert(token.clone(), Arc::clone(&session));
         // A login whose browser never opens a socket must not keep a connection forever.
         self.expire_if_idle(token.clone(), 0);
+        self.expire_at_end_of_life(token.clone(), &session);
         token
+    }
+
+    /// The sessions of `email` to end so that one more fits under the cap, oldest first.
+    fn over_the_cap(&self, email: &str) -> Vec<SessionToken> {
+        let mut theirs: Vec<(Instant, SessionToken)> = self
+            .lock()
+            .iter()
+            .filter(|(_, s)| s.email == email)
+            .map(|(t, s)| (s.started, t.clone()))
+            .collect();
+        theirs.sort_by_key(|(started, _)| *started);
+        let excess = (theirs.len() + 1).saturating_sub(self.limits.per_user.max(1));
+        theirs.into_iter().take(excess).map(|(_, t)| t).collect()
+    }
+
+    fn expire_at_end_of_life(self: &Arc<Self>, token: SessionToken, session: &Arc<Session>) {
+        let sessions = Arc::downgrade(self);
+        let session = Arc::downgrade(session);
+        let lifetime = self.limits.lifetime;
+        tokio::spawn(async move {
+            tokio::time::sleep(lifetime).await;
+            let (Some(sessions), Some(session)) = (sessions.upgrade(), session.upgrade()) else {
+                return;
+            };
+            // The token still names this session (tokens are random; checked all the same).
+            if sessions
+                .get(&token)
+                .is_some_and(|s| Arc::ptr_eq(&s, &session))
+            {
+                tracing::info!(email = %session.email, "session lifetime over");
+                sessions.end(&token);
+            }
+        });
+    }
+
+    /// Ends every session of `email` ("sign out everywhere"); returns how many.
+    pub fn end_all_of(&self, email: &str) -> usize {
+        let theirs: Vec<SessionToken> = self
+            .lock()
+            .iter()
+            .filter(|(_, s)| s.email == email)
+            .map(|(t, _)| t.clone())
+            .collect();
+        theirs.iter().filter(|t| self.end(t)).count()
     }
 
     pub fn get(&self, token: &SessionToken) -> Option<Arc<Session>> {
@@ -205,7 +265,7 @@ impl Sessions {
     fn expire_if_idle(self: &Arc<Self>, token: SessionToken, generation: u64) {
         let sessions = Arc::clone(self);
         tokio::spawn(async move {
-            tokio::time::sleep(sessions.idle_timeout).await;
+            tokio::time::sleep(sessions.limits.idle).await;
             let unused = sessions.get(&token).is_some_and(|s| {
                 let presence = s.presence.lock().expect("not poisoned");
                 presence.open == 0 && presence.generation == generation

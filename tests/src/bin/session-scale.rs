@@ -49,7 +49,12 @@ async fn main() {
         });
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let imap = imap_section(&dovecot.imap_server(TlsMode::Starttls));
+    // Many sessions of each of the few users stand for as many people.
+    let imap = format!(
+        "sessions_per_user = {}\n{}",
+        LEVELS[2],
+        imap_section(&dovecot.imap_server(TlsMode::Starttls))
+    );
     let relay = RelayProcess::start(&relay_binary, dir.path(), &imap).await;
     let http = relay.relay();
     let empty = relay.resident_kib();

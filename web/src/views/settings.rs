@@ -71,6 +71,11 @@ pub fn SettingsDialog() -> impl IntoView {
                     {mail.sending.with_value(|s| s.as_ref().map(|s| s.identities.clone())).unwrap_or_default()
                         .into_iter().enumerate().map(|(i, identity)| view! { <IdentityEditor identity index=i /> }).collect_view()}
                 </Show>
+                // This tab, too, hears it ended (as every tab of the user does) and shows the form.
+                <button id="sign-out-everywhere" class="secondary"
+                    on:click=move |_| leptos::task::spawn_local(crate::api::logout_everywhere())>
+                    {t.sign_out_everywhere}
+                </button>
                 <button class="close" on:click=move |_| mail.settings_open.set(false)>{t.close}</button>
             </div>
         </Show>

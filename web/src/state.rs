@@ -186,14 +186,25 @@ impl Mail {
         self.pane.set(Pane::List);
     }
 
-    /// Goes to a folder (leaving any search).
+    /// Goes to a folder (leaving any search). Only what changes is set: setting a signal
+    /// redraws what reads it even when the value is the same (the whole list, for `search`).
     pub fn go_to(self, folder: String) {
-        self.search.set(None);
-        self.open.set(None);
-        self.list.checked.set(Vec::new());
-        self.list.cursor.set(None);
+        if self.search.with_untracked(Option::is_some) {
+            self.search.set(None);
+        }
+        if self.open.with_untracked(Option::is_some) {
+            self.open.set(None);
+        }
+        if self.list.checked.with_untracked(|c| !c.is_empty()) {
+            self.list.checked.set(Vec::new());
+        }
+        if self.list.cursor.with_untracked(Option::is_some) {
+            self.list.cursor.set(None);
+        }
         self.folder.set(folder);
-        self.pane.set(Pane::List);
+        if self.pane.get_untracked() != Pane::List {
+            self.pane.set(Pane::List);
+        }
     }
 }
 

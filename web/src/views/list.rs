@@ -2,7 +2,7 @@
 //! are in the DOM) that loads pages of rows as they scroll into view, so a folder of 100,000
 //! messages scrolls like one of ten. Search results show in the same place.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use leptos::{html, prelude::*, task::spawn_local};
 use protocol::{Flag, FolderDelta, MessageSummary, Request, Response, SearchHit};
@@ -41,6 +41,8 @@ fn FolderList() -> impl IntoView {
     // Pages asked for in this generation; a new generation (folder change, reload) asks again.
     let requested = list.requested;
     let generation = StoredValue::new(0u32);
+    // A folder switch under way: the first page that comes replaces every row shown.
+    let replacing = StoredValue::new(false);
 
     let load = move |page: u32| {
         let folder = mail.folder.get_untracked();
@@ -55,6 +57,12 @@ fn FolderList() -> impl IntoView {
                 requested.update_value(|r| {
                     r.remove(&page);
                 });
+                // The other folder's rows must not stand in for this one's.
+                if generation.get_value() == asked_in && replacing.get_value() {
+                    replacing.set_value(false);
+                    list.rows.set(Default::default());
+                    list.total.set(None);
+                }
                 return;
             };
             if generation.get_value() != asked_in {
@@ -69,11 +77,20 @@ fn FolderList() -> impl IntoView {
                 _ => list.version.set_value(Some(answer.version)),
             }
             list.total.set(Some(answer.total));
-            list.rows.update(|rows| {
+            let place = |rows: &mut HashMap<u32, MessageSummary>| {
                 for (i, message) in answer.messages.into_iter().enumerate() {
                     rows.insert(answer.offset + i as u32, message);
                 }
-            });
+            };
+            if replacing.get_value() {
+                // The other folder's rows go in the same redraw as these come.
+                replacing.set_value(false);
+                let mut rows = HashMap::new();
+                place(&mut rows);
+                list.rows.set(rows);
+            } else {
+                list.rows.update(place);
+            }
         });
     };
 
@@ -82,11 +99,19 @@ fn FolderList() -> impl IntoView {
         let folder = mail.folder.get();
         mail.version.get();
         generation.update_value(|g| *g += 1);
-        requested.set_value(HashSet::new());
         list.version.set_value(None);
+        // The first page is asked for before anything is redrawn, so the request is on its
+        // way while the old rows are cleared (the pages effect below then finds it asked).
+        requested.set_value(HashSet::from([0]));
+        load(0);
         if previous.as_ref() != Some(&folder) {
-            list.rows.set(Default::default());
-            list.total.set(None);
+            // The old folder's rows stay until the new ones replace them in one redraw (two
+            // redraws of every row, blank then full, cost a phone as much as the network).
+            replacing.set_value(previous.is_some());
+            if previous.is_none() {
+                list.rows.set(Default::default());
+                list.total.set(None);
+            }
             if let Some(el) = container.get_untracked() {
                 el.set_scroll_top(0);
             }

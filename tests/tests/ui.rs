@@ -1012,6 +1012,22 @@ async fn swipe(browser: &Browser, subject: &str, dx: i32) {
         .await;
 }
 
+/// Rests a finger on the row showing `subject` for 700 ms.
+async fn long_press(browser: &Browser, subject: &str) {
+    let touch = |kind: &str, touches: &str| {
+        format!(
+            "const row = [...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('{subject}'));
+             const r = row.getBoundingClientRect();
+             const t = new Touch({{identifier: 2, target: row, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}});
+             row.dispatchEvent(new TouchEvent('{kind}', {{touches: {touches}, bubbles: true, cancelable: true}}));
+             return true"
+        )
+    };
+    browser.eval(&touch("touchstart", "[t]")).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    browser.eval(&touch("touchend", "[]")).await;
+}
+
 /// Delete and move offer "… · Undo" on a phone and on a desktop, and undo puts the message
 /// back in its folder on the server.
 #[tokio::test(flavor = "multi_thread")]
@@ -1112,6 +1128,14 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
     browser.click("#undo").await;
     browser.wait_for(&listed("Newsletter")).await;
     assert!(subjects_on_server(&mut phone, "Trash").await.is_empty());
+
+    // A finger resting on a row checks it for the bulk actions, and again unchecks it.
+    let checked = "[...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('Newsletter')).querySelector('.check').checked";
+    long_press(&browser, "Newsletter").await;
+    browser.wait_for(checked).await;
+    browser.find(".bulk .count").await;
+    long_press(&browser, "Newsletter").await;
+    browser.wait_for(&format!("!{checked}")).await;
     browser.close().await;
 
     // On a desktop: move to another folder, then undo.

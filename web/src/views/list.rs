@@ -396,8 +396,8 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
     view! {
         <div class="row" class:unread=message.unread class:open=is_open class:cursor=cursor
             data-uid=uid style:transform=move || swipe.transform()
-            on:touchstart=move |ev| swipe.begin(&ev) on:touchmove=move |ev| swipe.follow(&ev)
-            on:touchend=move |_| swipe.end(mail, t, swipe_folder.clone(), uid)
+            on:touchstart=move |ev| swipe.begin(&ev, mail, uid) on:touchmove=move |ev| swipe.follow(&ev)
+            on:touchend=move |ev| swipe.end(&ev, mail, t, swipe_folder.clone(), uid)
             on:touchcancel=move |_| swipe.cancel()>
             <input type="checkbox" class="check" aria-label=t.select_message
                 prop:checked=checked on:click=toggle />

@@ -1,7 +1,11 @@
-//! Swiping a list row on a touch screen: to the left deletes, to the right archives (or the
-//! other way round, as the settings say), each with its undo. The row follows the finger; a
-//! move that starts mostly vertical is the list scrolling, and a short one springs back.
+//! Touching a list row: swiping it to the left deletes, to the right archives (or the other way
+//! round, as the settings say), each with its undo. The row follows the finger; a move that
+//! starts mostly vertical is the list scrolling, and a short one springs back. Holding a finger
+//! on a row (long-press) checks or unchecks it, as the checkbox does, for the bulk actions.
 
+use std::time::Duration;
+
+use leptos::leptos_dom::helpers::{set_timeout_with_handle, TimeoutHandle};
 use leptos::{ev::TouchEvent, prelude::*};
 
 use super::message::{after_removal, archive_messages, delete_messages};
@@ -11,6 +15,8 @@ use crate::{i18n::Strings, prefs, state::Mail};
 const FAR_ENOUGH: i32 = 96;
 /// How far a finger moves before the direction is decided.
 const DECIDE_AFTER: i32 = 8;
+/// How long a finger rests on a row, not moving, for a long-press.
+const LONG_PRESS: Duration = Duration::from_millis(500);
 
 const LEFT_KEY: &str = "swipe-left";
 
@@ -58,6 +64,10 @@ pub struct Swipe {
     sideways: StoredValue<Option<bool>>,
     /// How far the row is shifted now.
     pub offset: RwSignal<i32>,
+    /// The long-press about to happen, while the finger rests.
+    press: StoredValue<Option<TimeoutHandle>>,
+    /// A long-press happened: the touch is not also a tap that opens the message.
+    pressed: StoredValue<bool>,
 }
 
 impl Swipe {
@@ -66,12 +76,39 @@ impl Swipe {
             start: StoredValue::new(None),
             sideways: StoredValue::new(None),
             offset: RwSignal::new(0),
+            press: StoredValue::new(None),
+            pressed: StoredValue::new(false),
         }
     }
 
-    pub fn begin(self, ev: &TouchEvent) {
+    /// A finger down on the row of `uid`: a swipe may follow, or, if it rests, a long-press.
+    pub fn begin(self, ev: &TouchEvent, mail: Mail, uid: u32) {
         self.start.set_value(first_touch(ev));
         self.sideways.set_value(None);
+        self.pressed.set_value(false);
+        self.stop_press();
+        let pressed = self.pressed;
+        let handle = set_timeout_with_handle(
+            move || {
+                pressed.set_value(true);
+                mail.list
+                    .checked
+                    .update(|checked| match checked.iter().position(|u| *u == uid) {
+                        Some(at) => {
+                            checked.remove(at);
+                        }
+                        None => checked.push(uid),
+                    });
+            },
+            LONG_PRESS,
+        );
+        self.press.set_value(handle.ok());
+    }
+
+    fn stop_press(self) {
+        if let Some(handle) = self.press.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
     }
 
     pub fn follow(self, ev: &TouchEvent) {
@@ -81,6 +118,7 @@ impl Swipe {
         let (dx, dy) = (x - x0, y - y0);
         if self.sideways.get_value().is_none() && dx.abs().max(dy.abs()) >= DECIDE_AFTER {
             self.sideways.set_value(Some(dx.abs() > dy.abs()));
+            self.stop_press(); // a finger that moves is not resting
         }
         // Rows take only vertical pans (`touch-action: pan-y`), so a sideways move is ours.
         if self.sideways.get_value() == Some(true) {
@@ -90,6 +128,7 @@ impl Swipe {
 
     /// The browser took the touch (a scroll): the row goes back.
     pub fn cancel(self) {
+        self.stop_press();
         self.start.set_value(None);
         self.offset.set(0);
     }
@@ -102,8 +141,13 @@ impl Swipe {
         }
     }
 
-    /// The finger is up: a swipe far enough takes the message out of `folder`.
-    pub fn end(self, mail: Mail, t: &'static Strings, folder: String, uid: u32) {
+    /// The finger is up: a swipe far enough takes the message out of `folder`; after a
+    /// long-press, the tap the browser would make of the touch is dropped.
+    pub fn end(self, ev: &TouchEvent, mail: Mail, t: &'static Strings, folder: String, uid: u32) {
+        self.stop_press();
+        if self.pressed.get_value() {
+            ev.prevent_default();
+        }
         let dx = self.offset.get_untracked();
         self.start.set_value(None);
         if self.sideways.get_value() != Some(true) || dx.abs() < FAR_ENOUGH {

@@ -101,7 +101,6 @@ impl Relay {
 pub fn router(relay: Arc<Relay>) -> Router {
     let app = assets::service(&relay.config.web_root);
     let csp = relay.app_csp.clone();
-    let public = relay.config.public_url.clone();
     Router::new()
         .route(protocol::LOGIN_PATH, post(http::login))
         .route(protocol::LOGOUT_PATH, post(http::logout))
@@ -129,7 +128,7 @@ pub fn router(relay: Arc<Relay>) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(axum::middleware::from_fn_with_state(
-            public,
+            Arc::clone(&relay),
             web::public::guard,
         ))
         .with_state(relay)

@@ -235,7 +235,10 @@ async fn exchange_over(
     headers: &str,
 ) -> HttpResponse {
     // The relay's own address unless the caller names another host.
-    let host = if headers.to_ascii_lowercase().contains("host:") {
+    let names_host = headers
+        .lines()
+        .any(|line| line.to_ascii_lowercase().starts_with("host:"));
+    let host = if names_host {
         String::new()
     } else {
         format!("Host: {addr}\r\n")

@@ -388,6 +388,16 @@ pub enum Response {
     Done,
 }
 
+impl Response {
+    /// [`Response::Moved`] to folder `to`.
+    pub fn moved(to: &str, uids: Vec<u32>) -> Self {
+        Response::Moved {
+            to: to.to_owned(),
+            uids,
+        }
+    }
+}
+
 /// Pushed by the relay without a request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -128,17 +128,7 @@ pub async fn login(
             .settle_leftovers(&session.email, &session.source)
             .await;
     }
-    // Without a public_url, a proxy's word is all there is to go by.
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict{}",
-        cookie_name(&relay),
-        token.as_str(),
-        if secure(&relay) || served_over_tls(&headers) {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
+    let cookie = session_cookie(&relay, &headers, Some(&token));
     ([(header::SET_COOKIE, cookie)], Json(info)).into_response()
 }
 
@@ -237,12 +227,31 @@ pub async fn logout(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Resp
     if let Some(token) = token(&relay, &headers) {
         relay.sessions.end(&token);
     }
-    let clear = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        cookie_name(&relay),
-        if secure(&relay) { "; Secure" } else { "" }
-    );
+    signed_out(&relay, &headers)
+}
+
+/// `204` with the session cookie cleared.
+fn signed_out(relay: &Relay, headers: &HeaderMap) -> Response {
+    let clear = session_cookie(relay, headers, None);
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
+}
+
+/// The `Set-Cookie` value that gives the browser `token`, or with `None` takes it away.
+fn session_cookie(relay: &Relay, headers: &HeaderMap, token: Option<&SessionToken>) -> String {
+    let (value, expiry) = match token {
+        Some(token) => (token.as_str(), ""),
+        None => ("", "; Max-Age=0"),
+    };
+    // Without a public_url, a proxy's word is all there is to go by.
+    let secure = if secure(relay) || served_over_tls(headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict{expiry}{secure}",
+        cookie_name(relay)
+    )
 }
 
 /// Signs the user out on every device: every session of theirs ends, this one too.
@@ -255,7 +264,7 @@ pub async fn logout_everywhere(State(relay): State<Arc<Relay>>, headers: HeaderM
     };
     let ended = relay.sessions.end_all_of(&session.email);
     tracing::info!(email = %session.email, ended, "signed out everywhere");
-    logout(State(relay), headers).await
+    signed_out(&relay, &headers)
 }
 
 pub async fn session(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Response {

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderMap};
 
-use super::public::{self, PublicUrl};
+use super::public::PublicUrl;
 use crate::config::Config;
 
 /// True if `Origin` names the relay itself (its `public_url`, or without one the host and port
@@ -27,10 +27,25 @@ fn check(
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return missing_ok;
     };
-    extra_origins
+    if extra_origins
         .iter()
         .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
-        || public::origin_is(headers, public, origin)
+    {
+        return true;
+    }
+    if let Some(public) = public {
+        return public.is_origin(origin);
+    }
+    let Some(authority) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|host| host.eq_ignore_ascii_case(authority))
 }
 
 #[cfg(test)]
@@ -88,6 +103,20 @@ mod tests {
             &extra,
             false
         ));
+    }
+
+    #[test]
+    fn with_a_public_url_the_scheme_counts_and_host_does_not() {
+        let public = PublicUrl::try_from("https://mail.example.org".to_owned()).unwrap();
+        let evil_host = headers(None, "evil.example");
+        let allowed = |origin: &str| {
+            let mut h = evil_host.clone();
+            h.insert(header::ORIGIN, origin.parse().unwrap());
+            check(&h, Some(&public), &[], false)
+        };
+        assert!(allowed("https://mail.example.org"));
+        assert!(!allowed("http://mail.example.org"));
+        assert!(!allowed("https://evil.example"));
     }
 
     #[test]

@@ -181,15 +181,15 @@ impl Sessions {
             tracing::info!(email = %session.email, "more sessions than allowed; the oldest ends");
             self.end(&oldest);
         }
-        self.lock().insert(token.clone(), Arc::clone(&session));
+        self.lock().insert(token.clone(), session);
         // A login whose browser never opens a socket must not keep a connection forever.
         self.expire_if_idle(token.clone(), 0);
-        self.expire_at_end_of_life(token.clone(), &session);
+        self.expire_at_end_of_life(token.clone());
         token
     }
 
-    /// The sessions of `email` to end so that one more fits under the cap, oldest first.
-    fn over_the_cap(&self, email: &str) -> Vec<SessionToken> {
+    /// The sessions of `email`, oldest first.
+    fn of_user(&self, email: &str) -> Vec<SessionToken> {
         let mut theirs: Vec<(Instant, SessionToken)> = self
             .lock()
             .iter()
@@ -197,39 +197,30 @@ impl Sessions {
             .map(|(t, s)| (s.started, t.clone()))
             .collect();
         theirs.sort_by_key(|(started, _)| *started);
-        let excess = (theirs.len() + 1).saturating_sub(self.limits.per_user.max(1));
-        theirs.into_iter().take(excess).map(|(_, t)| t).collect()
+        theirs.into_iter().map(|(_, t)| t).collect()
     }
 
-    fn expire_at_end_of_life(self: &Arc<Self>, token: SessionToken, session: &Arc<Session>) {
-        let sessions = Arc::downgrade(self);
-        let session = Arc::downgrade(session);
-        let lifetime = self.limits.lifetime;
+    /// The sessions of `email` to end so that one more fits under the cap, oldest first.
+    fn over_the_cap(&self, email: &str) -> Vec<SessionToken> {
+        let mut theirs = self.of_user(email);
+        let excess = (theirs.len() + 1).saturating_sub(self.limits.per_user.max(1));
+        theirs.truncate(excess);
+        theirs
+    }
+
+    fn expire_at_end_of_life(self: &Arc<Self>, token: SessionToken) {
+        let sessions = Arc::clone(self);
         tokio::spawn(async move {
-            tokio::time::sleep(lifetime).await;
-            let (Some(sessions), Some(session)) = (sessions.upgrade(), session.upgrade()) else {
-                return;
-            };
-            // The token still names this session (tokens are random; checked all the same).
-            if sessions
-                .get(&token)
-                .is_some_and(|s| Arc::ptr_eq(&s, &session))
-            {
-                tracing::info!(email = %session.email, "session lifetime over");
-                sessions.end(&token);
+            tokio::time::sleep(sessions.limits.lifetime).await;
+            if sessions.end(&token) {
+                tracing::info!("that session's lifetime was over");
             }
         });
     }
 
     /// Ends every session of `email` ("sign out everywhere"); returns how many.
     pub fn end_all_of(&self, email: &str) -> usize {
-        let theirs: Vec<SessionToken> = self
-            .lock()
-            .iter()
-            .filter(|(_, s)| s.email == email)
-            .map(|(t, _)| t.clone())
-            .collect();
-        theirs.iter().filter(|t| self.end(t)).count()
+        self.of_user(email).iter().filter(|t| self.end(t)).count()
     }
 
     pub fn get(&self, token: &SessionToken) -> Option<Arc<Session>> {

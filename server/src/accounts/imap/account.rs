@@ -456,15 +456,16 @@ impl Actor {
 
     async fn attempt_other(&mut self, request: &Request) -> Result<(Response, Changed), ImapError> {
         let connection = self.connection.as_mut().ok_or(LinkError::Closed)?;
-        let done = |folders: Vec<String>| {
+        let answered = |response: Response, folders: Vec<String>| {
             (
-                Response::Done,
+                response,
                 Changed {
                     folders,
                     folder_list: false,
                 },
             )
         };
+        let done = |folders: Vec<String>| answered(Response::Done, folders);
         let folders_changed = || {
             (
                 Response::Done,
@@ -531,12 +532,9 @@ impl Actor {
             }
             Request::MoveMessages { folder, uids, to } => {
                 let placed = connection.move_messages(folder, uids, to).await?;
-                (
-                    moved(to, placed),
-                    Changed {
-                        folders: vec![folder.clone(), to.clone()],
-                        folder_list: false,
-                    },
+                answered(
+                    Response::moved(to, placed),
+                    vec![folder.clone(), to.clone()],
                 )
             }
             Request::CopyMessages { folder, uids, to } => {
@@ -549,19 +547,11 @@ impl Actor {
                     .delete_messages(folder, uids, trash.as_deref())
                     .await?;
                 let response = match (&trash, placed) {
-                    (Some(trash), Some(placed)) => moved(trash, placed),
+                    (Some(trash), Some(placed)) => Response::moved(trash, placed),
                     _ => Response::Done,
                 };
-                (
-                    response,
-                    Changed {
-                        folders: [Some(folder.clone()), trash]
-                            .into_iter()
-                            .flatten()
-                            .collect(),
-                        folder_list: false,
-                    },
-                )
+                let folders = [Some(folder.clone()), trash].into_iter().flatten();
+                answered(response, folders.collect())
             }
             Request::ArchiveMessages { folder, uids } => {
                 let (archive, created) =
@@ -574,7 +564,7 @@ impl Actor {
                     };
                 let placed = connection.move_messages(folder, uids, &archive).await?;
                 (
-                    moved(&archive, placed),
+                    Response::moved(&archive, placed),
                     Changed {
                         folders: vec![folder.clone(), archive],
                         folder_list: created,
@@ -866,13 +856,6 @@ async fn aside(
         }
     }
     lookup.run(main, folder).await
-}
-
-fn moved(to: &str, uids: Vec<u32>) -> Response {
-    Response::Moved {
-        to: to.to_owned(),
-        uids,
-    }
 }
 
 /// Sleeps until `at`, or forever without one.

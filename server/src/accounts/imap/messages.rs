@@ -536,8 +536,18 @@ impl ImapConnection {
         self.select(folder).await?;
         let body = CommandBody::copy(uid_set(uids)?, mailbox(to)?, true).expect("valid arguments");
         self.mirror.mark_stale(to);
+        self.execute_placing(body, uids.len()).await
+    }
+
+    /// Runs a COPY or MOVE of `count` messages; the UIDs its COPYUID gives them (RFC 4315; for
+    /// MOVE, RFC 6851, in an untagged OK before the expunges), none where it gives none.
+    async fn execute_placing(
+        &mut self,
+        body: CommandBody<'static>,
+        count: usize,
+    ) -> Result<Vec<u32>, ImapError> {
         let answer = self.execute(body).await?;
-        let placed = placed_uids(&answer.status.code, &answer.codes, uids.len());
+        let placed = placed_uids(&answer.status.code, &answer.codes, count);
         answer.into_data()?;
         Ok(placed)
     }
@@ -563,11 +573,7 @@ impl ImapConnection {
                 uid: true,
             };
             self.mirror.mark_stale(to);
-            let answer = self.execute(body).await?;
-            // RFC 6851: COPYUID comes in an untagged OK before the expunges.
-            let placed = placed_uids(&answer.status.code, &answer.codes, uids.len());
-            answer.into_data()?;
-            return Ok(placed);
+            return self.execute_placing(body, uids.len()).await;
         }
         let placed = self.copy_messages(folder, uids, to).await?;
         self.expunge(set).await?;

@@ -217,14 +217,7 @@ fn answer(
         }
         Request::MoveMessages { folder, uids, to } => {
             let uids = store.move_messages(user, &folder, &uids, &to)?;
-            Ok((
-                Response::Moved {
-                    to: to.clone(),
-                    uids,
-                },
-                vec![folder, to],
-                false,
-            ))
+            Ok((Response::moved(&to, uids), vec![folder, to], false))
         }
         Request::CopyMessages { folder, uids, to } => {
             store.copy_messages(user, &folder, &uids, &to)?;
@@ -232,10 +225,7 @@ fn answer(
         }
         Request::DeleteMessages { folder, uids } => {
             let response = match store.delete_messages(user, &folder, &uids)? {
-                Some(uids) => Response::Moved {
-                    to: "Trash".into(),
-                    uids,
-                },
+                Some(uids) => Response::moved("Trash", uids),
                 None => Response::Done,
             };
             Ok((response, vec![folder, "Trash".into()], false))
@@ -243,10 +233,7 @@ fn answer(
         Request::ArchiveMessages { folder, uids } => {
             let uids = store.move_messages(user, &folder, &uids, "Archive")?;
             Ok((
-                Response::Moved {
-                    to: "Archive".into(),
-                    uids,
-                },
+                Response::moved("Archive", uids),
                 vec![folder, "Archive".into()],
                 false,
             ))

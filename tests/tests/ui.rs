@@ -999,33 +999,30 @@ async fn subjects_on_server(phone: &mut RawImap, folder: &str) -> Vec<String> {
 
 /// Swipes the row showing `subject` by `dx` CSS pixels, as a finger on a touch screen would.
 async fn swipe(browser: &Browser, subject: &str, dx: i32) {
-    browser
-        .eval(&format!(
-            "const row = [...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('{subject}'));
-             const r = row.getBoundingClientRect(), x0 = r.left + r.width / 2, y = r.top + r.height / 2;
-             const at = x => [new Touch({{identifier: 1, target: row, clientX: x, clientY: y}})];
-             row.dispatchEvent(new TouchEvent('touchstart', {{touches: at(x0), bubbles: true, cancelable: true}}));
-             for (let i = 1; i <= 8; i++) row.dispatchEvent(new TouchEvent('touchmove', {{touches: at(x0 + {dx} * i / 8), bubbles: true, cancelable: true}}));
-             row.dispatchEvent(new TouchEvent('touchend', {{touches: [], bubbles: true, cancelable: true}}));
-             return true"
-        ))
-        .await;
+    let moves = format!(
+        "start(0); for (let i = 1; i <= 8; i++) fire('touchmove', at({dx} * i / 8)); end();"
+    );
+    browser.eval(&on_row(subject, &moves)).await;
 }
 
 /// Rests a finger on the row showing `subject` for 700 ms.
 async fn long_press(browser: &Browser, subject: &str) {
-    let touch = |kind: &str, touches: &str| {
-        format!(
-            "const row = [...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('{subject}'));
-             const r = row.getBoundingClientRect();
-             const t = new Touch({{identifier: 2, target: row, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}});
-             row.dispatchEvent(new TouchEvent('{kind}', {{touches: {touches}, bubbles: true, cancelable: true}}));
-             return true"
-        )
-    };
-    browser.eval(&touch("touchstart", "[t]")).await;
+    browser.eval(&on_row(subject, "start(0);")).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    browser.eval(&touch("touchend", "[]")).await;
+    browser.eval(&on_row(subject, "end();")).await;
+}
+
+/// A script running `touches` on the row showing `subject`, with `start(dx)`, `fire(kind,
+/// touches)`, `at(dx)` (a finger `dx` from the row's middle) and `end()` to hand.
+fn on_row(subject: &str, touches: &str) -> String {
+    format!(
+        "const row = [...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('{subject}'));
+         const r = row.getBoundingClientRect(), x0 = r.left + r.width / 2, y = r.top + r.height / 2;
+         const at = dx => [new Touch({{identifier: 1, target: row, clientX: x0 + dx, clientY: y}})];
+         const fire = (kind, touches) => row.dispatchEvent(new TouchEvent(kind, {{touches, bubbles: true, cancelable: true}}));
+         const start = dx => fire('touchstart', at(dx)), end = () => fire('touchend', []);
+         {touches} return true"
+    )
 }
 
 /// Delete and move offer "… · Undo" on a phone and on a desktop, and undo puts the message

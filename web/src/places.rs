@@ -109,21 +109,13 @@ struct Entries {
 
 /// Restores the place the address names, then keeps the two in step.
 pub fn install(mail: Mail) {
-    let Some(window) = web_sys::window() else {
+    let Ok(history) = window_history() else {
         return;
     };
-    let Ok(history) = window.history() else {
-        return;
-    };
-    let query = window.location().search().unwrap_or_default();
-    if let Some(place) = Place::from_query(&query) {
+    if let Some(place) = addressed() {
         place.enter(mail);
     }
-    let at = history
-        .state()
-        .ok()
-        .and_then(|s| s.as_f64())
-        .map_or(0, |i| i as u32);
+    let at = history.state().map_or(0, entry_index);
     let entries = StoredValue::new(Entries {
         urls: HashMap::new(),
         at,
@@ -164,21 +156,30 @@ pub fn install(mail: Mail) {
     });
 
     let _ = window_event_listener(ev::popstate, move |event| {
-        let at = event.state().as_f64().map_or(0, |i| i as u32);
-        let query = web_sys::window()
-            .and_then(|w| w.location().search().ok())
-            .unwrap_or_default();
+        let at = entry_index(event.state());
+        let place = addressed();
         entries.update_value(|e| {
             e.at = at;
             // Remembered, so that coming back here is not taken for a move.
-            if let Some(place) = Place::from_query(&query) {
+            if let Some(place) = &place {
                 e.urls.insert(at, place.to_url());
             }
         });
-        if let Some(place) = Place::from_query(&query) {
+        if let Some(place) = place {
             place.enter(mail);
         }
     });
+}
+
+/// The place the address bar names now.
+fn addressed() -> Option<Place> {
+    let query = web_sys::window()?.location().search().ok()?;
+    Place::from_query(&query)
+}
+
+/// The index a history entry of this app carries as its state (0 for one it did not write).
+fn entry_index(state: JsValue) -> u32 {
+    state.as_f64().map_or(0, |i| i as u32)
 }
 
 fn window_history() -> Result<web_sys::History, JsValue> {

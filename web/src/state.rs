@@ -150,11 +150,16 @@ impl Mail {
                 Ok(_) => self.action_error.set(None),
                 Err(e) => {
                     undo();
-                    self.action_error.set(Some(e));
-                    self.version.update(|v| *v += 1);
+                    self.failed(e);
                 }
             }
         });
+    }
+
+    /// An action failed: the user is told, and the list loads again to show what is there.
+    pub fn failed(self, error: ErrorInfo) {
+        self.action_error.set(Some(error));
+        self.version.update(|v| *v += 1);
     }
 
     /// Writing changed Drafts or Sent (filed by the relay beside the session's own connection):

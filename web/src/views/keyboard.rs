@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::{
     list::flag_messages,
-    message::{archive_messages, delete_messages},
+    undo::{remove, Removal},
 };
 use crate::{
     i18n::Lang,
@@ -38,13 +38,13 @@ pub fn install(mail: Mail) {
             "#" | "Delete" => {
                 let t = lang.get_untracked().strings();
                 act_on_current(mail, |folder, uid| {
-                    delete_messages(mail, t, folder, vec![uid])
+                    remove(mail, t, Removal::Delete, folder, vec![uid])
                 })
             }
             "e" => {
                 let t = lang.get_untracked().strings();
                 act_on_current(mail, |folder, uid| {
-                    archive_messages(mail, t, folder, vec![uid])
+                    remove(mail, t, Removal::Archive, folder, vec![uid])
                 })
             }
             "s" => toggle_flag(mail),

@@ -335,9 +335,9 @@ fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
     let t = texts();
     let removal = Removals::new(mail, t, folder.clone(), uids);
     view! {
-        <button class="secondary" on:click=move |_| removal.delete()>{t.delete}</button>
+        <button class="secondary" on:click=move |_| removal.take(Removal::Delete)>{t.delete}</button>
         {removal.archivable().then(|| view! {
-            <button class="secondary" on:click=move |_| removal.archive()>{t.archive}</button>
+            <button class="secondary" on:click=move |_| removal.take(Removal::Archive)>{t.archive}</button>
         })}
         <select class="move" aria-label=t.move_to on:change=move |ev| removal.move_to(event_target_value(&ev))>
             <option value="">{t.move_to}</option>
@@ -365,11 +365,11 @@ fn PhoneBar(folder: String, uid: u32, more: RwSignal<bool>) -> impl IntoView {
                 <button class="bar-reply" on:click=reply>{labelled(Icon::Reply, t.reply)}</button>
             })}
             {removal.archivable().then(|| view! {
-                <button class="bar-archive" on:click=move |_| removal.archive()>
+                <button class="bar-archive" on:click=move |_| removal.take(Removal::Archive)>
                     {labelled(Icon::Archive, t.archive)}
                 </button>
             })}
-            <button class="bar-delete" on:click=move |_| removal.delete()>
+            <button class="bar-delete" on:click=move |_| removal.take(Removal::Delete)>
                 {labelled(Icon::Trash, t.delete)}
             </button>
             // The select covers the label, so a tap opens the phone's own picker.
@@ -408,20 +408,12 @@ impl Removals {
         }
     }
 
-    fn delete(self) {
-        delete_messages(
+    /// Takes the messages out of the folder as `removal` says, with its undo.
+    fn take(self, removal: Removal) {
+        undo::remove(
             self.mail,
             self.t,
-            self.folder.get_value(),
-            self.uids.get_value(),
-        );
-        self.uids.with_value(|uids| after_removal(self.mail, uids));
-    }
-
-    fn archive(self) {
-        archive_messages(
-            self.mail,
-            self.t,
+            removal,
             self.folder.get_value(),
             self.uids.get_value(),
         );
@@ -429,17 +421,10 @@ impl Removals {
     }
 
     fn move_to(self, to: String) {
-        let folder = self.folder.get_value();
-        if to.is_empty() || to == folder {
+        if to.is_empty() || self.folder.with_value(|folder| *folder == to) {
             return;
         }
-        let request = Request::MoveMessages {
-            folder: folder.clone(),
-            uids: self.uids.get_value(),
-            to,
-        };
-        undo::remove(self.mail, self.t, folder, request, Removal::MoveTo);
-        self.uids.with_value(|uids| after_removal(self.mail, uids));
+        self.take(Removal::MoveTo(to));
     }
 
     /// Archiving offered: not from the Archive itself.
@@ -476,23 +461,6 @@ pub fn after_removal(mail: Mail, uids: &[u32]) {
     if open.is_some_and(|u| uids.contains(&u)) {
         mail.close_message();
     }
-}
-
-/// Into Trash (or for good, from Trash), with an undo where it went to Trash.
-pub fn delete_messages(mail: Mail, t: &'static Strings, folder: String, uids: Vec<u32>) {
-    let request = Request::DeleteMessages {
-        folder: folder.clone(),
-        uids,
-    };
-    undo::remove(mail, t, folder, request, Removal::Delete);
-}
-
-pub fn archive_messages(mail: Mail, t: &'static Strings, folder: String, uids: Vec<u32>) {
-    let request = Request::ArchiveMessages {
-        folder: folder.clone(),
-        uids,
-    };
-    undo::remove(mail, t, folder, request, Removal::Archive);
 }
 
 /// Reply, reply all, forward (inline or as attachment), where the relay sends mail.

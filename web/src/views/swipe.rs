@@ -8,7 +8,10 @@ use std::time::Duration;
 use leptos::leptos_dom::helpers::{set_timeout_with_handle, TimeoutHandle};
 use leptos::{ev::TouchEvent, prelude::*};
 
-use super::message::{after_removal, archive_messages, delete_messages};
+use super::{
+    message::after_removal,
+    undo::{remove, Removal},
+};
 use crate::{i18n::Strings, prefs, state::Mail};
 
 /// How far (CSS pixels) a row must travel for the swipe to count.
@@ -161,10 +164,11 @@ impl Swipe {
         } else {
             SwipeAction::right()
         };
-        match action {
-            SwipeAction::Delete => delete_messages(mail, t, folder, vec![uid]),
-            SwipeAction::Archive => archive_messages(mail, t, folder, vec![uid]),
-        }
+        let removal = match action {
+            SwipeAction::Delete => Removal::Delete,
+            SwipeAction::Archive => Removal::Archive,
+        };
+        remove(mail, t, removal, folder, vec![uid]);
         after_removal(mail, &[uid]);
     }
 }

@@ -26,48 +26,62 @@ pub struct Undoable {
     uids: Vec<u32>,
 }
 
-/// What a removal is called in the bar.
-#[derive(Clone, Copy)]
+/// A way of taking messages out of a folder.
+#[derive(Clone, Debug)]
 pub enum Removal {
+    /// Into Trash (for good from Trash itself: nothing to undo then).
     Delete,
     Archive,
-    MoveTo,
+    MoveTo(String),
 }
 
-/// Sends `request` (a delete, archive or move out of `from`), then offers to undo it. A
-/// failure is shown as any failed action is, and the list shows again what is really there.
-pub fn remove(mail: Mail, t: &'static Strings, from: String, request: Request, removal: Removal) {
+impl Removal {
+    fn request(self, folder: String, uids: Vec<u32>) -> Request {
+        match self {
+            Removal::Delete => Request::DeleteMessages { folder, uids },
+            Removal::Archive => Request::ArchiveMessages { folder, uids },
+            Removal::MoveTo(to) => Request::MoveMessages { folder, uids, to },
+        }
+    }
+
+    /// What the bar says happened, the messages being in `to` now.
+    fn said(&self, mail: Mail, t: &'static Strings, to: &str) -> String {
+        match self {
+            Removal::Delete => t.deleted.to_owned(),
+            Removal::Archive => t.archived.to_owned(),
+            Removal::MoveTo(_) => {
+                let name = mail
+                    .folder_named(to)
+                    .map(|f| t.folder_name(f.role, &f.name).to_owned())
+                    .unwrap_or_else(|| to.to_owned());
+                format!("{} {name}", t.moved_to)
+            }
+        }
+    }
+}
+
+/// Takes `uids` out of `folder` as `removal` says, then offers to undo it. A failure is shown
+/// as any failed action is, and the list shows again what is really there.
+pub fn remove(mail: Mail, t: &'static Strings, removal: Removal, folder: String, uids: Vec<u32>) {
     spawn_local(async move {
+        let request = removal.clone().request(folder.clone(), uids);
         match mail.request(request).await {
             Ok(Response::Moved { to, uids }) => {
                 mail.action_error.set(None);
-                let said = match removal {
-                    Removal::Delete => t.deleted.to_owned(),
-                    Removal::Archive => t.archived.to_owned(),
-                    Removal::MoveTo => {
-                        let name = mail
-                            .folder_named(&to)
-                            .map(|f| t.folder_name(f.role, &f.name).to_owned())
-                            .unwrap_or_else(|| to.clone());
-                        format!("{} {name}", t.moved_to)
-                    }
-                };
+                let said = removal.said(mail, t, &to);
                 offer(
                     mail,
                     Undoable {
                         id: 0,
                         said,
-                        from,
+                        from: folder,
                         to,
                         uids,
                     },
                 );
             }
             Ok(_) => mail.action_error.set(None),
-            Err(e) => {
-                mail.action_error.set(Some(e));
-                mail.version.update(|v| *v += 1);
-            }
+            Err(e) => mail.failed(e),
         }
     });
 }

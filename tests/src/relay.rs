@@ -2,6 +2,8 @@
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
+use protocol::AccountKind;
+
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -185,18 +187,21 @@ impl RunningRelay {
     /// `POST /api/login` from another loopback address (`127.0.0.x`), as another client would;
     /// returns the status.
     pub async fn login_from(&self, client: std::net::Ipv4Addr, email: &str, password: &str) -> u16 {
-        self.login_from_with(client, email, password, "").await
+        self.login_from_with(client, (email, password), AccountKind::Imap, "")
+            .await
     }
 
-    /// [`Self::login_from`] with these extra `headers` (each ending in CRLF).
+    /// [`Self::login_from`] to this kind of account, with these extra `headers` (each ending
+    /// in CRLF).
     pub async fn login_from_with(
         &self,
         client: std::net::Ipv4Addr,
-        email: &str,
-        password: &str,
+        (email, password): (&str, &str),
+        kind: AccountKind,
         headers: &str,
     ) -> u16 {
-        let body = serde_json::json!({"email": email, "password": password}).to_string();
+        let body =
+            serde_json::json!({"email": email, "password": password, "kind": kind}).to_string();
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         socket.bind((client, 0).into()).expect("a loopback address");
         let stream = socket.connect(self.addr).await.expect("relay listens");

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
+use protocol::AccountKind;
 use serde_json::json;
 use tokio_tungstenite::tungstenite;
 use webmail_server::config::TlsMode;
@@ -627,44 +628,55 @@ async fn the_mail_server_is_told_who_logs_in_even_behind_a_proxy() {
     // Dovecot trusts the relay's address to say who is behind it (as set up for a relay).
     let dovecot = Dovecot::start_trusting_loopback(&[ALICE]).await;
     let mut config = webmail_tests::relay::config(Some(dovecot.imap_server(TlsMode::Starttls)));
+    config.pop3 = Some(dovecot.pop3_server(TlsMode::Starttls));
     config.trusted_proxies = vec![[127, 0, 0, 1].into()];
     let relay = RunningRelay::start_config(0, config).await;
 
     // Through the proxy (127.0.0.1): the address it appended names the browser; what the
-    // browser itself put before it does not count.
+    // browser itself put before it does not count. Straight from another address, with a
+    // forged header: its own address counts. Both for IMAP (ID) and POP3 (XCLIENT).
     let proxied = "X-Forwarded-For: 198.51.100.1, 203.0.113.7\r\n";
-    let status = relay
-        .login_from_with([127, 0, 0, 1].into(), ALICE.0, ALICE.1, proxied)
-        .await;
-    assert_eq!(status, 200);
-    // Straight from another address, with a forged header: its own address counts.
     let forged = "X-Forwarded-For: 203.0.113.99\r\n";
-    let status = relay
-        .login_from_with([127, 0, 0, 2].into(), ALICE.0, ALICE.1, forged)
-        .await;
-    assert_eq!(status, 200);
-
-    let logins = || {
-        dovecot
-            .log()
-            .lines()
-            .filter(|l| l.contains("imap-login: Info: Login:"))
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while logins().len() < 2 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for kind in [AccountKind::Imap, AccountKind::Pop3] {
+        for (from, headers) in [([127, 0, 0, 1], proxied), ([127, 0, 0, 2], forged)] {
+            let status = relay
+                .login_from_with(from.into(), ALICE, kind, headers)
+                .await;
+            assert_eq!(status, 200, "{kind:?} from {from:?}");
+        }
     }
-    let logins = logins();
-    assert_eq!(logins.len(), 2, "{logins:#?}");
-    assert!(logins[0].contains("rip=203.0.113.7,"), "{}", logins[0]);
-    assert!(logins[1].contains("rip=127.0.0.2,"), "{}", logins[1]);
-    let all = logins.join("\n");
-    assert!(
-        !all.contains("198.51.100.1") && !all.contains("203.0.113.99"),
-        "{all}"
-    );
+
+    for service in ["imap-login", "pop3-login"] {
+        let logins = || {
+            dovecot
+                .log()
+                .lines()
+                .filter(|l| l.contains(&format!("{service}: Info: Login:")))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while logins().len() < 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A POP3 account logs in again for each collection, under the same name.
+        let logins = logins();
+        let all = logins.join("\n");
+        let named = |rip: &str| logins.iter().filter(|l| l.contains(rip)).count();
+        assert!(
+            named("rip=203.0.113.7,") >= 1 && named("rip=127.0.0.2,") >= 1,
+            "{all}"
+        );
+        assert_eq!(
+            named("rip=203.0.113.7,") + named("rip=127.0.0.2,"),
+            logins.len(),
+            "{all}"
+        );
+        assert!(
+            !all.contains("198.51.100.1") && !all.contains("203.0.113.99"),
+            "{all}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

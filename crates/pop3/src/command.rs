@@ -1,14 +1,16 @@
 //! Commands, encoded by type: an argument that could break the line (CR, LF, NUL) or the
 //! argument list (a space where one argument is expected) is refused, never sent.
 
-use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use secret::{Secret, SecretBytes};
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum Command {
     Capa,
     Stls,
     User(String),
-    Pass(String),
+    Pass(Secret),
     /// The digest is MD5(timestamp + secret) in hex, computed by the caller.
     Apop {
         user: String,
@@ -16,7 +18,12 @@ pub enum Command {
     },
     /// SASL PLAIN with the initial response (RFC 5034): base64 of `\0user\0password`.
     AuthPlain {
-        initial_response: String,
+        initial_response: Secret,
+    },
+    /// Before logging in: whose connection this is (Dovecot honours it from trusted networks),
+    /// so the server's own limits and logs count that person rather than the relay.
+    Xclient {
+        addr: IpAddr,
     },
     Stat,
     List(Option<u32>),
@@ -66,6 +73,7 @@ impl Command {
             Command::Pass(_) => "PASS",
             Command::Apop { .. } => "APOP",
             Command::AuthPlain { .. } => "AUTH",
+            Command::Xclient { .. } => "XCLIENT",
             Command::Stat => "STAT",
             Command::List(_) => "LIST",
             Command::Uidl(_) => "UIDL",
@@ -96,21 +104,29 @@ impl Command {
         matches!(self, Command::Top { .. } | Command::Retr(_))
     }
 
-    /// The bytes to send, CRLF included.
-    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut line = String::from(self.name());
+    /// The bytes to send, CRLF included; wiped when dropped, as they may hold a password.
+    pub fn encode(&self) -> Result<SecretBytes, EncodeError> {
+        let mut line = SecretBytes::default();
+        line.extend(self.name().as_bytes());
         match self {
             Command::User(user) => push(&mut line, "user name", user, false)?,
             // RFC 1939: the password is the rest of the line, spaces allowed.
-            Command::Pass(password) => push(&mut line, "password", password, true)?,
+            Command::Pass(password) => push(&mut line, "password", password.expose(), true)?,
             Command::Apop { user, digest } => {
                 push(&mut line, "user name", user, false)?;
                 push(&mut line, "digest", digest, false)?;
             }
             Command::AuthPlain { initial_response } => {
                 push(&mut line, "mechanism", "PLAIN", false)?;
-                push(&mut line, "initial response", initial_response, false)?;
+                push(
+                    &mut line,
+                    "initial response",
+                    initial_response.expose(),
+                    false,
+                )?;
             }
+            // An address prints without spaces or line breaks.
+            Command::Xclient { addr } => line.extend(format!(" ADDR={addr}").as_bytes()),
             Command::List(Some(n))
             | Command::Uidl(Some(n))
             | Command::Retr(n)
@@ -119,17 +135,17 @@ impl Command {
             }
             Command::Top { message, lines } => {
                 number(&mut line, *message)?;
-                let _ = write!(line, " {lines}");
+                line.extend(format!(" {lines}").as_bytes());
             }
             _ => {}
         }
-        line.push_str("\r\n");
-        Ok(line.into_bytes())
+        line.extend(b"\r\n");
+        Ok(line)
     }
 }
 
 fn push(
-    line: &mut String,
+    line: &mut SecretBytes,
     what: &'static str,
     value: &str,
     spaces_ok: bool,
@@ -143,16 +159,16 @@ fn push(
     if !spaces_ok && value.contains(' ') {
         return Err(EncodeError::Space(what));
     }
-    line.push(' ');
-    line.push_str(value);
+    line.extend(b" ");
+    line.extend(value.as_bytes());
     Ok(())
 }
 
-fn number(line: &mut String, n: u32) -> Result<(), EncodeError> {
+fn number(line: &mut SecretBytes, n: u32) -> Result<(), EncodeError> {
     if n == 0 {
         return Err(EncodeError::ZeroMessage);
     }
-    let _ = write!(line, " {n}");
+    line.extend(format!(" {n}").as_bytes());
     Ok(())
 }
 
@@ -169,7 +185,7 @@ mod tests {
                 b"USER anna@example.org\r\n",
             ),
             (
-                Command::Pass("correct horse".into()),
+                Command::Pass(Secret::new("correct horse".into())),
                 b"PASS correct horse\r\n",
             ),
             (
@@ -181,9 +197,21 @@ mod tests {
             ),
             (
                 Command::AuthPlain {
-                    initial_response: "AGEAYg==".into(),
+                    initial_response: Secret::new("AGEAYg==".into()),
                 },
                 b"AUTH PLAIN AGEAYg==\r\n",
+            ),
+            (
+                Command::Xclient {
+                    addr: [203, 0, 113, 7].into(),
+                },
+                b"XCLIENT ADDR=203.0.113.7\r\n",
+            ),
+            (
+                Command::Xclient {
+                    addr: "2001:db8::7".parse().unwrap(),
+                },
+                b"XCLIENT ADDR=2001:db8::7\r\n",
             ),
             (Command::Stat, b"STAT\r\n"),
             (Command::List(None), b"LIST\r\n"),
@@ -204,38 +232,39 @@ mod tests {
             (Command::Stls, b"STLS\r\n"),
         ];
         for (command, bytes) in cases {
-            assert_eq!(command.encode().unwrap(), bytes, "{command:?}");
+            assert_eq!(&*command.encode().unwrap(), bytes, "{command:?}");
         }
     }
 
     #[test]
     fn refuses_injection() {
+        let refused = |command: Command| command.encode().err();
         assert_eq!(
-            Command::User("a\r\nDELE 1".into()).encode(),
-            Err(EncodeError::LineBreak("user name"))
+            refused(Command::User("a\r\nDELE 1".into())),
+            Some(EncodeError::LineBreak("user name"))
         );
         assert_eq!(
-            Command::Pass("x\ny".into()).encode(),
-            Err(EncodeError::LineBreak("password"))
+            refused(Command::Pass(Secret::new("x\ny".into()))),
+            Some(EncodeError::LineBreak("password"))
         );
         assert_eq!(
-            Command::User("two words".into()).encode(),
-            Err(EncodeError::Space("user name"))
+            refused(Command::User("two words".into())),
+            Some(EncodeError::Space("user name"))
         );
         assert_eq!(
-            Command::User(String::new()).encode(),
-            Err(EncodeError::Empty("user name"))
+            refused(Command::User(String::new())),
+            Some(EncodeError::Empty("user name"))
         );
-        assert_eq!(Command::Retr(0).encode(), Err(EncodeError::ZeroMessage));
+        assert_eq!(refused(Command::Retr(0)), Some(EncodeError::ZeroMessage));
     }
 
     #[test]
     fn debug_hides_secrets() {
-        assert!(!format!("{:?}", Command::Pass("hunter2".into())).contains("hunter2"));
+        assert!(!format!("{:?}", Command::Pass(Secret::new("hunter2".into()))).contains("hunter2"));
         assert!(!format!(
             "{:?}",
             Command::AuthPlain {
-                initial_response: "c2VjcmV0".into()
+                initial_response: Secret::new("c2VjcmV0".into())
             }
         )
         .contains("c2VjcmV0"));

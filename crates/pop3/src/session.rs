@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use secret::SecretBytes;
+
 use crate::{Command, EncodeError, Reply};
 
 /// RFC 1939's states, plus the two ends.
@@ -63,11 +65,14 @@ const MAX_LINE: usize = 1 << 20;
 pub struct Client {
     phase: Phase,
     input: Vec<u8>,
-    output: Vec<u8>,
+    output: SecretBytes,
     /// Sent commands whose replies have not arrived yet, oldest first.
     waiting: VecDeque<Command>,
     /// A multi-line reply being read.
     partial: Option<Partial>,
+    /// Dovecot greets a client it trusts with `[XCLIENT]`. Kept over STLS, which greets no
+    /// more (a forged greeting could only make the relay name its user's address).
+    offers_xclient: bool,
 }
 
 /// A multi-line reply under way: its status text, and its lines so far unless it carries a
@@ -91,14 +96,20 @@ impl Client {
         Self {
             phase: Phase::Greeting,
             input: Vec::new(),
-            output: Vec::new(),
+            output: SecretBytes::default(),
             waiting: VecDeque::new(),
             partial: None,
+            offers_xclient: false,
         }
     }
 
     pub fn phase(&self) -> Phase {
         self.phase
+    }
+
+    /// The server takes [`Command::Xclient`] before login.
+    pub fn offers_xclient(&self) -> bool {
+        self.offers_xclient
     }
 
     /// Queues a command; its bytes are in [`Self::take_output`].
@@ -112,6 +123,7 @@ impl Client {
                     | Command::Pass(_)
                     | Command::Apop { .. }
                     | Command::AuthPlain { .. }
+                    | Command::Xclient { .. }
                     | Command::Quit
             ),
             Phase::Transaction => !matches!(
@@ -121,6 +133,7 @@ impl Client {
                     | Command::Pass(_)
                     | Command::Apop { .. }
                     | Command::AuthPlain { .. }
+                    | Command::Xclient { .. }
             ),
             Phase::Greeting | Phase::Update | Phase::Closed => false,
         };
@@ -130,14 +143,14 @@ impl Client {
         let bytes = command
             .encode()
             .map_err(|e| Error::Encode(command.name(), e))?;
-        self.output.extend_from_slice(&bytes);
+        self.output.extend(&bytes);
         self.waiting.push_back(command);
         Ok(())
     }
 
-    /// The bytes to write to the server now.
-    pub fn take_output(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.output)
+    /// The bytes to write to the server now (wiped when dropped: they may hold a password).
+    pub fn take_output(&mut self) -> SecretBytes {
+        self.output.take()
     }
 
     /// True while replies are outstanding.
@@ -282,6 +295,9 @@ impl Client {
                         .find('<')
                         .and_then(|start| Some((start, text[start..].find('>')? + start)))
                         .map(|(start, end)| text[start..=end].to_owned());
+                    self.offers_xclient = text
+                        .get(..9)
+                        .is_some_and(|head| head.eq_ignore_ascii_case("[XCLIENT]"));
                     Ok(Some(Event::Greeting {
                         text,
                         apop_timestamp,
@@ -340,6 +356,7 @@ impl Client {
 mod tests {
     use super::*;
     use crate::{dot_stuff, RespCode};
+    use secret::Secret;
 
     fn reply(client: &mut Client) -> (Command, Reply) {
         match client.next_event().unwrap() {
@@ -367,8 +384,10 @@ mod tests {
             matches!(client.next_event().unwrap(), Some(Event::Greeting { apop_timestamp: Some(t), .. }) if t == "<1896.697170952@dbc.mtview.ca.us>")
         );
         client.send(Command::User("mrose".into())).unwrap();
-        client.send(Command::Pass("secret".into())).unwrap();
-        assert_eq!(client.take_output(), b"USER mrose\r\nPASS secret\r\n");
+        client
+            .send(Command::Pass(Secret::new("secret".into())))
+            .unwrap();
+        assert_eq!(&*client.take_output(), b"USER mrose\r\nPASS secret\r\n");
         client.feed(
             b"+OK mrose is a real hoopy frood\r\n+OK maildrop has 2 messages (320 octets)\r\n",
         );
@@ -387,7 +406,7 @@ mod tests {
         client.send(Command::Dele(1)).unwrap();
         client.send(Command::Quit).unwrap();
         assert_eq!(
-            client.take_output(),
+            &*client.take_output(),
             b"STAT\r\nLIST\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n"
         );
         client.feed(b"+OK 2 320\r\n+OK 2 messages (320 octets)\r\n1 120\r\n2 200\r\n.\r\n");
@@ -412,7 +431,9 @@ mod tests {
         client.feed(b"+OK ready\r\n");
         client.next_event().unwrap();
         client.send(Command::User("anna".into())).unwrap();
-        client.send(Command::Pass("wrong".into())).unwrap();
+        client
+            .send(Command::Pass(Secret::new("wrong".into())))
+            .unwrap();
         client.feed(b"+OK\r\n-ERR [AUTH] Authentication failed.\r\n");
         reply(&mut client);
         let (_, answer) = reply(&mut client);
@@ -442,6 +463,35 @@ mod tests {
         let mut client = logged_in();
         client.feed(b"+OK unasked\r\n");
         assert!(matches!(client.next_event(), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn a_trusting_server_takes_the_users_address_before_login() {
+        let mut client = Client::new();
+        client.feed(b"+OK [XCLIENT] Dovecot ready.\r\n");
+        assert!(matches!(
+            client.next_event().unwrap(),
+            Some(Event::Greeting { .. })
+        ));
+        assert!(client.offers_xclient());
+        client
+            .send(Command::Xclient {
+                addr: [203, 0, 113, 7].into(),
+            })
+            .unwrap();
+        client.send(Command::User("anna".into())).unwrap();
+        assert_eq!(
+            &*client.take_output(),
+            b"XCLIENT ADDR=203.0.113.7\r\nUSER anna\r\n"
+        );
+        client.feed(b"+OK Updated\r\n");
+        assert!(matches!(reply(&mut client).0, Command::Xclient { .. }));
+        assert_eq!(client.phase(), Phase::Authorization);
+
+        let mut plain = Client::new();
+        plain.feed(b"+OK Dovecot ready. [XCLIENT]\r\n");
+        plain.next_event().unwrap();
+        assert!(!plain.offers_xclient(), "only at the start of the greeting");
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod pop3;
 use std::sync::Arc;
 
 use protocol::{AccountKind, AttachmentSource, Draft, ErrorInfo, Flag, FolderRole, ReplyKind};
-use zeroize::Zeroizing;
+use secret::Secret;
 
 use crate::store::Store;
 use imap::account::Login;
@@ -18,7 +18,7 @@ use imap::account::Login;
 /// A user's login, for submitting mail as them. In memory only; wiped when dropped.
 pub struct Credentials {
     pub user: String,
-    pub password: Zeroizing<String>,
+    pub password: Secret,
 }
 
 /// Where a session's mail is.

@@ -11,12 +11,12 @@ use lettre::transport::smtp::{
     extension::{ClientId, Extension, MailBodyParameter, MailParameter},
 };
 use protocol::ErrorCode;
+use secret::Secret;
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf},
     net::TcpStream,
 };
 use tokio_rustls::{client::TlsStream, TlsConnector};
-use zeroize::Zeroizing;
 
 use crate::{
     config::{MailServer, TlsMode},
@@ -72,7 +72,7 @@ impl SmtpError {
 /// Who submits: the user's own login.
 pub struct Submitter<'a> {
     pub user: &'a str,
-    pub password: &'a Zeroizing<String>,
+    pub password: &'a Secret,
 }
 
 /// One message to submit.
@@ -149,7 +149,7 @@ async fn transaction(
     message: Envelope<'_>,
     handed_over: &std::sync::atomic::AtomicBool,
 ) -> Result<(), SmtpError> {
-    let credentials = Credentials::new(who.user.to_owned(), who.password.to_string());
+    let credentials = Credentials::new(who.user.to_owned(), who.password.expose().to_owned());
     connection
         .auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
         .await

@@ -7,13 +7,14 @@ use std::{
 };
 
 use axum::{
-    extract::{rejection::JsonRejection, ConnectInfo, State},
+    body::Bytes,
+    extract::{ConnectInfo, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use protocol::{AccountKind, ErrorCode, ErrorInfo, LoginRequest, ServerInfo, SessionInfo};
-use zeroize::Zeroizing;
+use secret::{Secret, SecretBytes};
 
 use super::{
     origin,
@@ -58,28 +59,28 @@ pub async fn login(
     State(relay): State<Arc<Relay>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Json<LoginRequest>, JsonRejection>,
+    body: Bytes,
 ) -> Response {
     if !origin::allowed(&headers, &relay.config, true) {
         return error(ErrorCode::BadRequest, "this page may not log in here");
     }
-    let Ok(Json(request)) = body else {
+    let Some((request, password)) = read_login(&headers, body) else {
         return error(
             ErrorCode::BadRequest,
             "expected JSON with email and password",
         );
     };
     let email = request.email.trim();
-    if email.is_empty() || request.password.is_empty() {
+    if email.is_empty() || password.is_empty() {
         return error(
             ErrorCode::AuthFailed,
             "enter your e-mail address and password",
         );
     }
     if email.len() > MAX_EMAIL
-        || request.password.len() > MAX_PASSWORD
+        || password.len() > MAX_PASSWORD
         || email.chars().any(char::is_control)
-        || request.password.contains(['\r', '\n', '\0'])
+        || password.expose().contains(['\r', '\n', '\0'])
     {
         return error(ErrorCode::AuthFailed, "wrong e-mail or password");
     }
@@ -98,8 +99,8 @@ pub async fn login(
         }
     };
     let token = match request.kind {
-        AccountKind::Imap => login_imap(&relay, email, request.password, client).await,
-        AccountKind::Pop3 => login_pop3(&relay, email, request.password).await,
+        AccountKind::Imap => login_imap(&relay, email, password, client).await,
+        AccountKind::Pop3 => login_pop3(&relay, email, password, client).await,
     };
     drop(permit);
     let token = match token {
@@ -132,10 +133,23 @@ pub async fn login(
     ([(header::SET_COOKIE, cookie)], Json(info)).into_response()
 }
 
+/// The login form (JSON; a form post from another site cannot send that type). The body is
+/// wiped once read, and the password moves into a [`Secret`] without another copy.
+fn read_login(headers: &HeaderMap, body: Bytes) -> Option<(LoginRequest, Secret)> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = SecretBytes::from(Vec::from(body));
+    let mut request: LoginRequest = serde_json::from_slice(&body).ok().filter(|_| json)?;
+    let password = Secret::new(std::mem::take(&mut request.password));
+    Some((request, password))
+}
+
 async fn login_imap(
     relay: &Relay,
     email: &str,
-    password: String,
+    password: Secret,
     client: IpAddr,
 ) -> Result<SessionToken, ErrorInfo> {
     let (Some(server), Some(tls)) = (&relay.config.imap, &relay.imap_tls) else {
@@ -145,7 +159,7 @@ async fn login_imap(
         server: server.clone(),
         tls: tls.clone(),
         user: email.to_owned(),
-        password: Zeroizing::new(password),
+        password,
         inline: relay.config.inline_limits(),
         client: Some(client),
     };
@@ -161,7 +175,8 @@ async fn login_imap(
 async fn login_pop3(
     relay: &Relay,
     email: &str,
-    password: String,
+    password: Secret,
+    client: IpAddr,
 ) -> Result<SessionToken, ErrorInfo> {
     let (Some(config), Some(tls), Some(store)) =
         (&relay.config.pop3, &relay.pop3_tls, &relay.store)
@@ -172,7 +187,8 @@ async fn login_pop3(
         server: config.server(),
         tls: tls.clone(),
         user: email.to_owned(),
-        password: Zeroizing::new(password),
+        password,
+        client: Some(client),
     };
     collector::check_login(&login)
         .await

@@ -9,8 +9,8 @@ use std::{
 };
 
 use protocol::{ErrorCode, ErrorInfo, Event, Request, Response};
+use secret::Secret;
 use tokio::sync::{broadcast, mpsc, oneshot};
-use zeroize::Zeroizing;
 
 use crate::{
     accounts::{
@@ -82,7 +82,7 @@ impl Session {
 fn writer(
     sender: Option<Arc<Sender>>,
     user: &str,
-    password: &Zeroizing<String>,
+    password: &Secret,
     source: &Arc<Source>,
     events: &broadcast::Sender<Event>,
 ) -> Option<Writer> {

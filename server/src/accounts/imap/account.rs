@@ -12,12 +12,12 @@ use protocol::{
     ErrorCode, ErrorInfo, Event, Folder, FolderDelta, FolderRole, MessageSummary, MessageView,
     PlacedMessage, Request, Response, SearchHit, SearchQuery, WriteRequest,
 };
+use secret::Secret;
 use tokio::{
     sync::{broadcast, mpsc, oneshot},
     time::Instant,
 };
 use tokio_rustls::TlsConnector;
-use zeroize::Zeroizing;
 
 use crate::{
     accounts::imap::{
@@ -59,7 +59,7 @@ pub struct Login {
     pub server: MailServer,
     pub tls: TlsConnector,
     pub user: String,
-    pub password: Zeroizing<String>,
+    pub password: Secret,
     /// How many inline images an opened message may carry into the browser.
     pub inline: mime::InlineLimits,
     /// The browser's address at login, told to the mail server on every login (ID).

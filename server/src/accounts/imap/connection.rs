@@ -14,6 +14,7 @@ use imap_next::{
     client::{Client, Event, Options},
     stream::{self, Stream},
 };
+use secret::Secret;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -183,10 +184,12 @@ impl ImapConnection {
     pub async fn login(
         &mut self,
         user: &str,
-        password: &str,
+        password: &Secret,
         client: Option<IpAddr>,
     ) -> Result<(), ImapError> {
-        let body = CommandBody::login(user.to_owned(), password.to_owned())
+        // imap-codec takes a String of its own; it and imap-next's send buffer are dropped
+        // unwiped once LOGIN is out (docs/security.md).
+        let body = CommandBody::login(user.to_owned(), password.expose().to_owned())
             .map_err(|_| ImapError::AuthFailed)?;
         let mut bodies: Vec<CommandBody<'static>> = client
             .filter(|_| self.offers_id)

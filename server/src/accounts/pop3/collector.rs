@@ -7,13 +7,13 @@
 //! server (collected again later: its UIDL is known, so it is not stored twice, only deleted) or
 //! in the store (never downloaded twice).
 
-use std::{collections::HashMap, io, sync::Arc, time::Duration};
+use std::{collections::HashMap, io, net::IpAddr, sync::Arc, time::Duration};
 
 use pop3::{Capabilities, Client, Command, Event, Reply, RespCode, ScanListing};
 use protocol::{ErrorCode, TooBig};
+use secret::Secret;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
-use zeroize::Zeroizing;
 
 use crate::{
     config::{MailServer, TlsMode},
@@ -74,7 +74,9 @@ pub struct Pop3Login {
     pub server: MailServer,
     pub tls: TlsConnector,
     pub user: String,
-    pub password: Zeroizing<String>,
+    pub password: Secret,
+    /// The browser's address at login, told to the mail server on every login (XCLIENT).
+    pub client: Option<IpAddr>,
 }
 
 /// What a collection takes and what it leaves on the server.
@@ -166,16 +168,25 @@ impl Connection {
         login: &Pop3Login,
         capabilities: &Capabilities,
     ) -> Result<(), Pop3Error> {
+        // Where the server trusts the relay to say whose connection this is, it is told, so
+        // that its own limits and logs count the person and not the relay. A refusal changes
+        // nothing: the login goes on as the relay's.
+        if let Some(addr) = login.client.filter(|_| self.client.offers_xclient()) {
+            if let Reply::Err { text, .. } = self.call(Command::Xclient { addr }).await? {
+                tracing::info!(%text, "POP3 server refused XCLIENT");
+            }
+        }
         let replies = if capabilities.user || !capabilities.sasl.iter().any(|m| m == "PLAIN") {
             vec![
                 self.call(Command::User(login.user.clone())).await?,
-                self.call(Command::Pass(login.password.to_string())).await?,
+                self.call(Command::Pass(login.password.clone())).await?,
             ]
         } else {
             use base64::Engine;
-            let token = Zeroizing::new(format!("\0{}\0{}", login.user, login.password.as_str()));
-            let initial_response =
-                base64::engine::general_purpose::STANDARD.encode(token.as_bytes());
+            let token = Secret::concat(&["\0", &login.user, "\0", login.password.expose()]);
+            let initial_response = Secret::new(
+                base64::engine::general_purpose::STANDARD.encode(token.expose().as_bytes()),
+            );
             vec![self.call(Command::AuthPlain { initial_response }).await?]
         };
         for reply in replies {

@@ -50,6 +50,8 @@ pub enum StartError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Send(#[from] send::SenderError),
+    #[error("the data directory: {0}")]
+    DataDir(#[from] std::io::Error),
 }
 
 impl Relay {
@@ -74,11 +76,14 @@ impl Relay {
                 pages are checked against the Host they name, and the session cookie is Secure only \
                 where a proxy sends X-Forwarded-Proto: https");
         }
-        let sessions = Sessions::new(web::session::Limits {
-            idle: config.session_idle,
-            lifetime: config.session_lifetime,
-            per_user: config.sessions_per_user,
-        });
+        let sessions = Sessions::new(
+            web::session::Limits {
+                idle: config.session_idle,
+                lifetime: config.session_lifetime,
+                per_user: config.sessions_per_user,
+            },
+            accounts::images::ImageSenders::open(config.data_dir.join("image-senders"))?,
+        );
         let index = std::fs::read_to_string(config.web_root.join("index.html")).ok();
         if index.is_none() {
             tracing::warn!(web_root = %config.web_root.display(), "no built app (index.html) to serve");

@@ -85,6 +85,71 @@ async fn row_preview(browser: &Browser, uid: &str) -> String {
         .to_owned()
 }
 
+/// An HTML mail from the shop with a remote image; `results` are headers the mail server added.
+fn shop_mail(subject: &str, results: &str) -> Vec<u8> {
+    format!(
+        "{results}From: Shop <deals@shop.example>\r\nTo: {}\r\nSubject: {subject}\r\n\
+Date: Tue, 14 Nov 2023 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<p>{subject}</p><img src=\"https://tracker.example/deal.gif\" alt=\"deal\">\r\n",
+        ALICE.0
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn always_showing_a_senders_images_follows_the_user_but_not_a_forged_from() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    dovecot.deliver(ALICE.0, &shop_mail("Weekly deals", ""), false);
+    dovecot.deliver(
+        ALICE.0,
+        &shop_mail(
+            "Your account is locked",
+            "Authentication-Results: mx.example.org; spf=fail; dkim=none;\r\n dmarc=fail (p=none) header.from=shop.example\r\n",
+        ),
+        false,
+    );
+    let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
+    let remote_shown = "document.querySelector('iframe.mail-body').srcdoc.includes(' src=\"https://tracker.example/deal.gif\"')";
+
+    let desktop = Browser::desktop().await;
+    log_in(&desktop, &relay).await;
+    open_row(&desktop, "Weekly deals").await;
+    desktop.find(".remote-bar").await;
+    assert_eq!(desktop.eval(&format!("return {remote_shown}")).await, false);
+    desktop.click(".remote-bar .always-images").await;
+    desktop.wait_for(remote_shown).await;
+
+    // The same sender's name on mail the mail server found forged: warned, images held back,
+    // and no way to trust that "sender".
+    open_row(&desktop, "Your account is locked").await;
+    desktop
+        .wait_for("document.querySelector('.reader h1')?.textContent.includes('locked')")
+        .await;
+    desktop.find(".notice.forged").await;
+    desktop.find(".remote-bar").await;
+    assert_eq!(desktop.eval(&format!("return {remote_shown}")).await, false);
+    assert_eq!(
+        desktop
+            .eval("return !!document.querySelector('.remote-bar .always-images')")
+            .await,
+        false
+    );
+    desktop.close().await;
+
+    // Another device (a fresh browser profile): the choice came along.
+    let phone = Browser::phone().await;
+    log_in(&phone, &relay).await;
+    open_row(&phone, "Weekly deals").await;
+    phone.wait_for(remote_shown).await;
+    assert_eq!(
+        phone
+            .eval("return !!document.querySelector('.remote-bar')")
+            .await,
+        false
+    );
+    phone.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn reading_and_organising_on_a_desktop() {
     let (_dovecot, relay) = setup().await;

@@ -128,6 +128,8 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nZeile 1\r\nZeile 2\r\n";
             keywords: vec![],
             damaged: false,
             truncated: false,
+            forged_from: false,
+            images_allowed: false,
         };
         let draft = continue_draft(view.clone(), raw);
         assert_eq!(draft.id, "0123456789abcdef");

@@ -26,6 +26,9 @@ pub struct Headers {
     pub message_id: Option<String>,
     /// The thread before this message, oldest first: `References`, else `In-Reply-To`.
     pub references: Vec<String>,
+    /// The mail server's `Authentication-Results` (RFC 8601) say DMARC failed, or DKIM failed
+    /// with no signature passing: the From may be forged.
+    pub forged_from: bool,
 }
 
 /// Reads the list headers from a header block (or a whole message).
@@ -58,7 +61,22 @@ pub fn headers(raw: &[u8]) -> Headers {
         reply_to: addresses(message.reply_to()),
         message_id,
         references,
+        forged_from: forged_from(&message),
     }
+}
+
+/// A sender can add `Authentication-Results` of its own, but a `fail` in one only makes its
+/// own mail look worse, so every one counts; a `pass` proves nothing and is only read to
+/// excuse a failed DKIM signature beside a good one.
+fn forged_from(message: &mail_parser::Message<'_>) -> bool {
+    let results: Vec<String> = message
+        .header_values("Authentication-Results")
+        .filter_map(|value| value.as_text())
+        .flat_map(|text| text.split(';').skip(1))
+        .map(|result| result.trim().to_ascii_lowercase())
+        .collect();
+    let says = |verdict: &str| results.iter().any(|r| r.starts_with(verdict));
+    says("dmarc=fail") || (says("dkim=fail") && !says("dkim=pass"))
 }
 
 fn addresses(field: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
@@ -131,6 +149,32 @@ Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n\r\n";
         // Garbage is shown as whatever it is, never a panic.
         let garbage = header_summary(b"From: <<<>>>\r\nSubject: \xff\xfe\r\n\r\n");
         assert!(garbage.from.is_some_and(|a| !a.email.is_empty()));
+    }
+
+    #[test]
+    fn a_from_failing_dmarc_or_dkim_counts_as_forged() {
+        let forged = |results: &str| {
+            let raw = format!("From: bank@example.org\r\n{results}Subject: x\r\n\r\n");
+            headers(raw.as_bytes()).forged_from
+        };
+        assert!(!forged(""));
+        assert!(!forged(
+            "Authentication-Results: mx.example.net;\r\n dkim=pass header.d=example.org;\r\n dmarc=pass\r\n"
+        ));
+        assert!(forged(
+            "Authentication-Results: mx.example.net; spf=pass; DMARC=fail (p=reject) header.from=example.org\r\n"
+        ));
+        assert!(forged(
+            "Authentication-Results: mx.example.net; dkim=fail\r\n"
+        ));
+        // One of two signatures broke on the way (a list footer); the other holds.
+        assert!(!forged(
+            "Authentication-Results: mx.example.net; dkim=fail header.d=list.example; dkim=pass header.d=example.org\r\n"
+        ));
+        // The method name is in the result, not in the server's name.
+        assert!(!forged(
+            "Authentication-Results: dmarc=fail.example.net; none\r\n"
+        ));
     }
 
     #[test]

@@ -410,6 +410,8 @@ mod tests {
             keywords: vec![],
             damaged: false,
             truncated: false,
+            forged_from: false,
+            images_allowed: false,
         }
     }
 

@@ -195,6 +195,11 @@ pub enum Request {
         folder: String,
         thread_id: String,
     },
+    /// Remote images of mail from `sender` show at once from now on, on every device (never
+    /// for mail whose From the mail server found forged).
+    AllowImagesFrom {
+        sender: String,
+    },
     /// Server-side search in one folder, or in all folders when `folder` is absent.
     Search {
         folder: Option<String>,
@@ -524,6 +529,12 @@ pub struct MessageView {
     /// The body was longer than the relay shows and was cut off.
     #[serde(default)]
     pub truncated: bool,
+    /// The mail server checked this message and DMARC or DKIM failed: its From may be forged.
+    #[serde(default)]
+    pub forged_from: bool,
+    /// The user chose to always show this sender's remote images (and the From is not forged).
+    #[serde(default)]
+    pub images_allowed: bool,
 }
 
 /// The part of a message to show.

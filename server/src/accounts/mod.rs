@@ -4,6 +4,7 @@
 //! [`Source`] is where a user's mail is, for what happens beside the actor: downloads, and the
 //! outbox filing a sent message's copy (which may happen after the user has logged out).
 
+pub mod images;
 pub mod imap;
 pub mod pop3;
 

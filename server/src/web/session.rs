@@ -14,6 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
     accounts::{
+        images::ImageSenders,
         imap::{
             account::{self, Login, Reply},
             ImapConnection, Shelf,
@@ -50,6 +51,7 @@ pub struct Session {
     jobs: mpsc::Sender<(Request, Reply)>,
     events: broadcast::Sender<Event>,
     presence: Mutex<Presence>,
+    images: Arc<ImageSenders>,
 }
 
 /// Open WebSockets; when they drop to zero the session expires after the idle time. Every open
@@ -62,8 +64,24 @@ struct Presence {
 }
 
 impl Session {
-    /// Queues `request` behind the others of this user and waits for its answer.
+    /// Queues `request` behind the others of this user and waits for its answer. Whose remote
+    /// images show is the relay's to say, whichever kind of account answers.
     pub async fn request(&self, request: Request) -> Result<Response, ErrorInfo> {
+        if let Request::AllowImagesFrom { sender } = &request {
+            return self
+                .images
+                .allow(&self.email, sender)
+                .map(|()| Response::Done)
+                .map_err(|e| ErrorInfo::new(ErrorCode::BadRequest, e.to_string()));
+        }
+        let mut response = self.ask(request).await?;
+        if let Response::Message(view) = &mut response {
+            view.images_allowed = self.images.allowed(&self.email, view);
+        }
+        Ok(response)
+    }
+
+    async fn ask(&self, request: Request) -> Result<Response, ErrorInfo> {
         let ended = || ErrorInfo::new(ErrorCode::NotLoggedIn, "the session has ended");
         let (reply, answer) = oneshot::channel();
         self.jobs
@@ -112,14 +130,16 @@ pub struct Sessions {
     limits: Limits,
     /// What ended IMAP sessions knew of their folders, for the same users' next logins.
     shelf: Arc<Shelf>,
+    images: Arc<ImageSenders>,
 }
 
 impl Sessions {
-    pub fn new(limits: Limits) -> Arc<Self> {
+    pub fn new(limits: Limits, images: ImageSenders) -> Arc<Self> {
         Arc::new(Self {
             by_token: Mutex::default(),
             limits,
             shelf: Arc::default(),
+            images: Arc::new(images),
         })
     }
 
@@ -175,6 +195,7 @@ impl Sessions {
             jobs,
             events,
             presence: Mutex::default(),
+            images: Arc::clone(&self.images),
         });
         let token = SessionToken::random();
         for oldest in self.over_the_cap(&session.email) {

@@ -16,7 +16,6 @@ use crate::{
     dates,
     i18n::{self, Strings},
     icons::{icon, Icon},
-    prefs,
     state::{texts, Mail},
     text,
 };
@@ -160,7 +159,9 @@ fn Reader(message: MessageView) -> impl IntoView {
                 .map(|thread_id| view! { <Conversation folder=folder.clone() uid thread_id /> })}
             {message.damaged.then(|| view! { <p class="notice" role="note">{t.damaged_explained}</p> })}
             {message.truncated.then(|| view! { <p class="notice" role="note">{t.truncated_explained}</p> })}
-            <BodyView body=message.body.clone() sender />
+            {message.forged_from.then(|| view! { <p class="notice forged" role="note">{t.forged_from_explained}</p> })}
+            <BodyView body=message.body.clone() sender images_allowed=message.images_allowed
+                forged_from=message.forged_from />
             <AttachmentList message=message.clone() />
             <PhoneBar folder=folder.clone() uid more />
         </article>
@@ -214,9 +215,12 @@ fn Conversation(folder: String, uid: u32, thread_id: String) -> impl IntoView {
     }
 }
 
+/// `images_allowed` and `forged_from` are the relay's verdict on this message's sender: the
+/// user's choices live there, for every device.
 #[component]
-fn BodyView(body: Body, sender: String) -> impl IntoView {
+fn BodyView(body: Body, sender: String, images_allowed: bool, forged_from: bool) -> impl IntoView {
     let t = texts();
+    let mail = expect_context::<Mail>();
     match body {
         Body::Html {
             html,
@@ -224,17 +228,25 @@ fn BodyView(body: Body, sender: String) -> impl IntoView {
         } => {
             // Inline (cid:) images arrive inside the HTML already, as data: URLs: the document
             // is built once.
-            let show = RwSignal::new(remote_content && prefs::images_allowed_from(&sender));
+            let show = RwSignal::new(remote_content && images_allowed);
+            let may_always = !forged_from && !sender.is_empty();
             let always = move |_| {
-                prefs::allow_images_from(&sender);
-                show.set(true);
+                let sender = sender.clone();
+                spawn_local(async move {
+                    match mail.request(Request::AllowImagesFrom { sender }).await {
+                        Ok(_) => show.set(true),
+                        Err(e) => mail.failed(e),
+                    }
+                });
             };
             view! {
                 <Show when=move || remote_content && !show.get()>
                     <div class="remote-bar" role="status">
                         <span>{t.remote_blocked}</span>
                         <button class="secondary" on:click=move |_| show.set(true)>{t.show_images}</button>
-                        <button class="secondary" on:click=always.clone()>{t.always_show_images}</button>
+                        {may_always.then(|| view! {
+                            <button class="secondary always-images" on:click=always.clone()>{t.always_show_images}</button>
+                        })}
                     </div>
                 </Show>
                 <iframe class="mail-body" title=t.messages

@@ -593,6 +593,11 @@ impl Actor {
                     "writing requests are answered by `write`".into(),
                 ))
             }
+            Request::AllowImagesFrom { .. } => {
+                return Err(ImapError::BadInput(
+                    "image senders are kept by the session".into(),
+                ))
+            }
             Request::Search { folder, query } => {
                 let folders = match folder {
                     Some(folder) => vec![folder.clone()],

@@ -723,6 +723,8 @@ fn view(folder: &str, uid: u32, fetched: &Fetched<'_>, headers: mime::Headers) -
         keywords: fetched.keywords(),
         damaged: false,
         truncated: false,
+        forged_from: headers.forged_from,
+        images_allowed: false,
     }
 }
 

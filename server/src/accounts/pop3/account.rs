@@ -245,6 +245,9 @@ fn answer(
         Request::Write(_) => Err(StoreError::BadInput(
             "writing requests are answered by `write`".into(),
         )),
+        Request::AllowImagesFrom { .. } => Err(StoreError::BadInput(
+            "image senders are kept by the session".into(),
+        )),
         Request::Search { folder, query } => {
             let hits = store.search(user, folder.as_deref(), &query)?;
             Ok((Response::SearchResults { hits }, Vec::new(), false))
@@ -283,6 +286,8 @@ fn open(
         keywords,
         damaged: false,
         truncated: parsed.truncated,
+        forged_from: parsed.headers.forged_from,
+        images_allowed: false,
     })
 }
 

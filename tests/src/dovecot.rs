@@ -421,3 +421,25 @@ fn chown_tree(path: &Path) {
         }
     }
 }
+
+/// The proportional set size of Dovecot's `imap` and `imap-login` processes (one of each per
+/// connection: the login process keeps its TLS), in KiB.
+pub fn imap_processes_kib() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm"))
+                .is_ok_and(|c| matches!(c.trim(), "imap" | "imap-login"))
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("smaps_rollup")).ok())
+        .filter_map(|rollup| {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum()
+}

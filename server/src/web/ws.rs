@@ -23,6 +23,8 @@ use crate::Relay;
 /// Requests are small but for a draft's text (a long reply quotes a long message); anything
 /// larger is garbage or an attack. Attachments come by upload, never in a frame.
 const MAX_FRAME: usize = 1024 * 1024;
+/// What a socket reads at a time, and writes out once it has it.
+const SOCKET_BUFFER: usize = 8 * 1024;
 /// Requests one socket may have in flight at once; past that, each is answered `try_later`
 /// at once, so one tab (or a script) cannot queue up unbounded work.
 const MAX_IN_FLIGHT: usize = 32;
@@ -43,9 +45,13 @@ pub async fn upgrade(
     };
     let sessions = Arc::clone(&relay.sessions);
     let silence = Duration::from_secs(relay.config.socket_timeout_seconds.max(1));
-    // A message may come in fragments: each is bounded too, not only their sum.
+    // A message may come in fragments: each is bounded too, not only their sum. The buffers
+    // are small (tungstenite's are 128 KiB each, allocated per socket): frames are small, and a
+    // big one is read in more steps rather than held in memory by every idle socket.
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| serve(socket, sessions, token, session, silence))
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 use webmail_server::config::TlsMode;
 use webmail_tests::{
     client::Client,
-    dovecot::Dovecot,
+    dovecot::{imap_processes_kib, Dovecot},
     mail,
     relay_process::{imap_section, release_relay, RelayProcess},
 };
@@ -144,26 +144,4 @@ async fn main() {
         at(0.99),
         at(1.0),
     );
-}
-
-/// The proportional set size of Dovecot's `imap` and `imap-login` processes (one of each per
-/// connection: the login process keeps its TLS), in KiB.
-fn imap_processes_kib() -> u64 {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            std::fs::read_to_string(e.path().join("comm"))
-                .is_ok_and(|c| matches!(c.trim(), "imap" | "imap-login"))
-        })
-        .filter_map(|e| std::fs::read_to_string(e.path().join("smaps_rollup")).ok())
-        .filter_map(|rollup| {
-            rollup
-                .lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .sum()
 }

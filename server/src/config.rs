@@ -164,6 +164,10 @@ pub struct Pop3Config {
     /// does not.
     #[serde(default = "default_max_message_mb")]
     pub max_message_mb: u64,
+    /// At most this many megabytes of mail per user in the relay's store (0: no limit). Past
+    /// it, new mail stays on the server, untouched, and the user is told the mailbox is full.
+    #[serde(default)]
+    pub quota_mb: u64,
 }
 
 impl Pop3Config {

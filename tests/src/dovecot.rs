@@ -174,6 +174,7 @@ impl Dovecot {
             keep_days: 0,
             collect_every_minutes: 5,
             max_message_mb: 50,
+            quota_mb: 0,
         }
     }
 

@@ -144,6 +144,37 @@ async fn collects_over_pop3s_and_stls_and_reads_like_imap() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_full_store_leaves_new_mail_on_the_server_and_says_so() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    // Three messages of about 400 kB; the user may keep 1 MB on the relay.
+    for i in 0..3 {
+        let body = format!("Teil {i}\r\n{}", "Zeile voller Text.\r\n".repeat(20_000));
+        let raw = mail::message(
+            "Bob <bob@example.org>",
+            ALICE.0,
+            &format!("Grosse Nachricht {i}"),
+            &format!("Mon, 13 Nov 2023 10:0{i}:00 +0000"),
+            &body,
+        );
+        dovecot.deliver(ALICE.0, &raw, false);
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut pop3 = dovecot.pop3_server(TlsMode::Implicit);
+    pop3.quota_mb = 1;
+    let relay = RunningRelay::start_pop3(pop3, None, data.path()).await;
+    let mut client = Client::login_as(&relay, ALICE.0, ALICE.1, "pop3").await;
+    let done = collected(&mut client, Duration::from_secs(20)).await;
+    assert_eq!(done["stored"], 2, "{done}");
+    assert_eq!(done["error"]["code"], "over_quota", "{done}");
+    // What did not fit is still on the server, whole, for the next collection.
+    assert_eq!(dovecot.messages_on_server(ALICE.0), 1);
+    let page = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    assert_eq!(page["total"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn leave_on_server_collects_each_message_once() {
     let dovecot = Dovecot::start(&[ALICE]).await;
     deliver(&dovecot, 5);

@@ -115,6 +115,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Bytes of mail `user` has in the store, every folder counted.
+    pub fn bytes_used(&self, user: &str) -> Result<u64, StoreError> {
+        let used: i64 = self.db().query_row(
+            "SELECT COALESCE(SUM(size), 0) FROM messages WHERE user = ?1",
+            params![user],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(used).unwrap_or_default())
+    }
+
     /// A new message file for `user`, to be written as the message arrives. Nothing is kept
     /// unless it is handed to [`Self::store_collected`]; a dropped one leaves no file.
     pub fn incoming(&self, user: &str) -> Result<Incoming, StoreError> {

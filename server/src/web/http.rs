@@ -208,6 +208,7 @@ async fn login_pop3(
                 Keep::Days(config.keep_days)
             },
             max_message: config.max_message_mb.saturating_mul(1_000_000),
+            quota: (config.quota_mb > 0).then(|| config.quota_mb.saturating_mul(1_000_000)),
         },
         every: Duration::from_secs(config.collect_every_minutes.max(1) * 60),
         inline: relay.config.inline_limits(),

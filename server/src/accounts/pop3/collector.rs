@@ -43,6 +43,8 @@ pub enum Pop3Error {
     Refused(String),
     #[error("the mail server sent something unreadable: {0}")]
     Protocol(String),
+    #[error("your mailbox on this webmail is full ({quota} bytes): delete some mail; new mail waits on the mail server")]
+    OverQuota { quota: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -55,6 +57,7 @@ impl Pop3Error {
             Self::AuthFailed => ErrorCode::AuthFailed,
             Self::InUse | Self::LoginDelay | Self::Temporary(_) => ErrorCode::TryLater,
             Self::Refused(_) => ErrorCode::ServerRefused,
+            Self::OverQuota { .. } => ErrorCode::OverQuota,
             Self::Store(_) => ErrorCode::Internal,
         }
     }
@@ -86,6 +89,8 @@ pub struct Policy {
     /// Messages larger than this (by the server's LIST) stay on the server, and the user is
     /// told which.
     pub max_message: u64,
+    /// Bytes of mail the user may have in the store; new mail past it stays on the server.
+    pub quota: Option<u64>,
 }
 
 /// Whether collected mail leaves the server.
@@ -368,6 +373,14 @@ async fn collect_into(
             .too_big
             .push(describe(&mut connection, message, size).await?);
     }
+    let over_quota = match policy.quota {
+        Some(quota) => {
+            let user = login.user.clone();
+            let used = blocking(&store, move |s| s.bytes_used(&user)).await?;
+            within_quota(&mut to_fetch, &sizes, quota.saturating_sub(used))
+        }
+        None => false,
+    };
     let total = to_fetch.len() as u32;
     progress(0, total);
 
@@ -465,7 +478,27 @@ async fn collect_into(
         }
     }
     // The deletions take effect now, with QUIT.
-    connection.quit().await
+    connection.quit().await?;
+    match policy.quota {
+        Some(quota) if over_quota => Err(Pop3Error::OverQuota { quota }),
+        _ => Ok(()),
+    }
+}
+
+/// Keeps the messages to fetch, oldest first, while their sizes (as LIST says) fit in `room`;
+/// true if any had to wait. Those stay on the server untouched until there is room.
+fn within_quota(to_fetch: &mut Vec<(u32, String)>, sizes: &HashMap<u32, u64>, room: u64) -> bool {
+    let mut left = room;
+    let fitting = to_fetch
+        .iter()
+        .take_while(|(message, _)| {
+            let size = sizes.get(message).copied().unwrap_or_default();
+            left.checked_sub(size).map(|rest| left = rest).is_some()
+        })
+        .count();
+    let over = fitting < to_fetch.len();
+    to_fetch.truncate(fitting);
+    over
 }
 
 /// Who sent a message that stays on the server, and what about, from its header (TOP n 0).

@@ -31,6 +31,16 @@ pub struct FaultProxy {
     cut_after: Arc<Mutex<Option<usize>>>,
     /// Bytes passed either way, over all connections.
     passed: Arc<AtomicU64>,
+    /// For connections opened from now on: once the server has sent the first of these bytes,
+    /// the second follow in the same write (a man in the middle before STARTTLS).
+    append: Arc<Mutex<Option<Append>>>,
+}
+
+/// What [`FaultProxy::append_after`] slips in, and after what.
+#[derive(Clone)]
+struct Append {
+    after: Vec<u8>,
+    bytes: Vec<u8>,
 }
 
 impl FaultProxy {
@@ -43,6 +53,8 @@ impl FaultProxy {
         let budget = Arc::clone(&cut_after);
         let passed: Arc<AtomicU64> = Arc::default();
         let counter = Arc::clone(&passed);
+        let append: Arc<Mutex<Option<Append>>> = Arc::default();
+        let appending = Arc::clone(&append);
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
@@ -52,10 +64,10 @@ impl FaultProxy {
                 let limit = *budget.lock().expect("not poisoned");
                 let stalled = Arc::new(AtomicBool::new(false));
                 let pipe = tokio::spawn(forward(
-                    client,
-                    server,
+                    (client, server),
                     injected,
                     limit,
+                    appending.lock().expect("not poisoned").clone(),
                     Arc::clone(&stalled),
                     Arc::clone(&counter),
                 ));
@@ -72,7 +84,17 @@ impl FaultProxy {
             connections,
             cut_after,
             passed,
+            append,
         }
+    }
+
+    /// Connections opened from now on: right behind the first server bytes that contain
+    /// `after`, `bytes` go to the client in the same write, as if the server had sent them.
+    pub fn append_after(&self, after: &[u8], bytes: &[u8]) {
+        *self.append.lock().expect("not poisoned") = Some(Append {
+            after: after.to_vec(),
+            bytes: bytes.to_vec(),
+        });
     }
 
     /// Returns once no byte has passed either way for `quiet`: whatever the client and the
@@ -121,10 +143,10 @@ impl FaultProxy {
 }
 
 async fn forward(
-    mut client: TcpStream,
-    mut server: TcpStream,
+    (mut client, mut server): (TcpStream, TcpStream),
     mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
     mut budget: Option<usize>,
+    mut append: Option<Append>,
     stalled: Arc<AtomicBool>,
     passed: Arc<AtomicU64>,
 ) {
@@ -152,7 +174,12 @@ async fn forward(
                     passed.fetch_add(n as u64, Ordering::SeqCst);
                     // Pass on what fits in the budget, then drop the connection mid-stream.
                     let pass = budget.map_or(n, |left| n.min(left));
-                    if to_client.write_all(&down[..pass]).await.is_err() {
+                    let mut out = down[..pass].to_vec();
+                    let due = append.as_ref().is_some_and(|a| out.windows(a.after.len()).any(|w| w == a.after));
+                    if due {
+                        out.extend(append.take().expect("due").bytes);
+                    }
+                    if to_client.write_all(&out).await.is_err() {
                         break;
                     }
                     if let Some(left) = &mut budget {

@@ -12,6 +12,7 @@ use webmail_tests::{
     client::{subjects, ws_connect, Client},
     dovecot::Dovecot,
     mail,
+    proxy::FaultProxy,
     relay::RunningRelay,
 };
 
@@ -327,6 +328,35 @@ async fn a_server_without_starttls_is_refused_rather_than_used_in_clear() {
     assert!(cookie.is_none());
     // The password never went over the wire: Dovecot saw no login attempt.
     assert!(!dovecot.log().contains(ALICE.0), "{}", dovecot.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bytes_slipped_in_before_the_tls_handshake_are_dropped() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    // A man in the middle appends a line to Dovecot's "OK Begin TLS": read in clear, it
+    // would pass for the server's first words inside TLS and end the session at once.
+    let proxy = FaultProxy::start(dovecot.imap_port).await;
+    proxy.append_after(b"Begin TLS", b"* BYE slipped in before TLS\r\n");
+    let mut imap = dovecot.imap_server(TlsMode::Starttls);
+    imap.port = proxy.port;
+    let relay = RunningRelay::start(imap).await;
+    let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_eq!(status, 200, "{body}");
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let inbox = client
+        .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
+        .await;
+    assert!(inbox["total"].is_number(), "{inbox}");
+
+    // The same line slipped in behind the greeting, in clear and before STARTTLS, is read:
+    // so the proxy does put it where the relay would see it.
+    let control = FaultProxy::start(dovecot.imap_port).await;
+    control.append_after(b"ready.", b"* BYE slipped in before TLS\r\n");
+    let mut imap = dovecot.imap_server(TlsMode::Starttls);
+    imap.port = control.port;
+    let relay = RunningRelay::start(imap).await;
+    let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
+    assert_ne!(status, 200, "{body}");
 }
 
 fn http_status<T: std::fmt::Debug>(result: Result<T, tungstenite::Error>) -> u16 {

@@ -96,6 +96,24 @@ Date: Tue, 14 Nov 2023 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text
     .into_bytes()
 }
 
+/// The paths of everything in the page's Cache Storage, once the service worker has put the
+/// page there (it installs in the background after the first load; the files it loads from
+/// then on follow).
+async fn cached_paths(browser: &Browser) -> Vec<String> {
+    let script = "return caches.keys()\
+        .then(keys => Promise.all(keys.map(k => caches.open(k).then(c => c.keys()))))\
+        .then(lists => lists.flat().map(r => new URL(r.url).pathname))";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let paths: Vec<String> =
+            serde_json::from_value(browser.eval(script).await).unwrap_or_default();
+        if !paths.is_empty() || std::time::Instant::now() > deadline {
+            return paths;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn always_showing_a_senders_images_follows_the_user_but_not_a_forged_from() {
     let dovecot = Dovecot::start(&[ALICE]).await;
@@ -133,6 +151,22 @@ async fn always_showing_a_senders_images_follows_the_user_but_not_a_forged_from(
             .eval("return !!document.querySelector('.remote-bar .always-images')")
             .await,
         false
+    );
+    // Having read both, the device keeps the app shell and no mail: the service worker's
+    // cache holds only the page and its files, none of them from /api.
+    let cached = cached_paths(&desktop).await;
+    assert!(
+        cached.iter().all(|p| !p.starts_with("/api") && p != "/ws"),
+        "{cached:?}"
+    );
+    assert!(cached.iter().any(|p| p == "/"), "{cached:?}");
+    let page = desktop
+        .eval("return caches.match('/').then(r => r ? r.text() : '')")
+        .await;
+    let page = page.as_str().unwrap_or_default();
+    assert!(
+        !page.contains("Weekly deals") && !page.contains("locked"),
+        "{page}"
     );
     desktop.close().await;
 

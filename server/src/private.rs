@@ -5,8 +5,44 @@
 use std::{
     fs, io,
     os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
-    path::Path,
+    path::{Path, PathBuf},
 };
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::store::user_dir;
+
+/// One small JSON file per user in a private directory: names and signatures, address
+/// suggestions, image senders.
+pub struct PerUser {
+    dir: PathBuf,
+}
+
+impl PerUser {
+    pub fn open(dir: PathBuf) -> io::Result<Self> {
+        self::dir(&dir)?;
+        Ok(Self { dir })
+    }
+
+    /// What `user`'s file holds; a missing or unreadable one reads as nothing saved yet.
+    pub fn read<T: DeserializeOwned + Default>(&self, user: &str) -> T {
+        fs::read(self.file(user))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn write<T: Serialize + ?Sized>(&self, user: &str, value: &T) -> io::Result<()> {
+        write_durably(
+            &self.file(user),
+            &serde_json::to_vec(value).expect("plain data serializes"),
+        )
+    }
+
+    fn file(&self, user: &str) -> PathBuf {
+        self.dir.join(format!("{}.json", user_dir(user)))
+    }
+}
 
 /// Creates `dir` and its missing parents, private; an existing one is made private too.
 pub fn dir(dir: &Path) -> io::Result<()> {

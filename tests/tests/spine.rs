@@ -335,11 +335,7 @@ async fn bytes_slipped_in_before_the_tls_handshake_are_dropped() {
     let dovecot = Dovecot::start(&[ALICE]).await;
     // A man in the middle appends a line to Dovecot's "OK Begin TLS": read in clear, it
     // would pass for the server's first words inside TLS and end the session at once.
-    let proxy = FaultProxy::start(dovecot.imap_port).await;
-    proxy.append_after(b"Begin TLS", b"* BYE slipped in before TLS\r\n");
-    let mut imap = dovecot.imap_server(TlsMode::Starttls);
-    imap.port = proxy.port;
-    let relay = RunningRelay::start(imap).await;
+    let (_proxy, relay) = behind_a_line_slipped_in(&dovecot, b"Begin TLS").await;
     let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
     assert_eq!(status, 200, "{body}");
     let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
@@ -350,13 +346,19 @@ async fn bytes_slipped_in_before_the_tls_handshake_are_dropped() {
 
     // The same line slipped in behind the greeting, in clear and before STARTTLS, is read:
     // so the proxy does put it where the relay would see it.
-    let control = FaultProxy::start(dovecot.imap_port).await;
-    control.append_after(b"ready.", b"* BYE slipped in before TLS\r\n");
-    let mut imap = dovecot.imap_server(TlsMode::Starttls);
-    imap.port = control.port;
-    let relay = RunningRelay::start(imap).await;
+    let (_control, relay) = behind_a_line_slipped_in(&dovecot, b"ready.").await;
     let (status, _, body) = relay.login(ALICE.0, ALICE.1).await;
     assert_ne!(status, 200, "{body}");
+}
+
+/// A relay whose IMAP connection passes a proxy that slips `* BYE` in right behind the first
+/// bytes from Dovecot that contain `after`.
+async fn behind_a_line_slipped_in(dovecot: &Dovecot, after: &[u8]) -> (FaultProxy, RunningRelay) {
+    let proxy = FaultProxy::start(dovecot.imap_port).await;
+    proxy.append_after(after, b"* BYE slipped in before TLS\r\n");
+    let mut imap = dovecot.imap_server(TlsMode::Starttls);
+    imap.port = proxy.port;
+    (proxy, RunningRelay::start(imap).await)
 }
 
 fn http_status<T: std::fmt::Debug>(result: Result<T, tungstenite::Error>) -> u16 {

@@ -113,23 +113,9 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nZeile 1\r\nZeile 2\r\n";
             uid: 3,
             from: parsed.headers.summary.from.clone(),
             to: parsed.headers.summary.to.clone(),
-            cc: vec![],
-            reply_to: vec![],
             subject: parsed.headers.summary.subject.clone(),
-            date: 0,
-            message_id: None,
-            references: vec![],
-            thread_id: None,
             body: parsed.body,
-            attachments: vec![],
-            unread: false,
-            flagged: false,
-            answered: false,
-            keywords: vec![],
-            damaged: false,
-            truncated: false,
-            forged_from: false,
-            images_allowed: false,
+            ..MessageView::default()
         };
         let draft = continue_draft(view.clone(), raw);
         assert_eq!(draft.id, "0123456789abcdef");

@@ -394,7 +394,6 @@ mod tests {
                 address(None, "ALICE@example.org"),
                 address(None, "dave@example.org"),
             ],
-            reply_to: vec![],
             subject: "AW: Re: Treffen".into(),
             date: 1_764_633_600, // 2025-12-02
             message_id: Some("<3@example.org>".into()),
@@ -403,15 +402,7 @@ mod tests {
             body: Body::Text {
                 text: "Wann?\n> früher\n".into(),
             },
-            attachments: vec![],
-            unread: false,
-            flagged: false,
-            answered: false,
-            keywords: vec![],
-            damaged: false,
-            truncated: false,
-            forged_from: false,
-            images_allowed: false,
+            ..MessageView::default()
         }
     }
 

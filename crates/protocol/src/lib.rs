@@ -499,7 +499,7 @@ pub enum Flag {
 }
 
 /// A message to read.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageView {
     pub folder: String,
     pub uid: u32,
@@ -538,7 +538,7 @@ pub struct MessageView {
 }
 
 /// The part of a message to show.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Body {
     /// Sanitized HTML: no scripts, no event handlers, no forms, no remote loads. Remote images
@@ -547,6 +547,7 @@ pub enum Body {
     /// Plain text, as written (the app escapes it).
     Text { text: String },
     /// Nothing to show (e.g. only attachments).
+    #[default]
     Empty,
 }
 

@@ -65,10 +65,6 @@ impl SecretBytes {
         self.0.extend_from_slice(bytes);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn take(&mut self) -> Self {
         std::mem::take(self)
     }

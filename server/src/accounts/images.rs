@@ -4,17 +4,24 @@
 //! forged (DMARC or DKIM failed, see `mime::Headers::forged_from`): a stranger cannot borrow a
 //! trusted sender's name to track the user.
 
-use std::{fs, io, path::PathBuf};
+use std::{
+    collections::HashMap,
+    io,
+    path::PathBuf,
+    sync::{Mutex, MutexGuard},
+};
 
-use protocol::MessageView;
+use protocol::{ErrorCode, MessageView};
 
-use crate::store::user_dir;
+use crate::private::PerUser;
 
 /// Enough for every sender a family member trusts; a longer list is refused, not grown.
 const MAX_SENDERS: usize = 1_000;
 
 pub struct ImageSenders {
-    dir: PathBuf,
+    files: PerUser,
+    /// Each user's list as read from their file once: every opened message asks.
+    by_user: Mutex<HashMap<String, Vec<String>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,20 +34,32 @@ pub enum ImageSendersError {
     Io(#[from] io::Error),
 }
 
+impl ImageSendersError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotAnAddress(_) | Self::TooMany => ErrorCode::BadRequest,
+            Self::Io(_) => ErrorCode::Internal,
+        }
+    }
+}
+
 impl ImageSenders {
     pub fn open(dir: PathBuf) -> io::Result<Self> {
-        crate::private::dir(&dir)?;
-        Ok(Self { dir })
+        Ok(Self {
+            files: PerUser::open(dir)?,
+            by_user: Mutex::default(),
+        })
     }
 
     /// Whether `message`'s remote images show at once for `user`.
     pub fn allowed(&self, user: &str, message: &MessageView) -> bool {
-        !message.forged_from
-            && message.from.as_ref().is_some_and(|from| {
-                self.of(user)
-                    .iter()
-                    .any(|s| s.eq_ignore_ascii_case(&from.email))
-            })
+        let Some(from) = message.from.as_ref().filter(|_| !message.forged_from) else {
+            return false;
+        };
+        let mut all = self.lock();
+        self.cached(&mut all, user)
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&from.email))
     }
 
     pub fn allow(&self, user: &str, sender: &str) -> Result<(), ImageSendersError> {
@@ -48,7 +67,8 @@ impl ImageSenders {
         if sender.len() > 254 || !sender.contains('@') || sender.chars().any(char::is_control) {
             return Err(ImageSendersError::NotAnAddress(sender.to_owned()));
         }
-        let mut senders = self.of(user);
+        let mut all = self.lock();
+        let senders = self.cached(&mut all, user);
         if senders.iter().any(|s| s.eq_ignore_ascii_case(sender)) {
             return Ok(());
         }
@@ -56,56 +76,46 @@ impl ImageSenders {
             return Err(ImageSendersError::TooMany);
         }
         senders.push(sender.to_owned());
-        crate::private::write_durably(
-            &self.file(user),
-            &serde_json::to_vec(&senders).expect("addresses serialize"),
-        )?;
+        if let Err(e) = self.files.write(user, senders) {
+            senders.pop(); // not kept, so not claimed either
+            return Err(e.into());
+        }
         Ok(())
     }
 
+    #[cfg(test)]
     fn of(&self, user: &str) -> Vec<String> {
-        fs::read(self.file(user))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
+        let mut all = self.lock();
+        self.cached(&mut all, user).clone()
     }
 
-    fn file(&self, user: &str) -> PathBuf {
-        self.dir.join(format!("{}.json", user_dir(user)))
+    fn cached<'a>(
+        &self,
+        all: &'a mut HashMap<String, Vec<String>>,
+        user: &str,
+    ) -> &'a mut Vec<String> {
+        all.entry(user.to_owned())
+            .or_insert_with(|| self.files.read(user))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<String>>> {
+        self.by_user.lock().expect("not poisoned")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{Address, Body};
+    use protocol::Address;
 
     fn from(email: &str, forged_from: bool) -> MessageView {
         MessageView {
-            folder: "INBOX".into(),
-            uid: 1,
             from: Some(Address {
                 name: None,
                 email: email.into(),
             }),
-            to: vec![],
-            cc: vec![],
-            reply_to: vec![],
-            subject: String::new(),
-            date: 0,
-            message_id: None,
-            references: vec![],
-            thread_id: None,
-            body: Body::Empty,
-            attachments: vec![],
-            unread: false,
-            flagged: false,
-            answered: false,
-            keywords: vec![],
-            damaged: false,
-            truncated: false,
             forged_from,
-            images_allowed: false,
+            ..MessageView::default()
         }
     }
 

@@ -2,12 +2,12 @@
 //! them, so the editor can suggest them. Kept per user in the data directory's `contacts/`
 //! (at most [`MAX_CONTACTS`], the least used dropped first); written when a new address turns up.
 
-use std::{collections::HashMap, fs, io, path::PathBuf, sync::Mutex};
+use std::{collections::HashMap, io, path::PathBuf, sync::Mutex};
 
 use protocol::Address;
 use serde::{Deserialize, Serialize};
 
-use crate::store::user_dir;
+use crate::private::PerUser;
 
 const MAX_CONTACTS: usize = 2_000;
 const MAX_SUGGESTIONS: usize = 8;
@@ -21,15 +21,14 @@ struct Contact {
 }
 
 pub struct Contacts {
-    dir: PathBuf,
+    files: PerUser,
     by_user: Mutex<HashMap<String, Vec<Contact>>>,
 }
 
 impl Contacts {
     pub fn open(dir: PathBuf) -> io::Result<Self> {
-        crate::private::dir(&dir)?;
         Ok(Self {
-            dir,
+            files: PerUser::open(dir)?,
             by_user: Mutex::default(),
         })
     }
@@ -112,24 +111,13 @@ impl Contacts {
     }
 
     fn load(&self, user: &str) -> Vec<Contact> {
-        fs::read(self.file(user))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
+        self.files.read(user)
     }
 
     fn save(&self, user: &str, contacts: &[Contact]) {
-        let written = crate::private::write_durably(
-            &self.file(user),
-            &serde_json::to_vec(contacts).expect("contacts serialize"),
-        );
-        if let Err(e) = written {
+        if let Err(e) = self.files.write(user, contacts) {
             tracing::warn!(error = %e, "cannot keep the address suggestions");
         }
-    }
-
-    fn file(&self, user: &str) -> PathBuf {
-        self.dir.join(format!("{}.json", user_dir(user)))
     }
 }
 

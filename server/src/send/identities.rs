@@ -2,17 +2,17 @@
 //! the config's to say (`[smtp]`), what they are called is the user's, kept in the data
 //! directory's `identities/`, one small file per user, so that every device shows the same.
 
-use std::{fs, io, path::PathBuf};
+use std::{io, path::PathBuf};
 
 use protocol::Identity;
 
-use crate::{config::SmtpConfig, store::user_dir};
+use crate::{config::SmtpConfig, private::PerUser};
 
 const MAX_NAME: usize = 100;
 const MAX_SIGNATURE: usize = 2_000;
 
 pub struct Identities {
-    dir: PathBuf,
+    files: PerUser,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,16 +29,14 @@ pub enum IdentityError {
 
 impl Identities {
     pub fn open(dir: PathBuf) -> io::Result<Self> {
-        crate::private::dir(&dir)?;
-        Ok(Self { dir })
+        Ok(Self {
+            files: PerUser::open(dir)?,
+        })
     }
 
     /// Every address `user` may send as (the login address first), with what they saved.
     pub fn of(&self, config: &SmtpConfig, user: &str) -> Vec<Identity> {
-        let saved: Vec<Identity> = fs::read(self.file(user))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
+        let saved: Vec<Identity> = self.files.read(user);
         config
             .identities(user)
             .into_iter()
@@ -79,14 +77,7 @@ impl Identities {
             .ok_or_else(|| IdentityError::NotYours(identity.address.clone()))?;
         slot.name = name.to_owned();
         slot.signature = identity.signature.replace("\r\n", "\n");
-        crate::private::write_durably(
-            &self.file(user),
-            &serde_json::to_vec(&all).expect("identities serialize"),
-        )?;
+        self.files.write(user, &all)?;
         Ok(())
-    }
-
-    fn file(&self, user: &str) -> PathBuf {
-        self.dir.join(format!("{}.json", user_dir(user)))
     }
 }

@@ -136,12 +136,15 @@ pub async fn login(
 /// The login form (JSON; a form post from another site cannot send that type). The body is
 /// wiped once read, and the password moves into a [`Secret`] without another copy.
 fn read_login(headers: &HeaderMap, body: Bytes) -> Option<(LoginRequest, Secret)> {
+    let body = SecretBytes::from(Vec::from(body));
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let body = SecretBytes::from(Vec::from(body));
-    let mut request: LoginRequest = serde_json::from_slice(&body).ok().filter(|_| json)?;
+    if !json {
+        return None;
+    }
+    let mut request: LoginRequest = serde_json::from_slice(&body).ok()?;
     let password = Secret::new(std::mem::take(&mut request.password));
     Some((request, password))
 }

@@ -72,7 +72,7 @@ impl Session {
                 .images
                 .allow(&self.email, sender)
                 .map(|()| Response::Done)
-                .map_err(|e| ErrorInfo::new(ErrorCode::BadRequest, e.to_string()));
+                .map_err(|e| ErrorInfo::new(e.code(), e.to_string()));
         }
         let mut response = self.ask(request).await?;
         if let Response::Message(view) = &mut response {

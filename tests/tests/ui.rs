@@ -145,6 +145,7 @@ async fn always_showing_a_senders_images_follows_the_user_but_not_a_forged_from(
         .await;
     desktop.find(".notice.forged").await;
     desktop.find(".remote-bar").await;
+    desktop.screenshot("message-forged.png").await;
     assert_eq!(desktop.eval(&format!("return {remote_shown}")).await, false);
     assert_eq!(
         desktop

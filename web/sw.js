@@ -1,10 +1,22 @@
 // The app shell offline: the page, its script, wasm, styles and icons are kept in a cache, so the
-// app starts without a network and on a bad mobile connection. Mail itself is never cached here:
-// /api and /ws always go to the relay.
-const CACHE = "webmail-shell-v1";
+// app starts without a network and on a bad mobile connection. Mail is never cached here: /api
+// and /ws always go to the relay (what the app keeps to read offline is in IndexedDB, per
+// account, deleted at sign-out).
+const CACHE = "webmail-shell-v2";
+
+// The page and everything it names (script, wasm, styles, icons), so that the very first visit
+// already works offline: those files were fetched before this worker was there to keep them.
+async function keepShell() {
+  const cache = await caches.open(CACHE);
+  const page = await fetch("/", { cache: "no-cache" });
+  const html = await page.clone().text();
+  await cache.put("/", page);
+  const named = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]);
+  await cache.addAll([...new Set(named)].filter((path) => !path.startsWith("/api/")));
+}
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.add("/")).then(() => self.skipWaiting()));
+  event.waitUntil(keepShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {

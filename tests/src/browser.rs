@@ -209,6 +209,31 @@ impl Browser {
         serde_json::from_value(result).unwrap_or_default()
     }
 
+    /// Turns the browser's network off or on, as a phone losing its signal (Chromium's network
+    /// emulation, over the DevTools protocol through chromedriver): requests, sockets and
+    /// `navigator.onLine` all see it.
+    pub async fn set_offline(&self, offline: bool) {
+        self.devtools("Network.enable", serde_json::json!({})).await;
+        self.devtools(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": offline,
+                "latency": 0,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1,
+            }),
+        )
+        .await;
+    }
+
+    /// Runs a DevTools protocol command in the page.
+    async fn devtools(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(Devtools { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(crate::artifacts_dir().join(name), png).expect("write screenshot");
@@ -224,5 +249,30 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         kill_group(&mut self.driver);
+    }
+}
+
+/// chromedriver's way to the DevTools protocol: `POST /session/{id}/goog/cdp/execute`.
+#[derive(Debug)]
+struct Devtools {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Devtools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
     }
 }

@@ -153,8 +153,9 @@ async fn always_showing_a_senders_images_follows_the_user_but_not_a_forged_from(
             .await,
         false
     );
-    // Having read both, the device keeps the app shell and no mail: the service worker's
-    // cache holds only the page and its files, none of them from /api.
+    // Having read both, the service worker's cache holds only the page and its files, none of
+    // them from /api: the mail kept for reading offline is in the account's IndexedDB
+    // database, which signing out deletes (see the offline test).
     let cached = cached_paths(&desktop).await;
     assert!(
         cached.iter().all(|p| !p.starts_with("/api") && p != "/ws"),
@@ -1270,4 +1271,145 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
         .await
         .contains(&"Newsletter".to_owned()));
     browser.close().await;
+}
+
+/// A phone that has lost its signal: after one visit the app still opens, shows the Inbox and
+/// the message read before (and says which are not on the device), takes a flag that reaches
+/// the server once the network is back, and signing out leaves no mail on the device.
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_read_once_reads_offline_on_a_phone_and_what_is_done_offline_reaches_the_server() {
+    reads_offline(Browser::phone().await, ".phone-bar .bar-delete").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_read_once_reads_offline_on_a_desktop_and_what_is_done_offline_reaches_the_server() {
+    reads_offline(Browser::desktop().await, ".reader .toolbar .delete").await;
+}
+
+async fn reads_offline(browser: Browser, delete: &str) {
+    let (dovecot, relay) = setup().await;
+    log_in(&browser, &relay).await;
+    let lunch = open_row(&browser, "Lunch").await;
+    browser
+        .wait_for("document.querySelector('.reader')?.textContent.includes('Shall we?')")
+        .await;
+    browser.client.back().await.unwrap();
+    let newsletter = row_uid(&browser, "Newsletter").await;
+    browser.wait_for("!document.querySelector('.reader')").await;
+    // Kept once IndexedDB has it on disk (the app writes in the background).
+    let kept = format!(
+        "webmailDevice.get('webmail Imap {}', 'index').then(i => i && JSON.parse(i).messages.some(m => m[1] == {lunch}))",
+        ALICE.0
+    );
+    wait_for_promise(&browser, &kept).await;
+
+    browser.set_offline(true).await;
+    browser.client.refresh().await.unwrap();
+    browser.find(".banner.offline").await;
+    let row = |uid: &str| format!(".row[data-uid='{uid}']");
+    browser.find(&row(&lunch)).await;
+    // The message never opened is marked, and says why it does not open.
+    browser
+        .wait_for(&format!(
+            "document.querySelector(\"{} \").classList.contains('not-kept')",
+            row(&newsletter)
+        ))
+        .await;
+    assert_eq!(
+        browser
+            .eval(&format!(
+                "return document.querySelector(\"{}\").classList.contains('not-kept')",
+                row(&lunch)
+            ))
+            .await,
+        false
+    );
+    browser.click(&format!("{} .open", row(&newsletter))).await;
+    browser
+        .text_of(".message-pane .error", |t| t.contains("Not on this device"))
+        .await;
+    browser.client.back().await.unwrap();
+    browser.click(&format!("{} .open", row(&lunch))).await;
+    browser
+        .wait_for("document.querySelector('.reader')?.textContent.includes('Shall we?')")
+        .await;
+    browser.screenshot("offline-message.png").await;
+    // Flagged offline: the button shows it, and the banner says a change is waiting.
+    browser
+        .eval(
+            "document.querySelector('.reader .toolbar button[aria-pressed]').click(); return true",
+        )
+        .await;
+    browser
+        .text_of(".banner.offline", |t| t.contains("waiting to go out: 1"))
+        .await;
+    // Then deleted, still offline: the row goes at once, and the two go out in that order.
+    browser.click(delete).await;
+    browser
+        .wait_for(&format!("!document.querySelector(\"{}\")", row(&lunch)))
+        .await;
+    browser
+        .text_of(".banner.offline", |t| t.contains("waiting to go out: 2"))
+        .await;
+    let mut imap = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    let in_trash = || async {
+        let mut imap = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+        imap.messages("Trash").await
+    };
+    imap.ok("SELECT INBOX").await;
+    let flags = format!("UID FETCH {lunch} FLAGS");
+    assert!(imap.ok(&flags).await.contains("Seen"));
+    assert!(in_trash().await.is_empty());
+
+    browser.set_offline(false).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let trashed = loop {
+        let trashed = in_trash().await;
+        if !trashed.is_empty() {
+            break trashed;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "what was done offline never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (flags, message) = &trashed[0];
+    assert!(String::from_utf8_lossy(message).contains("Lunch on Friday?"));
+    assert!(flags.contains("\\Flagged"), "{flags}");
+    browser
+        .wait_for("!document.querySelector('.banner.offline')")
+        .await;
+    browser.find(&row(&newsletter)).await;
+
+    // Signing out deletes the account's mail from the device.
+    browser.click("#sign-out").await;
+    browser.find("input[name=email]").await;
+    let databases = browser
+        .eval("return indexedDB.databases().then(d => d.map(x => x.name))")
+        .await;
+    assert_eq!(databases, serde_json::json!([]), "{databases}");
+    browser.close().await;
+}
+
+/// Waits up to 10 s until the JavaScript promise `promise` resolves to true in the page.
+async fn wait_for_promise(browser: &Browser, promise: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = browser
+            .client
+            .execute_async(
+                &format!("const done = arguments[arguments.length - 1]; ({promise}).then(v => done(!!v), () => done(false));"),
+                vec![],
+            )
+            .await;
+        if matches!(value, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never true: {promise}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -27,10 +27,9 @@ pub async fn login(
     call("POST", protocol::LOGIN_PATH, Some(body)).await
 }
 
-pub async fn logout() {
-    // Whatever the answer, the app shows the login form next; the relay ends the session anyway
-    // once the socket closes and the idle time passes.
-    let _ = send("POST", protocol::LOGOUT_PATH, None).await;
+/// Whether the relay heard it. Whatever the answer, the app shows the login form next.
+pub async fn logout() -> bool {
+    send("POST", protocol::LOGOUT_PATH, None).await.is_ok()
 }
 
 /// Ends every session of the user, on every device; each of their tabs is told by its socket.

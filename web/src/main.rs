@@ -4,6 +4,7 @@ mod api;
 mod dates;
 mod i18n;
 mod icons;
+mod offline;
 mod places;
 mod prefs;
 mod pwa;

@@ -14,3 +14,9 @@ pub fn set(key: &str, value: &str) {
         let _ = storage.set_item(key, value);
     }
 }
+
+pub fn remove(key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(key);
+    }
+}

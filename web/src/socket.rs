@@ -38,6 +38,7 @@ struct Inner {
     queued: RefCell<Vec<String>>,
     on_notice: Box<dyn Fn(Notice)>,
     handlers: RefCell<Vec<Handler>>,
+    on_online: RefCell<Option<Handler>>,
     /// Reconnect attempts since the last successful open.
     attempts: Cell<u32>,
     lost: Cell<bool>,
@@ -52,10 +53,22 @@ impl Socket {
             queued: RefCell::default(),
             on_notice: Box::new(on_notice),
             handlers: RefCell::default(),
+            on_online: RefCell::default(),
             attempts: Cell::new(0),
             lost: Cell::new(false),
         });
         connect(&inner);
+        // A phone back on the network: try at once rather than at the end of the backoff.
+        let weak = Rc::downgrade(&inner);
+        let on_online = handler(&weak, |inner, _| {
+            inner.attempts.set(0);
+            connect(inner);
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        }
+        *inner.on_online.borrow_mut() = Some(on_online);
         Self { inner }
     }
 
@@ -82,6 +95,12 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        if let (Some(window), Some(on_online)) =
+            (web_sys::window(), self.inner.on_online.borrow().as_ref())
+        {
+            let _ = window
+                .remove_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        }
         if let Some(ws) = self.inner.ws.borrow_mut().take() {
             ws.set_onclose(None);
             let _ = ws.close();
@@ -89,7 +108,17 @@ impl Drop for Socket {
     }
 }
 
+/// Opens the socket, unless one is open or opening (a reconnect timer and the `online` event
+/// may both ask).
 fn connect(inner: &Rc<Inner>) {
+    let busy = inner
+        .ws
+        .borrow()
+        .as_ref()
+        .is_some_and(|ws| matches!(ws.ready_state(), WebSocket::CONNECTING | WebSocket::OPEN));
+    if busy {
+        return;
+    }
     let location = web_sys::window().expect("browser window").location();
     let scheme = match location.protocol().as_deref() {
         Ok("https:") => "wss",
@@ -133,6 +162,9 @@ fn connect(inner: &Rc<Inner>) {
         }
     });
     let on_close = handler(&weak, |inner, _| {
+        // Every request waiting is told it failed, and the frames not sent yet go with them:
+        // they must not go out later, after their sender heard they failed.
+        inner.queued.borrow_mut().clear();
         for (_, waiting) in inner.pending.borrow_mut().drain() {
             let _ = waiting.send(Err(lost()));
         }

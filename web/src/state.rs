@@ -8,7 +8,7 @@ use protocol::{
     Draft, ErrorInfo, Folder, MessageSummary, OutboxState, Request, Response, SearchQuery, Sending,
 };
 
-use crate::{i18n::Strings, socket::Socket};
+use crate::{i18n::Strings, offline::Device, socket::Socket};
 
 /// Which pane a phone shows (a desktop shows all three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,11 +87,14 @@ pub struct Mail {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The last removal, while it can be undone.
     pub undo: RwSignal<Option<crate::views::undo::Undoable>>,
+    /// What this device keeps of the account, to read offline.
+    pub device: Device,
 }
 
 impl Mail {
-    pub fn new(sending: Option<Sending>) -> Self {
+    pub fn new(sending: Option<Sending>, device: Device) -> Self {
         Self {
+            device,
             sending: StoredValue::new(sending),
             compose: RwSignal::new(None),
             outbox: RwSignal::new(Vec::new()),
@@ -125,8 +128,35 @@ impl Mail {
         self.socket.set_value(Some(Rc::new(socket)));
     }
 
+    /// Asks the relay; while it cannot be reached, the device answers what it keeps (and
+    /// queues actions), so the user goes on reading.
     pub async fn request(self, request: impl Into<Request>) -> Result<Response, ErrorInfo> {
         let request = request.into();
+        let device = self.device;
+        if self.link.get_untracked() == Link::Lost {
+            if let Some(answer) = device.answer(self, &request).await {
+                return answer;
+            }
+        }
+        let kept = device.concerns(&request).then(|| request.clone());
+        let answer = self.send(request).await;
+        let Some(request) = kept else {
+            return answer;
+        };
+        match answer {
+            Ok(response) => {
+                device.keep(&request, &response);
+                Ok(response)
+            }
+            Err(e) if e.code == protocol::ErrorCode::ServerUnreachable => {
+                device.answer(self, &request).await.unwrap_or(Err(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the relay, and only the relay.
+    pub async fn send(self, request: Request) -> Result<Response, ErrorInfo> {
         let socket = self.socket.with_value(|s| s.clone());
         match socket {
             Some(socket) => socket.request(request).await,

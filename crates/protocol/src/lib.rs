@@ -734,6 +734,9 @@ pub enum ErrorCode {
     TooBig,
     /// A bug or an unexpected state in the relay.
     Internal,
+    /// Never sent by the relay: the app cannot reach it, and this device keeps no copy of
+    /// what was asked for (see the app's offline reading).
+    NotKept,
     /// A code this build of the app does not know.
     #[serde(other)]
     Unknown,

@@ -363,7 +363,9 @@ pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
         | ErrorCode::CertificateNotTrusted
         | ErrorCode::ServerProtocol
         | ErrorCode::ServerRefused => StatusCode::BAD_GATEWAY,
-        ErrorCode::Internal | ErrorCode::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal | ErrorCode::NotKept | ErrorCode::Unknown => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     };
     (status, Json(ErrorInfo::new(code, message))).into_response()
 }

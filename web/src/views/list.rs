@@ -5,13 +5,13 @@
 use std::collections::{HashMap, HashSet};
 
 use leptos::{html, prelude::*, task::spawn_local};
-use protocol::{Flag, FolderDelta, MessageSummary, Request, Response, SearchHit};
+use protocol::{ErrorCode, Flag, FolderDelta, MessageSummary, Request, Response, SearchHit};
 
 use super::{message::BulkActions, swipe::Swipe};
 use crate::{
     dates,
     icons::{icon, Icon},
-    state::{texts, Mail, Search},
+    state::{texts, Link, Mail, Search},
 };
 
 /// Must match `.row` height in style.css.
@@ -43,6 +43,8 @@ fn FolderList() -> impl IntoView {
     let generation = StoredValue::new(0u32);
     // A folder switch under way: the first page that comes replaces every row shown.
     let replacing = StoredValue::new(false);
+    // Offline, and the device keeps nothing of this folder.
+    let unavailable = RwSignal::new(false);
 
     let load = move |page: u32| {
         let folder = mail.folder.get_untracked();
@@ -53,7 +55,12 @@ fn FolderList() -> impl IntoView {
                 offset: page * PAGE,
                 limit: PAGE,
             };
-            let Ok(Response::MessageList(answer)) = mail.request(request).await else {
+            let answer = mail.request(request).await;
+            if page == 0 && generation.get_value() == asked_in {
+                let not_kept = matches!(&answer, Err(e) if e.code == ErrorCode::NotKept);
+                unavailable.set(not_kept);
+            }
+            let Ok(Response::MessageList(answer)) = answer else {
                 requested.update_value(|r| {
                     r.remove(&page);
                 });
@@ -75,6 +82,12 @@ fn FolderList() -> impl IntoView {
                     return;
                 }
                 _ => list.version.set_value(Some(answer.version)),
+            }
+            if answer.offset == 0
+                && answer.folder == "INBOX"
+                && mail.link.get_untracked() != Link::Lost
+            {
+                mail.device.fetch_ahead(mail, &answer);
             }
             list.total.set(Some(answer.total));
             let place = |rows: &mut HashMap<u32, MessageSummary>| {
@@ -223,6 +236,9 @@ fn FolderList() -> impl IntoView {
         <BulkActions />
         <Show when=empty>
             <p class="status">{t.empty_folder}</p>
+        </Show>
+        <Show when=move || unavailable.get()>
+            <p class="status not-kept">{t.not_kept}</p>
         </Show>
         <div class="list" node_ref=container on:scroll=move |_| measure()
             on:touchstart=on_touch_start on:touchend=on_touch_end>
@@ -388,6 +404,9 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
     .join(", ");
     let swipe = Swipe::new();
     let swipe_folder = row_folder.clone();
+    let kept_folder = row_folder.clone();
+    let not_kept =
+        move || mail.link.get() == Link::Lost && !mail.device.has_message(&kept_folder, uid);
     let open = move |_| {
         mail.list.cursor.set(Some(index));
         mail.open_message(row_folder.clone(), uid);
@@ -395,6 +414,7 @@ fn MessageRow(message: MessageSummary, folder: Option<String>, index: u32) -> im
     let (initials, hue) = avatar(message.from.as_ref());
     view! {
         <div class="row" class:unread=message.unread class:open=is_open class:cursor=cursor
+            class:not-kept=not_kept
             data-uid=uid style:transform=move || swipe.transform()
             on:touchstart=move |ev| swipe.begin(&ev, mail, uid) on:touchmove=move |ev| swipe.follow(&ev)
             on:touchend=move |ev| swipe.end(&ev, mail, t, swipe_folder.clone(), uid)

@@ -34,7 +34,7 @@ pub fn Login(phase: RwSignal<Phase>) -> impl IntoView {
         spawn_local(async move {
             let chosen = kind.get_untracked();
             match api::login(email.get_untracked(), password.get_untracked(), chosen).await {
-                Ok(info) => phase.set(Phase::LoggedIn(info)),
+                Ok(info) => phase.set(super::signed_in(info).await),
                 Err(e) => {
                     password.set(String::new());
                     let t = lang.get_untracked().strings();

@@ -1,7 +1,7 @@
 //! The logged-in app: the socket, the three panes (one at a time on a phone), the top bar.
 
 use leptos::{prelude::*, task::spawn_local};
-use protocol::{Event, Request, Response, SearchQuery, SessionInfo};
+use protocol::{ErrorCode, Event, Request, Response, SearchQuery, SessionInfo};
 
 use super::{
     compose, folders::FolderTree, keyboard, list, list::MessageList, message::MessagePane,
@@ -11,18 +11,20 @@ use crate::{
     api,
     i18n::Lang,
     icons::{icon, Icon},
+    offline::{Device, Keeping},
     socket::{Notice, Socket},
     state::{texts, Link, Mail, Pane, Search, Texts},
 };
 
 #[component]
-pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
+pub fn MailApp(info: SessionInfo, device: Device, phase: RwSignal<Phase>) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
-    let mail = Mail::new(info.sending.clone());
+    let mail = Mail::new(info.sending.clone(), device);
     provide_context(mail);
 
     let socket = Socket::open(move |notice| match notice {
-        Notice::Event(Event::LoggedOut) => phase.set(Phase::LoggedOut),
+        // Signed out elsewhere ("everywhere", or in another tab), or the session's time is up.
+        Notice::Event(Event::LoggedOut) => spawn_local(super::signed_out(phase, device)),
         Notice::Event(Event::FolderChanged {
             folder,
             total,
@@ -78,17 +80,25 @@ pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
         }
         Notice::Event(Event::Reconnecting) | Notice::Lost => {
             mail.link.set(Link::Lost);
-            // A socket that cannot come back because the session is gone means: log in again.
+            // A socket that cannot come back because the session is gone means: log in again
+            // (the mail kept here stays for that: only signing out deletes it). A relay that
+            // cannot be reached means: read what the device keeps.
             spawn_local(async move {
-                if api::session().await.is_err() {
-                    phase.set(Phase::LoggedOut);
+                if let Err(e) = api::session().await {
+                    if e.code != ErrorCode::ServerUnreachable {
+                        phase.set(Phase::LoggedOut);
+                    }
                 }
             });
         }
         Notice::Event(Event::Reconnected) | Notice::Back => {
             mail.link.set(Link::Back);
-            mail.version.update(|v| *v += 1);
-            load_folders(mail);
+            // What was done offline goes first, then everything shows what the server has.
+            spawn_local(async move {
+                device.replay(mail).await;
+                mail.version.update(|v| *v += 1);
+                load_folders(mail);
+            });
             set_timeout(
                 move || {
                     if mail.link.get_untracked() == Link::Back {
@@ -101,6 +111,8 @@ pub fn MailApp(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
     });
     mail.set_socket(socket);
     load_folders(mail);
+    // Actions taken offline before the app was closed.
+    spawn_local(device.replay(mail));
     crate::places::install(mail);
     keyboard::install(mail);
     crate::pwa::register_service_worker();
@@ -124,13 +136,7 @@ fn load_folders(mail: Mail) {
 fn Layout(info: SessionInfo, phase: RwSignal<Phase>) -> impl IntoView {
     let mail = expect_context::<Mail>();
     let t = texts();
-    let sign_out = move |_| {
-        spawn_local(async move {
-            api::logout().await;
-            crate::places::forget();
-            phase.set(Phase::LoggedOut);
-        });
-    };
+    let sign_out = move |_| spawn_local(super::sign_out(phase, mail.device));
     let can_write = info.sending.is_some();
     let pane_class = move || match mail.pane.get() {
         Pane::Folders => "app show-folders",
@@ -210,8 +216,21 @@ fn LinkBanner() -> impl IntoView {
     let t = texts();
     let link = move || match mail.link.get() {
         Link::Up => None,
-        Link::Lost => Some(view! { <p class="banner lost" role="status">{t.connection_lost}</p> }),
-        Link::Back => Some(view! { <p class="banner back" role="status">{t.connection_back}</p> }),
+        Link::Lost if mail.device.keeping() == Keeping::Off => {
+            Some(view! { <p class="banner lost" role="status">{t.connection_lost}</p> }.into_any())
+        }
+        Link::Lost => {
+            let waiting = mail.device.waiting();
+            let waiting =
+                (waiting > 0).then(|| t.waiting_changes.replace("{n}", &waiting.to_string()));
+            Some(
+                view! { <p class="banner lost offline" role="status">{t.offline}" "{waiting}</p> }
+                    .into_any(),
+            )
+        }
+        Link::Back => {
+            Some(view! { <p class="banner back" role="status">{t.connection_back}</p> }.into_any())
+        }
     };
     let collecting = move || {
         mail.collecting.get().map(|(done, total)| {

@@ -347,7 +347,7 @@ fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
     let t = texts();
     let removal = Removals::new(mail, t, folder.clone(), uids);
     view! {
-        <button class="secondary" on:click=move |_| removal.take(Removal::Delete)>{t.delete}</button>
+        <button class="secondary delete" on:click=move |_| removal.take(Removal::Delete)>{t.delete}</button>
         {removal.archivable().then(|| view! {
             <button class="secondary" on:click=move |_| removal.take(Removal::Archive)>{t.archive}</button>
         })}

@@ -13,16 +13,61 @@ mod swipe;
 pub mod undo;
 
 use leptos::{prelude::*, task::spawn_local};
-use protocol::SessionInfo;
+use protocol::{ErrorCode, SessionInfo};
 
-use crate::{api, i18n::Lang, theme::Theme};
+use crate::{api, i18n::Lang, offline::Device, theme::Theme};
 
 /// Where the user is; the whole app hangs on this one signal.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
     Checking,
     LoggedOut,
-    LoggedIn(SessionInfo),
+    /// Also while the relay cannot be reached: the user reads what the device keeps.
+    LoggedIn(SessionInfo, Device),
+}
+
+/// localStorage: a sign-out the relay did not hear of (it could not be reached), to finish.
+const SIGN_OUT_PENDING: &str = "sign-out-pending";
+
+/// The phase once `info` signed in.
+pub async fn signed_in(info: SessionInfo) -> Phase {
+    let device = Device::open(&info).await;
+    Phase::LoggedIn(info, device)
+}
+
+/// Signs out on this device: the relay ends the session, and the mail kept here is deleted.
+pub async fn sign_out(phase: RwSignal<Phase>, device: Device) {
+    if !api::logout().await {
+        // Offline: the session cookie stays until the relay hears of it, at the next start.
+        crate::prefs::set(SIGN_OUT_PENDING, "1");
+    }
+    signed_out(phase, device).await;
+}
+
+/// The session ended (here or elsewhere): nothing of the account stays on the device.
+pub async fn signed_out(phase: RwSignal<Phase>, device: Device) {
+    device.wipe().await;
+    crate::places::forget();
+    phase.set(Phase::LoggedOut);
+}
+
+/// Where the app starts: the session the cookie names; without a relay, the account last
+/// signed in here (to read offline); else the login form.
+async fn starting_phase() -> Phase {
+    if crate::prefs::get(SIGN_OUT_PENDING).is_some() && api::logout().await {
+        crate::prefs::remove(SIGN_OUT_PENDING);
+    }
+    if crate::prefs::get(SIGN_OUT_PENDING).is_some() {
+        return Phase::LoggedOut;
+    }
+    match api::session().await {
+        Ok(info) => signed_in(info).await,
+        Err(e) if e.code == ErrorCode::ServerUnreachable => match Device::last_session().await {
+            Some((info, device)) => Phase::LoggedIn(info, device),
+            None => Phase::LoggedOut,
+        },
+        Err(_) => Phase::LoggedOut,
+    }
 }
 
 #[component]
@@ -36,17 +81,12 @@ pub fn App() -> impl IntoView {
     });
     provide_context(lang);
     let phase = RwSignal::new(Phase::Checking);
-    spawn_local(async move {
-        phase.set(match api::session().await {
-            Ok(info) => Phase::LoggedIn(info),
-            Err(_) => Phase::LoggedOut,
-        });
-    });
+    spawn_local(async move { phase.set(starting_phase().await) });
     move || match phase.get() {
         Phase::Checking => {
             view! { <p class="status">{move || lang.get().strings().loading}</p> }.into_any()
         }
         Phase::LoggedOut => view! { <login::Login phase /> }.into_any(),
-        Phase::LoggedIn(info) => view! { <mail::MailApp info phase /> }.into_any(),
+        Phase::LoggedIn(info, device) => view! { <mail::MailApp info device phase /> }.into_any(),
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::swipe::SwipeAction;
 use crate::{
     i18n::Lang,
+    offline::Keeping,
     state::{texts, Mail},
     theme::Theme,
 };
@@ -15,6 +16,7 @@ pub fn SettingsDialog() -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
     let t = texts();
     let theme = RwSignal::new(Theme::saved());
+    let installable = crate::pwa::installable();
     let set_lang = move |ev: leptos::ev::Event| {
         if let Some(chosen) = Lang::from_tag(&event_target_value(&ev)) {
             crate::prefs::set("lang", chosen.tag());
@@ -70,6 +72,22 @@ pub fn SettingsDialog() -> impl IntoView {
                     </select>
                     {mail.sending.with_value(|s| s.as_ref().map(|s| s.identities.clone())).unwrap_or_default()
                         .into_iter().enumerate().map(|(i, identity)| view! { <IdentityEditor identity index=i /> }).collect_view()}
+                </Show>
+                <label for="keep-offline">{t.keep_offline}</label>
+                <select id="keep-offline" name="keep-offline"
+                    on:change=move |ev| mail.device.set_keeping(Keeping::from_key(&event_target_value(&ev)))>
+                    {[(Keeping::Off, t.keep_off), (Keeping::Opened, t.keep_opened), (Keeping::Newest, t.keep_newest)]
+                        .into_iter()
+                        .map(|(keeping, label)| {
+                            let selected = mail.device.keeping() == keeping;
+                            view! { <option value=keeping.key() selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+                <Show when=move || installable.get()>
+                    <button id="install" class="secondary" on:click=move |_| crate::pwa::install()>
+                        {t.install_app}
+                    </button>
                 </Show>
                 // This tab, too, hears it ended (as every tab of the user does) and shows the form.
                 <button id="sign-out-everywhere" class="secondary"

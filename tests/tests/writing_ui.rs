@@ -252,3 +252,36 @@ async fn a_draft_survives_a_closed_tab_and_goes_on_from_drafts() {
     );
     browser.close().await;
 }
+
+/// The editor is a place too: its address names the draft, a reload opens it as it was typed,
+/// and the phone's back gesture closes it, the draft kept in Drafts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_keeps_what_is_being_written_and_back_closes_it_into_drafts() {
+    let (family, relay) = setup().await;
+    let browser = Browser::phone().await;
+    browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    let url = || async { browser.client.current_url().await.unwrap().to_string() };
+    browser.click("#write").await;
+    type_into(&browser, "#compose-subject", "Einkaufsliste").await;
+    type_into(&browser, "#compose-text", "Milch, Eier, Brot").await;
+    assert!(url().await.contains("compose="), "{}", url().await);
+
+    browser.client.refresh().await.unwrap();
+    browser
+        .wait_for("document.querySelector('#compose-subject')?.value == 'Einkaufsliste' && document.querySelector('#compose-text').value.includes('Milch, Eier, Brot')")
+        .await;
+
+    browser.client.back().await.unwrap();
+    browser
+        .wait_for("!document.querySelector('#compose-subject')")
+        .await;
+    assert!(!url().await.contains("compose="), "{}", url().await);
+    let drafts = family.wait_for(ALICE.0, "Drafts", 1).await;
+    assert!(String::from_utf8_lossy(&drafts[0].1).contains("Milch, Eier, Brot"));
+    // Forward opens the editor again on the same draft.
+    browser.client.forward().await.unwrap();
+    browser
+        .wait_for("document.querySelector('#compose-text')?.value.includes('Milch, Eier, Brot')")
+        .await;
+    browser.close().await;
+}

@@ -115,27 +115,50 @@ impl Device {
     /// when the relay cannot be reached.
     pub async fn open(info: &SessionInfo) -> Self {
         let name = format!("webmail {:?} {}", info.kind, info.email);
-        let keeping = Keeping::saved();
-        let index = read(&name, INDEX).await.unwrap_or_default();
-        let device = Self {
-            name: StoredValue::new(name.clone()),
-            keeping: RwSignal::new(keeping),
-            index: RwSignal::new(index),
-            replaying: StoredValue::new(false),
-            fetching_ahead: StoredValue::new(false),
-        };
-        if keeping != Keeping::Off {
+        let device = Self::named(name.clone()).await;
+        if device.keeping() != Keeping::Off {
             write(&name, SESSION, info).await;
             crate::prefs::set(LAST_ACCOUNT, &name);
         }
         device
     }
 
+    async fn named(name: String) -> Self {
+        let index = read(&name, INDEX).await.unwrap_or_default();
+        Self {
+            name: StoredValue::new(name),
+            keeping: RwSignal::new(Keeping::saved()),
+            index: RwSignal::new(index),
+            replaying: StoredValue::new(false),
+            fetching_ahead: StoredValue::new(false),
+        }
+    }
+
+    /// The store of the account last signed in on this device.
+    pub async fn last() -> Option<Self> {
+        Some(Self::named(crate::prefs::get(LAST_ACCOUNT)?).await)
+    }
+
     /// The session last signed in on this device, if its mail is kept here.
     pub async fn last_session() -> Option<(SessionInfo, Self)> {
-        let name = crate::prefs::get(LAST_ACCOUNT)?;
-        let info: SessionInfo = read(&name, SESSION).await?;
-        Some((info.clone(), Self::open(&info).await))
+        let device = Self::last().await?;
+        let info = read(&device.name.get_value(), SESSION).await?;
+        Some((info, device))
+    }
+
+    /// The relay no longer knows the session last signed in here (it ended while the device
+    /// was away, or the relay restarted): its mail goes from the device. Actions queued offline
+    /// stay, without any mail, and go out after the same account signs in again.
+    pub async fn session_gone(self) {
+        let queued = self.index.with_untracked(|index| index.queued.clone());
+        self.wipe().await;
+        if !queued.is_empty() {
+            let index = Index {
+                queued,
+                ..Index::default()
+            };
+            write(&self.name.get_value(), INDEX, &index).await;
+        }
     }
 
     /// Deletes everything the device keeps of this account.

@@ -1,7 +1,8 @@
-//! Where the user is, in the address bar: the folder, the open message and the search, as
-//! `/?folder=INBOX&uid=42`. Every move to another place is a history entry, so the browser's
-//! back button and a phone's back gesture close the message and walk back through folders; a
-//! reload or a shared link (once logged in) opens the same place.
+//! Where the user is, in the address bar: the folder, the open message, the search and the
+//! message being written, as `/?folder=INBOX&uid=42&compose=<draft id>`. Every move to another
+//! place is a history entry, so the browser's back button and a phone's back gesture close the
+//! editor or the message and walk back through folders; a reload or a shared link (once logged
+//! in) opens the same place.
 
 use std::collections::HashMap;
 
@@ -19,6 +20,8 @@ struct Place {
     search: Option<Search>,
     /// The open message: its folder (a search over all folders finds it elsewhere) and UID.
     open: Option<(String, u32)>,
+    /// The message being written, by its draft id.
+    compose: Option<String>,
 }
 
 impl Place {
@@ -28,6 +31,7 @@ impl Place {
             folder: mail.folder.get(),
             search: mail.search.get(),
             open: mail.open.get(),
+            compose: mail.compose.with(|d| d.as_ref().map(|d| d.id.clone())),
         }
     }
 
@@ -45,6 +49,9 @@ impl Place {
             if *folder != self.folder {
                 params.append("in", folder);
             }
+        }
+        if let Some(id) = &self.compose {
+            params.append("compose", id);
         }
         format!("/?{}", String::from(params.to_string()))
     }
@@ -67,15 +74,26 @@ impl Place {
             .get("uid")
             .and_then(|uid| uid.parse().ok())
             .map(|uid| (params.get("in").unwrap_or_else(|| folder.clone()), uid));
+        let compose = params.get("compose").filter(|id| !id.is_empty());
         Some(Self {
             folder,
             search,
             open,
+            compose,
         })
     }
 
     /// Takes `mail` there.
     fn enter(self, mail: Mail) {
+        let writing = mail
+            .compose
+            .with_untracked(|d| d.as_ref().map(|d| d.id.clone()));
+        match (&self.compose, writing) {
+            (Some(id), Some(open)) if *id == open => {}
+            (Some(id), _) => crate::views::resume_writing(mail, id),
+            (None, Some(_)) => mail.leave_compose.update(|n| *n += 1),
+            (None, None) => {}
+        }
         if mail.folder.get_untracked() != self.folder {
             mail.go_to(self.folder);
         }

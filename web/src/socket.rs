@@ -20,7 +20,8 @@ type Handler = Closure<dyn FnMut(web_sys::Event)>;
 /// What the socket reports besides answers.
 pub enum Notice {
     Event(Event),
-    /// The connection dropped; pending requests have failed; reconnecting.
+    /// The connection dropped, or an attempt to connect again failed; pending requests have
+    /// failed; reconnecting.
     Lost,
     /// Connected again after `Lost`.
     Back,
@@ -168,9 +169,10 @@ fn connect(inner: &Rc<Inner>) {
         for (_, waiting) in inner.pending.borrow_mut().drain() {
             let _ = waiting.send(Err(lost()));
         }
-        if !inner.lost.replace(true) {
-            (inner.on_notice)(Notice::Lost);
-        }
+        // Told at every failed attempt, not only the first: the app checks each time whether
+        // the session is still there (a relay that restarted comes back without it).
+        inner.lost.set(true);
+        (inner.on_notice)(Notice::Lost);
         schedule_reconnect(inner);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));

@@ -84,6 +84,9 @@ pub struct Mail {
     pub sending: StoredValue<Option<Sending>>,
     /// The message being written.
     pub compose: RwSignal<Option<Draft>>,
+    /// Bumped when the user goes back from the editor (the back gesture): it closes as its own
+    /// Close button closes it, saving the draft.
+    pub leave_compose: RwSignal<u32>,
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The last removal, while it can be undone.
     pub undo: RwSignal<Option<crate::views::undo::Undoable>>,
@@ -97,6 +100,7 @@ impl Mail {
             device,
             sending: StoredValue::new(sending),
             compose: RwSignal::new(None),
+            leave_compose: RwSignal::new(0),
             outbox: RwSignal::new(Vec::new()),
             undo: RwSignal::new(None),
             socket: StoredValue::new_local(None),

@@ -29,6 +29,43 @@ pub fn write_new(mail: Mail) {
     }));
 }
 
+/// The editor's draft as of its last change, in this tab's sessionStorage: a reload, or back
+/// and forward (the address names the draft), opens it again as it was. Cleared once it is
+/// sent or discarded, and at sign-out.
+const WRITING: &str = "writing";
+
+fn tab_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+fn remember_writing(draft: &Draft) {
+    if let (Some(storage), Ok(json)) = (tab_storage(), serde_json::to_string(draft)) {
+        let _ = storage.set_item(WRITING, &json);
+    }
+}
+
+pub fn forget_writing() {
+    if let Some(storage) = tab_storage() {
+        let _ = storage.remove_item(WRITING);
+    }
+}
+
+/// Opens the editor on the draft `id`, as this tab last had it (the address named it: a
+/// reload, or back and forward); a new message if the tab has no such draft.
+pub fn resume(mail: Mail, id: &str) {
+    if mail.sending.with_value(Option::is_none) {
+        return;
+    }
+    let kept = tab_storage()
+        .and_then(|s| s.get_item(WRITING).ok().flatten())
+        .and_then(|json| serde_json::from_str::<Draft>(&json).ok())
+        .filter(|draft| draft.id == id);
+    match kept {
+        Some(draft) => mail.compose.set(Some(draft)),
+        None => write_new(mail),
+    }
+}
+
 /// `text` with the identity's signature on top (under the space for writing).
 fn signed(identity: &Identity, text: String) -> String {
     if identity.signature.trim().is_empty() {
@@ -111,7 +148,12 @@ pub fn undo_delay() -> u32 {
 #[component]
 pub fn Composer() -> impl IntoView {
     let mail = expect_context::<Mail>();
-    move || mail.compose.get().map(|draft| view! { <Editor draft /> })
+    move || {
+        mail.compose.get().map(|draft| {
+            remember_writing(&draft);
+            view! { <Editor draft /> }
+        })
+    }
 }
 
 /// An upload under way: its name and how far it is (0 to 1).
@@ -184,6 +226,7 @@ fn Editor(draft: Draft) -> impl IntoView {
                 return;
             }
             let draft = current();
+            remember_writing(&draft);
             if saved.with_value(|s| *s == draft) {
                 return;
             }
@@ -335,6 +378,7 @@ fn Editor(draft: Draft) -> impl IntoView {
                             state: OutboxState::Waiting { send_at },
                         });
                     });
+                    forget_writing();
                     mail.compose.set(None);
                 }
                 Ok(_) => busy.set(false),
@@ -429,12 +473,22 @@ fn Editor(draft: Draft) -> impl IntoView {
             mail.compose.set(None);
         }
     };
+    {
+        let close = close.clone();
+        Effect::new(move |first: Option<()>| {
+            mail.leave_compose.track();
+            if first.is_some() {
+                close();
+            }
+        });
+    }
     let discard = {
         let closed = closed.clone();
         move |_| {
             // No save may follow and bring it back.
             closed.set(true);
             let draft = current();
+            forget_writing();
             mail.compose.set(None);
             mail.act(WriteRequest::DiscardDraft { draft });
         }

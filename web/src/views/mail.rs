@@ -80,12 +80,12 @@ pub fn MailApp(info: SessionInfo, device: Device, phase: RwSignal<Phase>) -> imp
         }
         Notice::Event(Event::Reconnecting) | Notice::Lost => {
             mail.link.set(Link::Lost);
-            // A socket that cannot come back because the session is gone means: log in again
-            // (the mail kept here stays for that: only signing out deletes it). A relay that
-            // cannot be reached means: read what the device keeps.
+            // A socket that cannot come back because the session is gone means: log in again.
+            // A relay that cannot be reached means: read what the device keeps.
             spawn_local(async move {
                 if let Err(e) = api::session().await {
                     if e.code != ErrorCode::ServerUnreachable {
+                        device.session_gone().await;
                         phase.set(Phase::LoggedOut);
                     }
                 }

@@ -340,7 +340,7 @@ fn AttachmentList(message: MessageView) -> impl IntoView {
     })
 }
 
-/// Delete, archive and move, for one message or the checked ones.
+/// Delete, archive, spam and move, for one message or the checked ones.
 #[component]
 fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
     let mail = expect_context::<Mail>();
@@ -351,6 +351,15 @@ fn Actions(folder: String, uids: Vec<u32>) -> impl IntoView {
         {removal.archivable().then(|| view! {
             <button class="secondary" on:click=move |_| removal.take(Removal::Archive)>{t.archive}</button>
         })}
+        {match removal.junk() {
+            Some(Junk::Elsewhere(junk)) => view! {
+                <button class="secondary spam" on:click=move |_| removal.take(Removal::Spam(junk.clone()))>{t.spam}</button>
+            }.into_any(),
+            Some(Junk::Here) => view! {
+                <button class="secondary not-spam" on:click=move |_| removal.take(Removal::MoveTo("INBOX".to_owned()))>{t.not_spam}</button>
+            }.into_any(),
+            None => ().into_any(),
+        }}
         <select class="move" aria-label=t.move_to on:change=move |ev| removal.move_to(event_target_value(&ev))>
             <option value="">{t.move_to}</option>
             {removal.targets()}
@@ -401,7 +410,14 @@ fn PhoneBar(folder: String, uid: u32, more: RwSignal<bool>) -> impl IntoView {
     }
 }
 
-/// Taking messages out of a folder (delete, archive, move), each with its undo.
+/// Where the Junk folder is, seen from the messages' folder.
+enum Junk {
+    /// The messages are in it: "Not spam" takes them to the Inbox.
+    Here,
+    Elsewhere(String),
+}
+
+/// Taking messages out of a folder (delete, archive, spam, move), each with its undo.
 #[derive(Clone, Copy)]
 struct Removals {
     mail: Mail,
@@ -444,6 +460,20 @@ impl Removals {
         self.folder
             .with_value(|f| self.mail.folder_named(f).and_then(|f| f.role))
             != Some(FolderRole::Archive)
+    }
+
+    /// Where spam goes: the folder with the Junk role, if there is one.
+    fn junk(self) -> Option<Junk> {
+        let junk = self.mail.folders.with(|folders| {
+            folders
+                .iter()
+                .find(|f| f.role == Some(FolderRole::Junk))
+                .map(|f| f.name.clone())
+        })?;
+        Some(match self.folder.with_value(|f| *f == junk) {
+            true => Junk::Here,
+            false => Junk::Elsewhere(junk),
+        })
     }
 
     /// The folders to move to, as options.

@@ -12,6 +12,8 @@ mod settings;
 mod swipe;
 pub mod undo;
 
+pub use compose::resume as resume_writing;
+
 use leptos::{prelude::*, task::spawn_local};
 use protocol::{ErrorCode, SessionInfo};
 
@@ -47,6 +49,7 @@ pub async fn sign_out(phase: RwSignal<Phase>, device: Device) {
 /// The session ended (here or elsewhere): nothing of the account stays on the device.
 pub async fn signed_out(phase: RwSignal<Phase>, device: Device) {
     device.wipe().await;
+    compose::forget_writing();
     crate::places::forget();
     phase.set(Phase::LoggedOut);
 }
@@ -66,7 +69,12 @@ async fn starting_phase() -> Phase {
             Some((info, device)) => Phase::LoggedIn(info, device),
             None => Phase::LoggedOut,
         },
-        Err(_) => Phase::LoggedOut,
+        Err(_) => {
+            if let Some(device) = Device::last().await {
+                device.session_gone().await;
+            }
+            Phase::LoggedOut
+        }
     }
 }
 

@@ -32,6 +32,8 @@ pub enum Removal {
     /// Into Trash (for good from Trash itself: nothing to undo then).
     Delete,
     Archive,
+    /// Into the Junk folder (named here): the mail server's filter learns from that.
+    Spam(String),
     MoveTo(String),
 }
 
@@ -40,7 +42,7 @@ impl Removal {
         match self {
             Removal::Delete => Request::DeleteMessages { folder, uids },
             Removal::Archive => Request::ArchiveMessages { folder, uids },
-            Removal::MoveTo(to) => Request::MoveMessages { folder, uids, to },
+            Removal::Spam(to) | Removal::MoveTo(to) => Request::MoveMessages { folder, uids, to },
         }
     }
 
@@ -49,6 +51,7 @@ impl Removal {
         match self {
             Removal::Delete => t.deleted.to_owned(),
             Removal::Archive => t.archived.to_owned(),
+            Removal::Spam(_) => t.marked_spam.to_owned(),
             Removal::MoveTo(_) => {
                 let name = mail
                     .folder_named(to)

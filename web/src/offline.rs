@@ -82,8 +82,9 @@ struct Index {
     lists: Vec<String>,
     /// Messages kept, as (folder, UID), the most recently used last.
     messages: Vec<(String, u32)>,
-    /// Actions taken while offline, oldest first.
-    queued: Vec<Request>,
+    /// Actions taken while offline, oldest first, as JSON: the app only sends them, so it
+    /// never needs the (large) code that reads a `Request` back.
+    queued: Vec<String>,
 }
 
 /// The account's store on this device.
@@ -270,8 +271,8 @@ impl Device {
         if !queues(request) {
             return None;
         }
-        self.index
-            .update(|index| index.queued.push(request.clone()));
+        let json = serde_json::to_string(request).expect("serializes");
+        self.index.update(|index| index.queued.push(json));
         self.save_index();
         self.apply_kept(request).await;
         // The list shows the change, read back from the copies just changed.
@@ -289,7 +290,7 @@ impl Device {
         self.replaying.set_value(true);
         let mut refused = None;
         while let Some(next) = self.index.with_untracked(|i| i.queued.first().cloned()) {
-            match mail.send(next).await {
+            match mail.send_json(&next).await {
                 Err(e) if e.code == ErrorCode::ServerUnreachable => break,
                 Err(e) => refused = Some(e),
                 Ok(_) => {}

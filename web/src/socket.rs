@@ -8,9 +8,7 @@ use std::{
 };
 
 use futures_channel::oneshot;
-use protocol::{
-    ClientFrame, ErrorCode, ErrorInfo, Event, Request, RequestId, Response, ServerFrame,
-};
+use protocol::{ErrorCode, ErrorInfo, Event, RequestId, Response, ServerFrame};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{MessageEvent, WebSocket};
 
@@ -73,11 +71,16 @@ impl Socket {
         Self { inner }
     }
 
-    pub async fn request(&self, request: Request) -> Answer {
+    /// A request as [`Request`] serializes (a JSON object with its `op`); the frame is that
+    /// object with the id in front, as [`protocol::ClientFrame`] has it.
+    pub async fn request_json(&self, request: &str) -> Answer {
+        let Some(fields) = request.strip_prefix('{') else {
+            return Err(ErrorInfo::new(ErrorCode::BadRequest, "not a request"));
+        };
         let inner = &self.inner;
         let id = inner.next_id.get();
         inner.next_id.set(id + 1);
-        let frame = serde_json::to_string(&ClientFrame { id, request }).expect("serializes");
+        let frame = format!("{{\"id\":{id},{fields}");
         let (reply, answer) = oneshot::channel();
         inner.pending.borrow_mut().insert(id, reply);
         let open = inner

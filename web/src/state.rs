@@ -161,9 +161,15 @@ impl Mail {
 
     /// Asks the relay, and only the relay.
     pub async fn send(self, request: Request) -> Result<Response, ErrorInfo> {
+        self.send_json(&serde_json::to_string(&request).expect("serializes"))
+            .await
+    }
+
+    /// [`Self::send`] for a request already in JSON (as the offline queue keeps them).
+    pub async fn send_json(self, request: &str) -> Result<Response, ErrorInfo> {
         let socket = self.socket.with_value(|s| s.clone());
         match socket {
-            Some(socket) => socket.request(request).await,
+            Some(socket) => socket.request_json(request).await,
             None => Err(ErrorInfo::new(
                 protocol::ErrorCode::ServerUnreachable,
                 "not connected",

@@ -31,8 +31,13 @@ pub enum Phase {
 /// localStorage: a sign-out the relay did not hear of (it could not be reached), to finish.
 const SIGN_OUT_PENDING: &str = "sign-out-pending";
 
+/// localStorage: someone signed in on this device and did not sign out, so the session cookie
+/// is worth asking the relay about (a first visit asks nothing, and shows the form at once).
+const SIGNED_IN: &str = "signed-in";
+
 /// The phase once `info` signed in.
 pub async fn signed_in(info: SessionInfo) -> Phase {
+    crate::prefs::set(SIGNED_IN, "1");
     let device = Device::open(&info).await;
     Phase::LoggedIn(info, device)
 }
@@ -48,6 +53,7 @@ pub async fn sign_out(phase: RwSignal<Phase>, device: Device) {
 
 /// The session ended (here or elsewhere): nothing of the account stays on the device.
 pub async fn signed_out(phase: RwSignal<Phase>, device: Device) {
+    crate::prefs::remove(SIGNED_IN);
     device.wipe().await;
     compose::forget_writing();
     crate::places::forget();
@@ -60,7 +66,7 @@ async fn starting_phase() -> Phase {
     if crate::prefs::get(SIGN_OUT_PENDING).is_some() && api::logout().await {
         crate::prefs::remove(SIGN_OUT_PENDING);
     }
-    if crate::prefs::get(SIGN_OUT_PENDING).is_some() {
+    if crate::prefs::get(SIGN_OUT_PENDING).is_some() || crate::prefs::get(SIGNED_IN).is_none() {
         return Phase::LoggedOut;
     }
     match api::session().await {
@@ -70,6 +76,7 @@ async fn starting_phase() -> Phase {
             None => Phase::LoggedOut,
         },
         Err(_) => {
+            crate::prefs::remove(SIGNED_IN);
             if let Some(device) = Device::last().await {
                 device.session_gone().await;
             }

@@ -172,6 +172,10 @@ async fn a_full_store_leaves_new_mail_on_the_server_and_says_so() {
         .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10}))
         .await;
     assert_eq!(page["total"], 2);
+    // A tab that opens after the collection (which starts at login) still hears how it ended.
+    let mut late = Client::resume(&relay, &client.cookie).await;
+    let told = collected(&mut late, Duration::from_secs(5)).await;
+    assert_eq!(told["error"]["code"], "over_quota", "{told}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

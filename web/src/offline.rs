@@ -5,6 +5,7 @@
 //! connection is back: the server has the last word (a message deleted there meanwhile stays
 //! deleted). Signing out deletes the account's database whole (families share tablets).
 
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use protocol::{
     ErrorCode, ErrorInfo, Flag, MessageList, MessageView, Request, Response, SessionInfo,
@@ -97,6 +98,9 @@ pub struct Device {
     replaying: StoredValue<bool>,
     /// Fetching the Inbox's newest messages ahead is under way.
     fetching_ahead: StoredValue<bool>,
+    /// Done once the stored index is read (and merged with what changed meanwhile): the app
+    /// does not wait for it to start, but the queue does before it goes out.
+    loaded: StoredValue<Shared<LocalBoxFuture<'static, ()>>, LocalStorage>,
 }
 
 impl PartialEq for Device {
@@ -114,35 +118,67 @@ impl std::fmt::Debug for Device {
 impl Device {
     /// The store of the account `info` signed in to; remembered as the one to start with
     /// when the relay cannot be reached.
-    pub async fn open(info: &SessionInfo) -> Self {
+    pub fn open(info: &SessionInfo) -> Self {
         let name = format!("webmail {:?} {}", info.kind, info.email);
-        let device = Self::named(name.clone()).await;
+        let device = Self::named(name.clone());
         if device.keeping() != Keeping::Off {
-            write(&name, SESSION, info).await;
-            crate::prefs::set(LAST_ACCOUNT, &name);
+            // In the background: the app starts meanwhile.
+            let info = info.clone();
+            leptos::task::spawn_local(async move { write(&name, SESSION, &info).await });
+            crate::prefs::set(LAST_ACCOUNT, &device.name.get_value());
         }
         device
     }
 
-    async fn named(name: String) -> Self {
-        let index = read(&name, INDEX).await.unwrap_or_default();
+    /// The store named `name`; its index is read in the background.
+    fn named(name: String) -> Self {
+        let index = RwSignal::new(Index::default());
+        let loading = {
+            let name = name.clone();
+            async move {
+                let stored: Index = read(&name, INDEX).await.unwrap_or_default();
+                let Some(Some(evicted)) = index.try_update(|now| {
+                    let changed = *now != Index::default();
+                    let (merged, evicted) = stored.merged(std::mem::take(now));
+                    *now = merged;
+                    changed.then_some(evicted)
+                }) else {
+                    return;
+                };
+                // What changed before the stored index was read is written now.
+                if let Some(merged) = index.try_with_untracked(Clone::clone) {
+                    write(&name, INDEX, &merged).await;
+                }
+                for key in evicted {
+                    let _ = js_remove(&name, &key).await;
+                }
+            }
+        }
+        .boxed_local()
+        .shared();
+        leptos::task::spawn_local(loading.clone());
         Self {
             name: StoredValue::new(name),
             keeping: RwSignal::new(Keeping::saved()),
-            index: RwSignal::new(index),
+            index,
             replaying: StoredValue::new(false),
             fetching_ahead: StoredValue::new(false),
+            loaded: StoredValue::new_local(loading),
         }
     }
 
+    async fn loaded(self) {
+        self.loaded.get_value().await;
+    }
+
     /// The store of the account last signed in on this device.
-    pub async fn last() -> Option<Self> {
-        Some(Self::named(crate::prefs::get(LAST_ACCOUNT)?).await)
+    pub fn last() -> Option<Self> {
+        Some(Self::named(crate::prefs::get(LAST_ACCOUNT)?))
     }
 
     /// The session last signed in on this device, if its mail is kept here.
     pub async fn last_session() -> Option<(SessionInfo, Self)> {
-        let device = Self::last().await?;
+        let device = Self::last()?;
         let info = read(&device.name.get_value(), SESSION).await?;
         Some((info, device))
     }
@@ -151,6 +187,7 @@ impl Device {
     /// was away, or the relay restarted): its mail goes from the device. Actions queued offline
     /// stay, without any mail, and go out after the same account signs in again.
     pub async fn session_gone(self) {
+        self.loaded().await;
         let queued = self.index.with_untracked(|index| index.queued.clone());
         self.wipe().await;
         if !queued.is_empty() {
@@ -164,6 +201,8 @@ impl Device {
 
     /// Deletes everything the device keeps of this account.
     pub async fn wipe(self) {
+        // Not before the stored index is read: it would come back with it.
+        self.loaded().await;
         let name = self.name.get_value();
         self.index.set(Index::default());
         if crate::prefs::get(LAST_ACCOUNT).as_deref() == Some(name.as_str()) {
@@ -288,6 +327,7 @@ impl Device {
             return;
         }
         self.replaying.set_value(true);
+        self.loaded().await;
         let mut refused = None;
         while let Some(next) = self.index.with_untracked(|i| i.queued.first().cloned()) {
             match mail.send_json(&next).await {
@@ -400,12 +440,35 @@ impl Device {
         self.save_index();
     }
 
+    /// Writes the index, once the stored one is read (until then it would be lost; the merge
+    /// then writes it).
     fn save_index(self) {
+        if self.loaded.with_value(|l| l.peek().is_none()) {
+            return;
+        }
         let name = self.name.get_value();
         let Ok(json) = self.index.with_untracked(serde_json::to_string) else {
             return;
         };
         leptos::task::spawn_local(async move { put(&name, INDEX, &json).await });
+    }
+}
+
+impl Index {
+    /// This stored index with what changed since the app started (`now`) on top, and the
+    /// keys of what no longer fits.
+    fn merged(mut self, now: Index) -> (Index, Vec<String>) {
+        let mut evicted = Vec::new();
+        for folder in now.lists {
+            let out = touch(&mut self.lists, folder, MAX_LISTS);
+            evicted.extend(out.iter().map(|f| list_key(f)));
+        }
+        for message in now.messages {
+            let out = touch(&mut self.messages, message, MAX_MESSAGES);
+            evicted.extend(out.iter().map(|(f, uid)| message_key(f, *uid)));
+        }
+        self.queued.extend(now.queued);
+        (self, evicted)
     }
 }
 

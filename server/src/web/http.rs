@@ -202,6 +202,7 @@ async fn login_pop3(
         .map_err(crate::accounts::pop3::account::error_info)?;
     let (events, _) = tokio::sync::broadcast::channel(256);
     let account = Pop3Account {
+        last_collected: Arc::default(),
         login: Arc::new(login),
         store: Arc::clone(store),
         policy: Policy {

@@ -52,6 +52,8 @@ pub struct Session {
     events: broadcast::Sender<Event>,
     presence: Mutex<Presence>,
     images: Arc<ImageSenders>,
+    /// POP3: how the last collection ended (see [`Session::subscribe`]).
+    last_collected: Arc<Mutex<Option<Event>>>,
 }
 
 /// Open WebSockets; when they drop to zero the session expires after the idle time. Every open
@@ -91,8 +93,19 @@ impl Session {
         answer.await.map_err(|_| ended())?
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+    /// The session's events from now on, after what a tab opening now has missed: how the
+    /// last POP3 collection ended (it starts at login, before any tab listens; a second copy
+    /// of it is harmless).
+    pub fn subscribe(&self) -> (Vec<Event>, broadcast::Receiver<Event>) {
+        let events = self.events.subscribe();
+        let missed = self.lock_collected().clone().into_iter().collect();
+        (missed, events)
+    }
+
+    fn lock_collected(&self) -> std::sync::MutexGuard<'_, Option<Event>> {
+        self.last_collected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -161,7 +174,7 @@ impl Sessions {
             writer,
             Arc::clone(&self.shelf),
         );
-        self.register(login.user.clone(), source, jobs, events)
+        self.register(login.user.clone(), source, jobs, events, Arc::default())
     }
 
     /// Registers a POP3 account (credentials checked) and starts its actor, which collects at once.
@@ -177,8 +190,9 @@ impl Sessions {
         });
         let events = account.events.clone();
         account.writer = writer(sender, &email, &account.login.password, &source, &events);
+        let last_collected = Arc::clone(&account.last_collected);
         let jobs = account.spawn();
-        self.register(email, source, jobs, events)
+        self.register(email, source, jobs, events, last_collected)
     }
 
     fn register(
@@ -187,6 +201,7 @@ impl Sessions {
         source: Arc<Source>,
         jobs: mpsc::Sender<(Request, Reply)>,
         events: broadcast::Sender<Event>,
+        last_collected: Arc<Mutex<Option<Event>>>,
     ) -> SessionToken {
         let session = Arc::new(Session {
             email,
@@ -194,6 +209,7 @@ impl Sessions {
             source,
             jobs,
             events,
+            last_collected,
             presence: Mutex::default(),
             images: Arc::clone(&self.images),
         });

@@ -86,7 +86,10 @@ async fn serve(
     });
     let mut heard = tokio::time::Instant::now();
 
-    let mut events = session.subscribe();
+    let (missed, mut events) = session.subscribe();
+    for event in missed {
+        let _ = outgoing.send(ServerFrame::Event { event }).await;
+    }
     let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     loop {
         tokio::select! {

@@ -38,7 +38,7 @@ const SIGNED_IN: &str = "signed-in";
 /// The phase once `info` signed in.
 pub async fn signed_in(info: SessionInfo) -> Phase {
     crate::prefs::set(SIGNED_IN, "1");
-    let device = Device::open(&info).await;
+    let device = Device::open(&info);
     Phase::LoggedIn(info, device)
 }
 
@@ -77,7 +77,7 @@ async fn starting_phase() -> Phase {
         },
         Err(_) => {
             crate::prefs::remove(SIGNED_IN);
-            if let Some(device) = Device::last().await {
+            if let Some(device) = Device::last() {
                 device.session_gone().await;
             }
             Phase::LoggedOut

@@ -5,7 +5,7 @@
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc,
+        Arc, Mutex,
     },
     time::Duration,
 };
@@ -33,6 +33,9 @@ pub struct Pop3Account {
     pub inline: mime::InlineLimits,
     /// Where the relay sends mail; set by the session.
     pub writer: Option<Writer>,
+    /// How the last collection ended, for a tab that connects after it did (the first one
+    /// starts at login, before any tab listens).
+    pub last_collected: Arc<Mutex<Option<Event>>>,
 }
 
 impl Pop3Account {
@@ -80,6 +83,7 @@ impl Pop3Account {
             self.policy,
             self.events.clone(),
         );
+        let last_collected = Arc::clone(&self.last_collected);
         let collecting = Arc::clone(collecting);
         tokio::spawn(async move {
             let progress_events = events.clone();
@@ -107,11 +111,13 @@ impl Pop3Account {
                     unread,
                 });
             }
-            let _ = events.send(Event::Collected {
+            let collected = Event::Collected {
                 stored,
                 error,
                 too_big,
-            });
+            };
+            *last_collected.lock().unwrap_or_else(|e| e.into_inner()) = Some(collected.clone());
+            let _ = events.send(collected);
             collecting.store(false, Ordering::SeqCst);
         });
     }

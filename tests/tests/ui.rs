@@ -693,6 +693,20 @@ async fn a_pop3_account_reads_the_same_way() {
     );
     browser.click(".list-head button.icon").await;
     browser.wait_for("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes('Second letter'))").await;
+
+    // Mail already downloaded reads without a connection, on the phone too: the letter read
+    // before opens offline (the app keeps it for POP3 accounts as for IMAP ones).
+    let kept = format!(
+        "webmailDevice.get('webmail Pop3 {}', 'message/{collected}/INBOX').then(m => m !== null)",
+        ALICE.0
+    );
+    wait_for_promise(&browser, &kept).await;
+    browser.set_offline(true).await;
+    browser.client.refresh().await.unwrap();
+    browser.find(".banner.offline").await;
+    open_row(&browser, "Collected by POP3").await;
+    browser.wait_for("document.querySelector('.mail-text')?.textContent.includes('Hello!')").await;
+    browser.set_offline(false).await;
     browser.close().await;
 }
 
@@ -1275,6 +1289,15 @@ async fn undo_puts_deleted_and_moved_mail_back_on_the_server() {
         .contains(&"Newsletter".to_owned()));
     browser.go_to_folder("Inbox").await;
     browser.wait_for(&listed("Newsletter")).await;
+    // The keyboard's "!" does the same.
+    open_row(&browser, "Newsletter").await;
+    browser.find(".reader").await;
+    browser.keys("!").await;
+    browser.wait_for(&undo_bar("Marked as spam")).await;
+    assert_eq!(subjects_on_server(&mut phone, "Junk").await, ["Newsletter"]);
+    browser.click("#undo").await;
+    browser.wait_for(&listed("Newsletter")).await;
+    assert!(subjects_on_server(&mut phone, "Junk").await.is_empty());
     // Without an undo the bar goes by itself.
     browser
         .eval("[...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('Newsletter')).querySelector('button.open').click(); return true")

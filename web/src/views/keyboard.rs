@@ -2,7 +2,7 @@
 //! delete, e to archive, s to flag, / to search, ? for the list of shortcuts.
 
 use leptos::prelude::*;
-use protocol::{Flag, ReplyKind};
+use protocol::{Flag, FolderRole, ReplyKind};
 use wasm_bindgen::JsCast;
 
 use super::{
@@ -45,6 +45,21 @@ pub fn install(mail: Mail) {
                 let t = lang.get_untracked().strings();
                 act_on_current(mail, |folder, uid| {
                     remove(mail, t, Removal::Archive, folder, vec![uid])
+                })
+            }
+            "!" => {
+                let t = lang.get_untracked().strings();
+                let here = mail.folder.get_untracked();
+                let junk = mail.folders.with_untracked(|folders| {
+                    folders
+                        .iter()
+                        .find(|f| f.role == Some(FolderRole::Junk) && f.name != here)
+                        .map(|f| f.name.clone())
+                });
+                junk.is_some_and(|junk| {
+                    act_on_current(mail, |folder, uid| {
+                        remove(mail, t, Removal::Spam(junk), folder, vec![uid])
+                    })
                 })
             }
             "s" => toggle_flag(mail),

@@ -51,11 +51,7 @@ pub enum Keeping {
 
 impl Keeping {
     pub fn saved() -> Self {
-        match crate::prefs::get("offline").as_deref() {
-            Some("off") => Keeping::Off,
-            Some("newest") => Keeping::Newest,
-            _ => Keeping::Opened,
-        }
+        Self::from_key(&crate::prefs::get("offline").unwrap_or_default())
     }
 
     pub fn key(self) -> &'static str {
@@ -321,7 +317,8 @@ impl Device {
 
     /// Sends the actions queued offline, oldest first, each once it is answered; stops at the
     /// first that cannot reach the relay (the rest stay for the next time). An action the
-    /// server refuses (the message is gone meanwhile) is dropped and the user told.
+    /// relay refuses (its folder is gone meanwhile, say) is dropped and the user told; one on
+    /// a message deleted meanwhile does nothing, as the server has it.
     pub async fn replay(self, mail: Mail) {
         if self.replaying.get_value() {
             return;

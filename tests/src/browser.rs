@@ -171,12 +171,19 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{script}: {e}"))
     }
 
+    /// Clicks what `css` finds; finds it again where the page rendered it anew between finding
+    /// and clicking (a row that a delta updated, say), as a user's click would land on the new one.
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        for _ in 0..5 {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("cannot click {css}: {e}"),
+            }
+        }
+        panic!("cannot click {css}: it is rendered anew all the time");
     }
 
     /// Types into the page as a keyboard would (to the focused element).

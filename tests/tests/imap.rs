@@ -318,6 +318,30 @@ async fn flags_moves_deletion_and_archive() {
         "no_such_folder"
     );
     assert_eq!(client.error_code(json!({"op": "set_flags", "folder": "INBOX", "uids": [], "flags": [{"flag": "seen"}], "set": true})).await, "bad_request");
+
+    // Messages gone meanwhile (another client, or this user while offline): the server's
+    // state wins, and the answer says so rather than "done".
+    let gone = all[0];
+    for request in [
+        json!({"op": "set_flags", "folder": "INBOX", "uids": [gone], "flags": [{"flag": "flagged"}], "set": true}),
+        json!({"op": "move_messages", "folder": "INBOX", "uids": [gone], "to": "Work"}),
+        json!({"op": "archive_messages", "folder": "INBOX", "uids": [gone]}),
+        json!({"op": "delete_messages", "folder": "INBOX", "uids": [gone]}),
+        json!({"op": "delete_messages", "folder": "Trash", "uids": trash}),
+    ] {
+        assert_eq!(
+            client.error_code(request.clone()).await,
+            "no_such_message",
+            "{request}"
+        );
+    }
+    assert_eq!(uids(&mut client, "Work").await, work);
+    // Of several, those still there are acted on (UIDs only grow: this one never was).
+    let moved = client
+        .ok(json!({"op": "move_messages", "folder": "Work", "uids": [work[0], 999_999], "to": "INBOX"}))
+        .await;
+    assert_eq!(moved["uids"].as_array().map(Vec::len), Some(1));
+    assert_eq!(uids(&mut client, "INBOX").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

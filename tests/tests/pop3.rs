@@ -134,6 +134,23 @@ async fn collects_over_pop3s_and_stls_and_reads_like_imap() {
             .ok(json!({"op": "list_messages", "folder": "Trash", "offset": 0, "limit": 10}))
             .await;
         assert_eq!(subjects(&trash), ["Newsletter"]);
+        // Another device (or this one, offline) acting on it where it no longer is: the
+        // store's state wins, and the answer says so rather than "done".
+        for gone in [
+            json!({"op": "set_flags", "folder": "Familie", "uids": [news], "flags": [{"flag": "flagged"}], "set": true}),
+            json!({"op": "move_messages", "folder": "Familie", "uids": [news], "to": "INBOX"}),
+            json!({"op": "delete_messages", "folder": "Familie", "uids": [news]}),
+        ] {
+            assert_eq!(
+                client.error_code(gone.clone()).await,
+                "no_such_message",
+                "{gone}"
+            );
+        }
+        let trash = client
+            .ok(json!({"op": "list_messages", "folder": "Trash", "offset": 0, "limit": 10}))
+            .await;
+        assert_eq!(trash["messages"][0]["flagged"], false);
 
         // New mail arrives on the server; "check mail" collects it.
         deliver(&dovecot, 1);
@@ -141,6 +158,84 @@ async fn collects_over_pop3s_and_stls_and_reads_like_imap() {
         let done = collected(&mut client, Duration::from_secs(10)).await;
         assert_eq!(done["stored"], 1);
     }
+}
+
+/// What changes in the store reaches the tabs as a delta of the list they hold (as IMAP's
+/// changes do), so that the open message, the scroll position and the selection stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_in_the_store_reach_the_tabs_as_deltas_of_their_list() {
+    let dovecot = Dovecot::start(&[ALICE]).await;
+    deliver(&dovecot, 2);
+    let data = tempfile::tempdir().unwrap();
+    let relay =
+        RunningRelay::start_pop3(dovecot.pop3_server(TlsMode::Implicit), None, data.path()).await;
+    let mut client = Client::login_as(&relay, ALICE.0, ALICE.1, "pop3").await;
+    collected(&mut client, Duration::from_secs(10)).await;
+    let list = json!({"op": "list_messages", "folder": "INBOX", "offset": 0, "limit": 10});
+    let page = client.ok(list.clone()).await;
+    let version = page["version"].as_u64().unwrap();
+    assert_ne!(version, 0);
+    let newest = page["messages"][0]["uid"].clone();
+    let delta = |e: &Value| e["kind"] == "folder_delta" && e["folder"] == "INBOX";
+
+    // Flags: the row changes in place, and the version stays (no position moved).
+    client.ok(json!({"op": "set_flags", "folder": "INBOX", "uids": [newest], "flags": [{"flag": "seen"}], "set": true})).await;
+    let flagged = client.event(Duration::from_secs(2), delta).await;
+    assert_eq!(
+        (
+            flagged["from_version"].as_u64(),
+            flagged["version"].as_u64()
+        ),
+        (Some(version), Some(version))
+    );
+    assert_eq!(flagged["changed"][0]["uid"], newest);
+    assert_eq!(flagged["changed"][0]["unread"], false);
+    assert_eq!(flagged["unread"], 1);
+
+    // New mail, one newer and one older than what is there: rows placed where they go.
+    for (subject, date) in [
+        ("Neuer", "Tue, 14 Nov 2023 08:00:00 +0000"),
+        ("Älter", "Sun, 12 Nov 2023 08:00:00 +0000"),
+    ] {
+        let raw = mail::message("Bob <bob@example.org>", ALICE.0, subject, date, "Text");
+        dovecot.deliver(ALICE.0, &raw, false);
+    }
+    client.ok(json!({"op": "check_mail"})).await;
+    let arrived = client.event(Duration::from_secs(10), delta).await;
+    assert_eq!(arrived["from_version"].as_u64(), Some(version));
+    let after = arrived["version"].as_u64().unwrap();
+    assert!(after > version);
+    let placed: Vec<(u64, &str)> = arrived["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["position"].as_u64().unwrap(),
+                a["message"]["subject"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(placed, [(0, "Neuer"), (3, "Älter")]);
+    assert_eq!(
+        (arrived["total"].as_u64(), arrived["unread"].as_u64()),
+        (Some(4), Some(3))
+    );
+
+    // Moved away: its position in the list before goes.
+    client
+        .ok(json!({"op": "create_folder", "name": "Familie"}))
+        .await;
+    client
+        .ok(json!({"op": "move_messages", "folder": "INBOX", "uids": [newest], "to": "Familie"}))
+        .await;
+    let moved = client.event(Duration::from_secs(2), delta).await;
+    assert_eq!(moved["from_version"].as_u64(), Some(after));
+    assert_eq!(moved["removed"], json!([1]));
+    // A list read now carries the version the deltas reached.
+    let page = client.ok(list).await;
+    assert_eq!(page["version"], moved["version"]);
+    assert_eq!(subjects(&page), ["Neuer", "Nachricht 0000", "Älter"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -700,12 +700,11 @@ async fn a_pop3_account_reads_the_same_way() {
         "webmailDevice.get('webmail Pop3 {}', 'message/{collected}/INBOX').then(m => m !== null)",
         ALICE.0
     );
-    wait_for_promise(&browser, &kept).await;
-    browser.set_offline(true).await;
-    browser.client.refresh().await.unwrap();
-    browser.find(".banner.offline").await;
+    reload_offline(&browser, &kept).await;
     open_row(&browser, "Collected by POP3").await;
-    browser.wait_for("document.querySelector('.mail-text')?.textContent.includes('Hello!')").await;
+    browser
+        .wait_for("document.querySelector('.mail-text')?.textContent.includes('Hello!')")
+        .await;
     browser.set_offline(false).await;
     browser.close().await;
 }
@@ -1342,15 +1341,7 @@ async fn reads_offline(browser: Browser, delete: &str) {
     let newsletter = row_uid(&browser, "Newsletter").await;
     browser.wait_for("!document.querySelector('.reader')").await;
     // Kept once IndexedDB has it on disk (the app writes in the background).
-    let kept = format!(
-        "webmailDevice.get('webmail Imap {}', 'index').then(i => i && JSON.parse(i).messages.some(m => m[1] == {lunch}))",
-        ALICE.0
-    );
-    wait_for_promise(&browser, &kept).await;
-
-    browser.set_offline(true).await;
-    browser.client.refresh().await.unwrap();
-    browser.find(".banner.offline").await;
+    reload_offline(&browser, &kept_message(&lunch)).await;
     let row = |uid: &str| format!(".row[data-uid='{uid}']");
     browser.find(&row(&lunch)).await;
     // The message never opened is marked, and says why it does not open.
@@ -1380,14 +1371,7 @@ async fn reads_offline(browser: Browser, delete: &str) {
         .await;
     browser.screenshot("offline-message.png").await;
     // Flagged offline: the button shows it, and the banner says a change is waiting.
-    browser
-        .eval(
-            "document.querySelector('.reader .toolbar button[aria-pressed]').click(); return true",
-        )
-        .await;
-    browser
-        .text_of(".banner.offline", |t| t.contains("waiting to go out: 1"))
-        .await;
+    flag_open_message_offline(&browser).await;
     // Then deleted, still offline: the row goes at once, and the two go out in that order.
     browser.click(delete).await;
     browser
@@ -1435,6 +1419,91 @@ async fn reads_offline(browser: Browser, delete: &str) {
         .await;
     assert_eq!(databases, serde_json::json!([]), "{databases}");
     browser.close().await;
+}
+
+/// A change made offline to a message another client deleted meanwhile: the server wins (the
+/// message stays gone, nothing is recreated), and the user is told the change was not made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_offline_to_mail_deleted_elsewhere_meanwhile_is_dropped_and_told() {
+    let (dovecot, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+    let lunch = open_row(&browser, "Lunch").await;
+    browser
+        .wait_for("document.querySelector('.reader')?.textContent.includes('Shall we?')")
+        .await;
+    // Reloaded offline: the address opens the message again, from the device.
+    reload_offline(&browser, &kept_message(&lunch)).await;
+    browser
+        .wait_for("document.querySelector('.reader')?.textContent.includes('Shall we?')")
+        .await;
+    flag_open_message_offline(&browser).await;
+    browser.click(".reader .toolbar .delete").await;
+    browser
+        .text_of(".banner.offline", |t| t.contains("waiting to go out: 2"))
+        .await;
+    let mut imap = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    imap.ok("SELECT INBOX").await;
+    imap.ok(&format!("UID STORE {lunch} +FLAGS.SILENT (\\Deleted)"))
+        .await;
+    imap.ok(&format!("UID EXPUNGE {lunch}")).await;
+
+    browser.set_offline(false).await;
+    browser
+        .text_of(".banner.overtaken", |t| {
+            t.contains("deleted or moved elsewhere meanwhile: 2")
+        })
+        .await;
+    browser
+        .wait_for("!document.querySelector('.banner.offline')")
+        .await;
+    browser
+        .wait_for(&format!(
+            "!document.querySelector(\".row[data-uid='{lunch}']\")"
+        ))
+        .await;
+    browser.click(".banner.overtaken button").await;
+    browser
+        .wait_for("!document.querySelector('.banner.overtaken')")
+        .await;
+    let search = imap.ok("UID SEARCH SUBJECT \"Lunch on Friday\"").await;
+    assert!(
+        !search
+            .lines()
+            .any(|l| l.starts_with("* SEARCH ") && l.len() > 9),
+        "{search}"
+    );
+    assert!(imap.messages("Trash").await.is_empty());
+    browser.close().await;
+}
+
+/// A script whose promise is true once the device keeps Alice's INBOX message `uid` (the app
+/// writes to IndexedDB in the background).
+fn kept_message(uid: &str) -> String {
+    format!(
+        "webmailDevice.get('webmail Imap {}', 'index').then(i => i && JSON.parse(i).messages.some(m => m[1] == {uid}))",
+        ALICE.0
+    )
+}
+
+/// Flags the open message while offline: the banner counts the change waiting to go out.
+async fn flag_open_message_offline(browser: &Browser) {
+    browser
+        .eval(
+            "document.querySelector('.reader .toolbar button[aria-pressed]').click(); return true",
+        )
+        .await;
+    browser
+        .text_of(".banner.offline", |t| t.contains("waiting to go out: 1"))
+        .await;
+}
+
+/// Once `kept` is true: the browser's network off, and the page loaded again, offline.
+async fn reload_offline(browser: &Browser, kept: &str) {
+    wait_for_promise(browser, kept).await;
+    browser.set_offline(true).await;
+    browser.client.refresh().await.unwrap();
+    browser.find(".banner.offline").await;
 }
 
 /// Waits up to 10 s until the JavaScript promise `promise` resolves to true in the page.

@@ -317,8 +317,9 @@ impl Device {
 
     /// Sends the actions queued offline, oldest first, each once it is answered; stops at the
     /// first that cannot reach the relay (the rest stay for the next time). An action the
-    /// relay refuses (its folder is gone meanwhile, say) is dropped and the user told; one on
-    /// a message deleted meanwhile does nothing, as the server has it.
+    /// relay refuses is dropped and the user told: one on messages deleted or moved meanwhile
+    /// counts in [`Mail::overtaken`] (the server's state wins), another (its folder is gone,
+    /// say) shows as a failed action.
     pub async fn replay(self, mail: Mail) {
         if self.replaying.get_value() {
             return;
@@ -329,6 +330,7 @@ impl Device {
         while let Some(next) = self.index.with_untracked(|i| i.queued.first().cloned()) {
             match mail.send_json(&next).await {
                 Err(e) if e.code == ErrorCode::ServerUnreachable => break,
+                Err(e) if e.code == ErrorCode::NoSuchMessage => mail.overtaken.update(|n| *n += 1),
                 Err(e) => refused = Some(e),
                 Ok(_) => {}
             }

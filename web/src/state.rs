@@ -78,6 +78,9 @@ pub struct Mail {
     pub collect_error: RwSignal<Option<String>>,
     /// An action (flag, move, delete, ...) that could not be carried out, until dismissed.
     pub action_error: RwSignal<Option<ErrorInfo>>,
+    /// Changes made offline that came back to messages the server no longer has (deleted or
+    /// moved meanwhile): dropped, as the server's state wins, and shown until dismissed.
+    pub overtaken: RwSignal<usize>,
     /// POP3: messages the last collection left on the server for their size.
     pub too_big: RwSignal<Vec<protocol::TooBig>>,
     /// What this user may send; `None` where the relay sends no mail.
@@ -125,6 +128,7 @@ impl Mail {
             collect_error: RwSignal::new(None),
             too_big: RwSignal::new(Vec::new()),
             action_error: RwSignal::new(None),
+            overtaken: RwSignal::new(0),
         }
     }
 

@@ -6,15 +6,31 @@
 
 pub mod images;
 pub mod imap;
+pub mod order;
 pub mod pop3;
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use protocol::{AccountKind, AttachmentSource, Draft, ErrorInfo, Flag, FolderRole, ReplyKind};
 use secret::Secret;
 
 use crate::store::Store;
 use imap::account::Login;
+
+/// Makes room for one more folder in what a session keeps of `max` folders: forgets the one
+/// `used` longest ago (the IMAP mirror and the POP3 lists bound themselves alike).
+fn forget_least_used<V>(folders: &mut HashMap<String, V>, max: usize, used: impl Fn(&V) -> u64) {
+    if folders.len() < max {
+        return;
+    }
+    let oldest = folders
+        .iter()
+        .min_by_key(|(_, folder)| used(folder))
+        .map(|(name, _)| name.clone());
+    if let Some(oldest) = oldest {
+        folders.remove(&oldest);
+    }
+}
 
 /// A user's login, for submitting mail as them. In memory only; wiped when dropped.
 pub struct Credentials {

@@ -355,45 +355,66 @@ impl Store {
         Ok(())
     }
 
-    /// A page of a folder, newest first.
+    /// A page of a folder, newest first, and the whole folder's order (ids, newest first) at
+    /// the same moment: what the POP3 account tracks to send the folder's changes as deltas.
     pub fn list(
         &self,
         user: &str,
         folder: &str,
         offset: u32,
         limit: u32,
-    ) -> Result<MessageList, StoreError> {
+    ) -> Result<(MessageList, Vec<u32>), StoreError> {
         let db = self.db();
         if !folder_exists(&db, user, folder)? {
             return Err(StoreError::NoSuchFolder(folder.to_owned()));
         }
-        let total: u32 = db.query_row(
-            "SELECT COUNT(*) FROM messages WHERE user = ?1 AND folder = ?2",
-            params![user, folder],
-            |r| r.get(0),
-        )?;
+        let order = order_of(&db, user, folder)?;
         let mut query = db.prepare(&format!(
             "{SUMMARY} WHERE user = ?1 AND folder = ?2 ORDER BY date DESC, id DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let mut messages: Vec<MessageSummary> = query
             .query_map(params![user, folder, limit, offset], summary)?
             .collect::<Result<_, _>>()?;
-        for message in &mut messages {
-            if let Some(thread) = &message.thread_id {
-                message.thread_size = db.query_row(
-                    "SELECT COUNT(*) FROM messages WHERE user = ?1 AND folder = ?2 AND thread_id = ?3",
-                    params![user, folder, thread],
-                    |r| r.get(0),
-                )?;
-            }
-        }
-        Ok(MessageList {
+        count_threads(&db, user, folder, &mut messages)?;
+        let list = MessageList {
             folder: folder.to_owned(),
-            total,
+            total: order.len() as u32,
             offset,
             messages,
             version: 0,
-        })
+        };
+        Ok((list, order))
+    }
+
+    /// The ids of a folder's messages, newest first (the order of its list).
+    pub fn order(&self, user: &str, folder: &str) -> Result<Vec<u32>, StoreError> {
+        order_of(&self.db(), user, folder)
+    }
+
+    /// The list rows of those of `ids` that are in `folder`, and of the other messages there
+    /// in their conversations (whose conversation sizes `ids` change).
+    pub fn rows_with_threads(
+        &self,
+        user: &str,
+        folder: &str,
+        ids: &[u32],
+    ) -> Result<Vec<MessageSummary>, StoreError> {
+        let db = self.db();
+        let mut query = db.prepare_cached(&format!(
+            "{SUMMARY} WHERE user = ?1 AND folder = ?2 AND (id = ?3 OR thread_id = (SELECT thread_id FROM messages WHERE id = ?3))"
+        ))?;
+        let mut rows: Vec<MessageSummary> = Vec::new();
+        for id in ids {
+            for row in query.query_map(params![user, folder, id], summary)? {
+                let row = row?;
+                if !rows.iter().any(|r| r.uid == row.uid) {
+                    rows.push(row);
+                }
+            }
+        }
+        drop(query);
+        count_threads(&db, user, folder, &mut rows)?;
+        Ok(rows)
     }
 
     /// One message's list row and raw bytes.
@@ -433,6 +454,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut db = self.db();
         let tx = db.transaction()?;
+        gone_unless_any(&tx, user, folder, uids)?;
         for flag in flags {
             let column = match flag {
                 Flag::Seen => "seen",
@@ -485,6 +507,9 @@ impl Store {
                 moved.push(*uid);
             }
         }
+        if moved.is_empty() && !uids.is_empty() {
+            return Err(StoreError::NoSuchMessage);
+        }
         tx.commit()?;
         Ok(moved)
     }
@@ -525,6 +550,7 @@ impl Store {
         {
             let mut db = self.db();
             let tx = db.transaction()?;
+            gone_unless_any(&tx, user, folder, uids)?;
             for uid in uids {
                 let file: Option<String> = tx
                     .query_row(
@@ -780,6 +806,56 @@ fn keywords_of(
     Ok(json.map(|j| serde_json::from_str(&j).unwrap_or_default()))
 }
 
+fn order_of(db: &Connection, user: &str, folder: &str) -> Result<Vec<u32>, StoreError> {
+    let mut query = db.prepare_cached(
+        "SELECT id FROM messages WHERE user = ?1 AND folder = ?2 ORDER BY date DESC, id DESC",
+    )?;
+    let ids = query.query_map(params![user, folder], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+/// Sets each row's conversation size: the messages of `folder` with its thread id.
+fn count_threads(
+    db: &Connection,
+    user: &str,
+    folder: &str,
+    rows: &mut [MessageSummary],
+) -> Result<(), StoreError> {
+    for row in rows {
+        if let Some(thread) = &row.thread_id {
+            row.thread_size = db.query_row(
+                "SELECT COUNT(*) FROM messages WHERE user = ?1 AND folder = ?2 AND thread_id = ?3",
+                params![user, folder, thread],
+                |r| r.get(0),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// [`StoreError::NoSuchMessage`] when none of `uids` is in `folder` (deleted or moved by
+/// another device, or before an action queued offline came back): the store's state wins, and
+/// the user hears that nothing was done.
+fn gone_unless_any(
+    db: &Connection,
+    user: &str,
+    folder: &str,
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    let mut statement =
+        db.prepare_cached("SELECT 1 FROM messages WHERE user = ?1 AND folder = ?2 AND id = ?3")?;
+    for uid in uids {
+        if statement.exists(params![user, folder, uid])? {
+            return Ok(());
+        }
+    }
+    if uids.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::NoSuchMessage)
+    }
+}
+
 fn set_keyword(
     db: &Connection,
     user: &str,
@@ -936,7 +1012,7 @@ mod tests {
             2
         );
         assert!(!collect(&store, ANNA, "u1", first.1));
-        let list = store.list(ANNA, "INBOX", 0, 10).unwrap();
+        let list = store.list(ANNA, "INBOX", 0, 10).unwrap().0;
         assert_eq!(list.total, 2);
         assert_eq!(list.messages[0].subject, "Zweite");
         assert!(list.messages[0].unread);
@@ -967,7 +1043,7 @@ mod tests {
             "u1",
             mail("Rechnung", "Mon, 13 Nov 2023 12:00:00 +0000"),
         );
-        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
+        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().0.messages[0].uid;
         let forwarded = Flag::Keyword("$Forwarded".into());
         store
             .set_flags(
@@ -1011,7 +1087,7 @@ mod tests {
             "u1",
             mail("Urlaub in Köln", "Mon, 13 Nov 2023 12:00:00 +0000"),
         );
-        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
+        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().0.messages[0].uid;
         store
             .set_flags(ANNA, "INBOX", &[uid], &[Flag::Seen, Flag::Flagged], true)
             .unwrap();
@@ -1039,7 +1115,7 @@ mod tests {
             names.contains(&"Verwandte".to_owned()) && names.contains(&"Verwandte/2023".to_owned()),
             "{names:?}"
         );
-        assert_eq!(store.list(ANNA, "Verwandte", 0, 10).unwrap().total, 1);
+        assert_eq!(store.list(ANNA, "Verwandte", 0, 10).unwrap().0.total, 1);
         assert!(matches!(
             store.rename_folder(ANNA, "INBOX", "x"),
             Err(StoreError::BadInput(_))
@@ -1065,9 +1141,9 @@ mod tests {
             .is_empty());
 
         store.delete_messages(ANNA, "Verwandte", &[uid]).unwrap();
-        assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().total, 1);
+        assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().0.total, 1);
         store.delete_messages(ANNA, "Trash", &[uid]).unwrap();
-        assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().total, 0);
+        assert_eq!(store.list(ANNA, "Trash", 0, 10).unwrap().0.total, 0);
         assert!(matches!(
             store.message(ANNA, "Trash", uid),
             Err(StoreError::NoSuchMessage)
@@ -1091,7 +1167,7 @@ mod tests {
         store
             .store_collected(ANNA, arriving(&store, ANNA, &batch), 1)
             .unwrap();
-        let list = store.list(ANNA, "INBOX", 0, 10).unwrap();
+        let list = store.list(ANNA, "INBOX", 0, 10).unwrap().0;
         let size = |subject: &str| {
             list.messages
                 .iter()
@@ -1112,9 +1188,13 @@ mod tests {
             mail("Privat", "Mon, 13 Nov 2023 12:00:00 +0000"),
         );
         store.ensure_user("ben@example.org").unwrap();
-        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().messages[0].uid;
+        let uid = store.list(ANNA, "INBOX", 0, 1).unwrap().0.messages[0].uid;
         assert_eq!(
-            store.list("ben@example.org", "INBOX", 0, 10).unwrap().total,
+            store
+                .list("ben@example.org", "INBOX", 0, 10)
+                .unwrap()
+                .0
+                .total,
             0
         );
         assert!(matches!(

@@ -203,6 +203,7 @@ async fn login_pop3(
     let (events, _) = tokio::sync::broadcast::channel(256);
     let account = Pop3Account {
         last_collected: Arc::default(),
+        lists: Arc::default(),
         login: Arc::new(login),
         store: Arc::clone(store),
         policy: Policy {

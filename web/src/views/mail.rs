@@ -280,7 +280,18 @@ fn LinkBanner() -> impl IntoView {
             }
         })
     };
-    view! { {link} {collecting} {failed} {too_big} {action_failed} }
+    let overtaken = move || {
+        let n = mail.overtaken.get();
+        (n > 0).then(|| {
+            view! {
+                <p class="banner lost overtaken" role="alert">
+                    {t.overtaken.replace("{n}", &n.to_string())}" "
+                    <button class="secondary" on:click=move |_| mail.overtaken.set(0)>{t.dismiss}</button>
+                </p>
+            }
+        })
+    };
+    view! { {link} {collecting} {failed} {too_big} {action_failed} {overtaken} }
 }
 
 #[component]

@@ -24,6 +24,7 @@ use crate::{
         mirror::{Delta, Mirror},
         ImapConnection, ImapError, Shelf,
     },
+    accounts::order,
     config::MailServer,
     link::LinkError,
     send::{MailAccess, Writer},
@@ -39,8 +40,6 @@ const THREADS_AFTER_QUIET: Duration = Duration::from_millis(1500);
 const PREWARMED_FOR: Duration = Duration::from_secs(10);
 /// Rows of the INBOX fetched at login, before the browser asks (its first page).
 const PREWARM_ROWS: u32 = 50;
-/// A delta adding more rows than this goes out as "load the list again".
-const DELTA_MAX_ROWS: usize = 100;
 /// How often the counts of folders other than the watched one are refreshed.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Without IDLE, how often the server is asked for news.
@@ -670,7 +669,8 @@ impl Actor {
 
     /// Sends `delta` of `folder` to every tab, with the rows it adds and changes and the
     /// folder's counts (sent alone, when `counts_anyway`, where no row changed). Past
-    /// [`DELTA_MAX_ROWS`] new rows, or where rows cannot be had, the tabs load the list again.
+    /// [`order::DELTA_MAX_ROWS`] new rows, or where rows cannot be had, the tabs load the list
+    /// again.
     async fn announce(&mut self, folder: &str, delta: Delta, counts_anyway: bool) {
         if delta.is_empty() && !counts_anyway {
             return;
@@ -678,7 +678,7 @@ impl Actor {
         let Some(connection) = self.connection.as_mut() else {
             return;
         };
-        if delta.added.len() > DELTA_MAX_ROWS {
+        if delta.added.len() > order::DELTA_MAX_ROWS {
             return self.reload(folder).await;
         }
         let counts = connection.mirrored_counts(folder).await;

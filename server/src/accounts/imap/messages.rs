@@ -11,7 +11,7 @@ use imap_codec::imap_types::{
     extensions::uidplus::UidElement,
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Part, Section},
     flag::{Flag as ImapFlag, StoreResponse, StoreType},
-    response::{Capability, Code, Data},
+    response::{Capability, Code, Data, StatusKind},
     search::SearchKey,
     sequence::SequenceSet,
     IntoStatic,
@@ -19,6 +19,7 @@ use imap_codec::imap_types::{
 use protocol::{Body, Flag, FolderRole, MessageList, MessageSummary, MessageView, SearchQuery};
 
 use super::{
+    connection::Pipelined,
     fetch::{self, Fetched},
     folders::mailbox,
     structure,
@@ -523,7 +524,9 @@ impl ImapConnection {
         // browsers get it as a delta like anyone else's.
         let body = CommandBody::store(uid_set(uids)?, kind, StoreResponse::Silent, flags, true)
             .expect("valid set");
-        self.act(body).await.map(drop)
+        self.on_present(uids, Look::After, vec![body])
+            .await
+            .map(drop)
     }
 
     /// COPY; the copies' UIDs in `to` where the server says them (UIDPLUS), else none.
@@ -536,20 +539,52 @@ impl ImapConnection {
         self.select(folder).await?;
         let body = CommandBody::copy(uid_set(uids)?, mailbox(to)?, true).expect("valid arguments");
         self.mirror.mark_stale(to);
-        self.execute_placing(body, uids.len()).await
+        self.placing(uids, body).await
     }
 
-    /// Runs a COPY or MOVE of `count` messages; the UIDs its COPYUID gives them (RFC 4315; for
-    /// MOVE, RFC 6851, in an untagged OK before the expunges), none where it gives none.
-    async fn execute_placing(
+    /// Runs a COPY or MOVE of `uids` (those still there); the UIDs its COPYUID gives them
+    /// (RFC 4315; for MOVE, RFC 6851, in an untagged OK before the expunges), none where it
+    /// gives none.
+    async fn placing(
         &mut self,
+        uids: &[u32],
         body: CommandBody<'static>,
-        count: usize,
     ) -> Result<Vec<u32>, ImapError> {
-        let answer = self.execute(body).await?;
-        let placed = placed_uids(&answer.status.code, &answer.codes, count);
-        answer.into_data()?;
-        Ok(placed)
+        let answer = self.on_present(uids, Look::Before, vec![body]).await?;
+        let completion = answer.statuses.last().and_then(|s| s.code.clone());
+        Ok(placed_uids(&completion, &answer.codes, uids.len()))
+    }
+
+    /// Sends `then` (commands on `uids` in the selected folder) with a UID SEARCH for those
+    /// messages pipelined `look`, so that the one round trip also tells whether they are
+    /// there. When none is (another client deleted or moved them, or this user did while the
+    /// app was offline) the server has the last word, and the answer is
+    /// [`ImapError::NoSuchMessage`] rather than a success the user would trust.
+    async fn on_present(
+        &mut self,
+        uids: &[u32],
+        look: Look,
+        then: Vec<CommandBody<'static>>,
+    ) -> Result<Pipelined, ImapError> {
+        let search = CommandBody::search(None, SearchKey::Uid(uid_set(uids)?).into(), true);
+        let bodies = match look {
+            Look::Before => [vec![search.clone()], then].concat(),
+            Look::After => [then, vec![search.clone()]].concat(),
+        };
+        let answer = self.run_pipelined(bodies).await?;
+        if let Some(failed) = answer.statuses.iter().find(|s| s.kind != StatusKind::Ok) {
+            return Err(ImapError::from_status(failed));
+        }
+        let mut present = found_any(&answer.data);
+        let expunged = answer.data.iter().any(|d| matches!(d, Data::Expunge(_)));
+        if present && expunged && matches!(look, Look::After) {
+            // The SEARCH may have seen messages gone already: asked again, the view is current.
+            present = found_any(&self.run(search).await?);
+        }
+        if !present {
+            return Err(ImapError::NoSuchMessage);
+        }
+        Ok(answer)
     }
 
     /// MOVE where the server has it; else COPY, flag \Deleted, and expunge just those messages
@@ -573,29 +608,22 @@ impl ImapConnection {
                 uid: true,
             };
             self.mirror.mark_stale(to);
-            return self.execute_placing(body, uids.len()).await;
+            return self.placing(uids, body).await;
         }
+        // Copied first, and only then removed: a failed COPY leaves the messages where they were.
         let placed = self.copy_messages(folder, uids, to).await?;
         self.expunge(set).await?;
         Ok(placed)
     }
 
+    /// Flags `set` \Deleted and expunges those messages (UID EXPUNGE, UIDPLUS) or, lacking
+    /// that, every \Deleted message of the folder.
     pub(super) async fn expunge(&mut self, set: SequenceSet) -> Result<(), ImapError> {
-        let store = CommandBody::store(
-            set.clone(),
-            StoreType::Add,
-            StoreResponse::Silent,
-            vec![ImapFlag::Deleted],
-            true,
-        )
-        .expect("valid set");
-        self.act(store).await?;
-        let expunge = if self.has(&Capability::UidPlus) {
-            CommandBody::ExpungeUid { sequence_set: set }
-        } else {
-            CommandBody::Expunge
-        };
-        self.act(expunge).await.map(drop)
+        let bodies = expunging(set, self.has(&Capability::UidPlus));
+        for body in bodies {
+            self.act(body).await?;
+        }
+        Ok(())
     }
 
     /// Into `trash` (returning the UIDs there, as [`Self::move_messages`] does); removed for
@@ -612,7 +640,10 @@ impl ImapConnection {
             }
             _ => {
                 self.select(folder).await?;
-                self.expunge(uid_set(uids)?).await.map(|()| None)
+                let bodies = expunging(uid_set(uids)?, self.has(&Capability::UidPlus));
+                self.on_present(uids, Look::Before, bodies)
+                    .await
+                    .map(|_| None)
             }
         }
     }
@@ -685,6 +716,44 @@ impl ImapConnection {
         let set = SequenceSet::try_from(uids).expect("not empty");
         self.fetch_rows(set, true).await
     }
+}
+
+/// When [`ImapConnection::on_present`] looks for the messages of a command.
+enum Look {
+    /// Before commands that take them away (MOVE, COPY before an expunge, EXPUNGE). A message
+    /// another session expunged that this one still sees is refused by those (Dovecot:
+    /// EXPUNGEISSUED).
+    Before,
+    /// After commands that leave them (STORE). A server applies a STORE to a message another
+    /// session expunged that this one still sees, and shows the expunge only once the last
+    /// command sent at once is done (Dovecot), after the SEARCH: when expunges come, the
+    /// SEARCH is asked again.
+    After,
+}
+
+/// Whether a SEARCH in `data` found anything.
+fn found_any(data: &[Data<'_>]) -> bool {
+    data.iter()
+        .any(|d| matches!(d, Data::Search(found, ..) if !found.is_empty()))
+}
+
+/// STORE +FLAGS \Deleted of `set`, then the expunge that removes them: UID EXPUNGE of just
+/// `set` with UIDPLUS, else EXPUNGE of every \Deleted message.
+fn expunging(set: SequenceSet, uid_plus: bool) -> Vec<CommandBody<'static>> {
+    let store = CommandBody::store(
+        set.clone(),
+        StoreType::Add,
+        StoreResponse::Silent,
+        vec![ImapFlag::Deleted],
+        true,
+    )
+    .expect("valid set");
+    let expunge = if uid_plus {
+        CommandBody::ExpungeUid { sequence_set: set }
+    } else {
+        CommandBody::Expunge
+    };
+    vec![store, expunge]
 }
 
 /// The items of the FETCH response for `uid`.

@@ -15,6 +15,11 @@ use std::{
 
 use protocol::{MessageList, MessageSummary};
 
+use crate::accounts::{
+    forget_least_used,
+    order::{self, Difference},
+};
+
 /// Folders kept; opening one more forgets the one used longest ago.
 pub const MAX_FOLDERS: usize = 8;
 /// Mirrors of ended sessions kept for the users' next logins, at most ...
@@ -109,16 +114,7 @@ impl Mirror {
         order: Vec<NonZeroU32>,
     ) -> &mut Entry {
         self.folders.remove(folder);
-        if self.folders.len() >= MAX_FOLDERS {
-            let oldest = self
-                .folders
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(name, _)| name.clone());
-            if let Some(oldest) = oldest {
-                self.folders.remove(&oldest);
-            }
-        }
+        forget_least_used(&mut self.folders, MAX_FOLDERS, |entry| entry.used);
         self.last_version += 1;
         self.tick += 1;
         let entry = Entry {
@@ -228,21 +224,10 @@ impl Entry {
     /// conversation sizes are worked out again where anything came or went. `version` (from
     /// [`Mirror::next_version`]) becomes the entry's if the order changed.
     pub fn reorder(&mut self, order: Vec<NonZeroU32>, version: u32) -> Delta {
-        let now: HashSet<NonZeroU32> = order.iter().copied().collect();
-        let before: HashSet<NonZeroU32> = self.order.iter().copied().collect();
-        let mut removed: Vec<u32> = self
-            .order
-            .iter()
-            .enumerate()
-            .filter(|(_, uid)| !now.contains(uid))
-            .map(|(position, _)| position as u32)
-            .collect();
-        removed.reverse();
-        let added: Vec<(u32, u32)> = order
-            .iter()
-            .enumerate()
-            .filter(|(_, uid)| !before.contains(uid))
-            .map(|(position, uid)| (position as u32, uid.get()))
+        let Difference { mut removed, added } = order::difference(&self.order, &order);
+        let added: Vec<(u32, u32)> = added
+            .into_iter()
+            .map(|(position, uid)| (position, uid.get()))
             .collect();
         let from_version = self.version;
         let moved = removed.is_empty() && added.is_empty() && order != self.order;
@@ -255,6 +240,7 @@ impl Entry {
             };
         }
         if !removed.is_empty() || !added.is_empty() {
+            let now: HashSet<NonZeroU32> = order.iter().copied().collect();
             self.rows
                 .retain(|uid, _| NonZeroU32::new(*uid).is_some_and(|u| now.contains(&u)));
             self.threads = None;

@@ -113,6 +113,8 @@ impl ImapError {
             Some(Code::Other(other)) => match other.inner().to_ascii_uppercase().as_slice() {
                 b"ALREADYEXISTS" => Self::FolderExists(text),
                 b"NONEXISTENT" => Self::NoSuchFolder(text),
+                // RFC 5530: some of the messages were expunged by another session meanwhile.
+                b"EXPUNGEISSUED" => Self::NoSuchMessage,
                 b"AUTHENTICATIONFAILED" | b"AUTHORIZATIONFAILED" => Self::AuthFailed,
                 _ => Self::Refused(text),
             },

@@ -10,7 +10,10 @@ use std::{
     time::Duration,
 };
 
-use protocol::{ErrorCode, ErrorInfo, Event, MessageView, Request, Response, WriteRequest};
+use protocol::{
+    ErrorCode, ErrorInfo, Event, FolderDelta, MessageList, MessageView, PlacedMessage, Request,
+    Response, WriteRequest,
+};
 use tokio::{
     sync::{broadcast, mpsc},
     time::Instant,
@@ -18,7 +21,9 @@ use tokio::{
 
 use crate::{
     accounts::imap::account::Reply,
+    accounts::order::DELTA_MAX_ROWS,
     accounts::pop3::collector::{self, blocking, Collected, Policy, Pop3Login},
+    accounts::pop3::lists::{Change, Lists},
     send::{MailAccess, Writer},
     store::{Store, StoreError},
 };
@@ -36,6 +41,8 @@ pub struct Pop3Account {
     /// How the last collection ended, for a tab that connects after it did (the first one
     /// starts at login, before any tab listens).
     pub last_collected: Arc<Mutex<Option<Event>>>,
+    /// The folders the tabs were shown, for telling them changes as deltas.
+    pub lists: Arc<Mutex<Lists>>,
 }
 
 impl Pop3Account {
@@ -84,6 +91,7 @@ impl Pop3Account {
             self.events.clone(),
         );
         let last_collected = Arc::clone(&self.last_collected);
+        let lists = Arc::clone(&self.lists);
         let collecting = Arc::clone(collecting);
         tokio::spawn(async move {
             let progress_events = events.clone();
@@ -103,14 +111,11 @@ impl Pop3Account {
                 tracing::info!(user = %login.user, error = %e, "POP3 collection stopped");
                 ErrorInfo::new(e.code(), e.to_string())
             });
-            let user = login.user.clone();
-            if let Ok((total, unread)) = blocking(&store, move |s| s.counts(&user, "INBOX")).await {
-                let _ = events.send(Event::FolderChanged {
-                    folder: "INBOX".into(),
-                    total,
-                    unread,
-                });
-            }
+            let (user, inbox_events) = (login.user.clone(), events.clone());
+            let _ = blocking(&store, move |store| {
+                announce(store, &user, &lists, &inbox_events, "INBOX", &[])
+            })
+            .await;
             let collected = Event::Collected {
                 stored,
                 error,
@@ -137,34 +142,160 @@ impl Pop3Account {
     }
 
     async fn handle(&self, request: Request) -> Result<Response, ErrorInfo> {
-        let user = self.login.user.clone();
-        let inline = self.inline;
-        let (response, changed, folder_list) = blocking(&self.store, move |store| {
-            answer(store, &user, request, inline)
+        if let Request::ListMessages {
+            folder,
+            offset,
+            limit,
+        } = request
+        {
+            let list = self.list(folder, offset, limit).await?;
+            if let Some(writer) = &self.writer {
+                writer.saw(&list.messages);
+            }
+            return Ok(Response::MessageList(list));
+        }
+        let flagged = match &request {
+            Request::SetFlags { uids, .. } => uids.clone(),
+            _ => Vec::new(),
+        };
+        if let Request::RenameFolder { from: gone, .. } | Request::DeleteFolder { name: gone } =
+            &request
+        {
+            self.lists
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .forget(gone);
+        }
+        let (user, inline) = (self.login.user.clone(), self.inline);
+        let (lists, events) = (Arc::clone(&self.lists), self.events.clone());
+        let (response, folder_list) = blocking(&self.store, move |store| {
+            let (response, changed, folder_list) = answer(store, &user, request, inline)?;
+            for folder in changed {
+                // Done is done: a tab that misses the news loads the folder at its next change.
+                if let Err(error) = announce(store, &user, &lists, &events, &folder, &flagged) {
+                    tracing::warn!(%error, "cannot tell the tabs what changed");
+                }
+            }
+            Ok((response, folder_list))
         })
         .await
         .map_err(error_info)?;
-        if let (Response::MessageList(list), Some(writer)) = (&response, &self.writer) {
-            writer.saw(&list.messages);
-        }
         if folder_list {
             let _ = self.events.send(Event::FoldersChanged);
         }
-        for folder in changed {
-            let user = self.login.user.clone();
-            let name = folder.clone();
-            if let Ok((total, unread)) =
-                blocking(&self.store, move |s| s.counts(&user, &name)).await
-            {
-                let _ = self.events.send(Event::FolderChanged {
-                    folder,
-                    total,
-                    unread,
-                });
-            }
-        }
         Ok(response)
     }
+
+    /// A page of `folder`, carrying the version of the folder its positions count in (tabs
+    /// holding an older one hear how it changed since).
+    async fn list(
+        &self,
+        folder: String,
+        offset: u32,
+        limit: u32,
+    ) -> Result<MessageList, ErrorInfo> {
+        let user = self.login.user.clone();
+        let (lists, events) = (Arc::clone(&self.lists), self.events.clone());
+        blocking(&self.store, move |store| {
+            let mut lists = lists.lock().unwrap_or_else(|e| e.into_inner());
+            let (mut list, order) = store.list(&user, &folder, offset, limit)?;
+            let (version, change) = lists.listed(&folder, order);
+            list.version = version;
+            if let Some(change) = change {
+                if let Err(error) = send_change(store, &user, &events, &folder, change, &[]) {
+                    tracing::warn!(%error, "cannot tell the tabs what changed");
+                }
+            }
+            Ok(list)
+        })
+        .await
+        .map_err(error_info)
+    }
+}
+
+/// Tells the tabs how `folder` changed in the store: where they were shown its list this
+/// session, as a delta of the rows that came, went and (`flagged`) changed flags; else its
+/// counts, on which a tab showing it loads it again.
+fn announce(
+    store: &Store,
+    user: &str,
+    lists: &Mutex<Lists>,
+    events: &broadcast::Sender<Event>,
+    folder: &str,
+    flagged: &[u32],
+) -> Result<(), StoreError> {
+    // Held until the event is sent, so that deltas go out in the order of their versions.
+    let mut lists = lists.lock().unwrap_or_else(|e| e.into_inner());
+    match lists.changed(folder, store.order(user, folder)?) {
+        Some(change) => send_change(store, user, events, folder, change, flagged),
+        None => send_counts(store, user, events, folder),
+    }
+}
+
+/// Sends `change` of `folder` with the rows it adds, those of `flagged` and those whose
+/// conversation grew (a removal leaves the sizes of the rest until the next list). Past
+/// [`DELTA_MAX_ROWS`] new rows the tabs load the list again.
+fn send_change(
+    store: &Store,
+    user: &str,
+    events: &broadcast::Sender<Event>,
+    folder: &str,
+    change: Change,
+    flagged: &[u32],
+) -> Result<(), StoreError> {
+    let Change {
+        from_version,
+        version,
+        difference,
+    } = change;
+    if difference.added.len() > DELTA_MAX_ROWS {
+        return send_counts(store, user, events, folder);
+    }
+    let wanted: Vec<u32> = difference
+        .added
+        .iter()
+        .map(|(_, id)| *id)
+        .chain(flagged.iter().copied())
+        .collect();
+    let mut rows = store.rows_with_threads(user, folder, &wanted)?;
+    let mut added = Vec::with_capacity(difference.added.len());
+    for (position, id) in difference.added {
+        let Some(at) = rows.iter().position(|row| row.uid == id) else {
+            // Gone again meanwhile: the next change or list puts it right; until then reload.
+            return send_counts(store, user, events, folder);
+        };
+        added.push(PlacedMessage {
+            position,
+            message: rows.swap_remove(at),
+        });
+    }
+    let (total, unread) = store.counts(user, folder)?;
+    let _ = events.send(Event::FolderDelta(FolderDelta {
+        folder: folder.to_owned(),
+        total,
+        unread,
+        from_version,
+        version,
+        removed: difference.removed,
+        added,
+        changed: rows,
+    }));
+    Ok(())
+}
+
+fn send_counts(
+    store: &Store,
+    user: &str,
+    events: &broadcast::Sender<Event>,
+    folder: &str,
+) -> Result<(), StoreError> {
+    let (total, unread) = store.counts(user, folder)?;
+    let _ = events.send(Event::FolderChanged {
+        folder: folder.to_owned(),
+        total,
+        unread,
+    });
+    Ok(())
 }
 
 /// One request against the store: the answer, the folders whose contents changed, and whether
@@ -199,15 +330,9 @@ fn answer(
         // Local folders are always there for every device: nothing to subscribe to.
         Request::SubscribeFolder { .. } => done(Vec::new()),
         Request::CheckMail => done(Vec::new()),
-        Request::ListMessages {
-            folder,
-            offset,
-            limit,
-        } => Ok((
-            Response::MessageList(store.list(user, &folder, offset, limit)?),
-            Vec::new(),
-            false,
-        )),
+        Request::ListMessages { .. } => {
+            Err(StoreError::BadInput("lists are answered by `list`".into()))
+        }
         Request::OpenMessage { folder, uid } => {
             let view = open(store, user, folder, uid, inline)?;
             Ok((Response::Message(Box::new(view)), Vec::new(), false))

@@ -32,6 +32,10 @@ fn forget_least_used<V>(folders: &mut HashMap<String, V>, max: usize, used: impl
     }
 }
 
+/// A request to an account's actor, and where its answer goes. Boxed: a job channel keeps room
+/// for 32 from the start, in every session, and a request itself is almost 300 bytes.
+pub type Job = Box<(protocol::Request, imap::account::Reply)>;
+
 /// A user's login, for submitting mail as them. In memory only; wiped when dropped.
 pub struct Credentials {
     pub user: String,

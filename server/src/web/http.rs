@@ -18,7 +18,7 @@ use secret::{Secret, SecretBytes};
 
 use super::{
     origin,
-    session::{Session, SessionToken},
+    session::{self, Session, SessionToken},
 };
 use crate::{
     accounts::{
@@ -200,7 +200,7 @@ async fn login_pop3(
     collector::blocking(store, move |s| s.ensure_user(&user))
         .await
         .map_err(crate::accounts::pop3::account::error_info)?;
-    let (events, _) = tokio::sync::broadcast::channel(256);
+    let (events, _) = session::events();
     let account = Pop3Account {
         last_collected: Arc::default(),
         lists: Arc::default(),

@@ -16,14 +16,21 @@ use crate::{
     accounts::{
         images::ImageSenders,
         imap::{
-            account::{self, Login, Reply},
+            account::{self, Login},
             ImapConnection, Shelf,
         },
         pop3::account::Pop3Account,
-        Credentials, Source,
+        Credentials, Job, Source,
     },
     send::{Sender, Writer},
 };
+
+/// A session's events channel. It keeps the last 32 events for a socket that is slow to take
+/// them: every session holds that room from the start (about 150 bytes an event), and a socket
+/// that falls further behind is told to load what it shows again (`ws.rs`), so more buys little.
+pub fn events() -> (broadcast::Sender<Event>, broadcast::Receiver<Event>) {
+    broadcast::channel(32)
+}
 
 /// The cookie value that names a session: 256 random bits, hex.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -48,7 +55,7 @@ pub struct Session {
     started: Instant,
     /// Where downloads come from, and sent copies go.
     pub source: Arc<Source>,
-    jobs: mpsc::Sender<(Request, Reply)>,
+    jobs: mpsc::Sender<Job>,
     events: broadcast::Sender<Event>,
     presence: Mutex<Presence>,
     images: Arc<ImageSenders>,
@@ -87,7 +94,7 @@ impl Session {
         let ended = || ErrorInfo::new(ErrorCode::NotLoggedIn, "the session has ended");
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send((request, reply))
+            .send(Box::new((request, reply)))
             .await
             .map_err(|_| ended())?;
         answer.await.map_err(|_| ended())?
@@ -163,7 +170,7 @@ impl Sessions {
         login: Login,
         sender: Option<Arc<Sender>>,
     ) -> SessionToken {
-        let (events, _) = broadcast::channel(256);
+        let (events, _) = events();
         let login = Arc::new(login);
         let source = Arc::new(Source::Imap(Arc::clone(&login)));
         let writer = writer(sender, &login.user, &login.password, &source, &events);
@@ -199,7 +206,7 @@ impl Sessions {
         self: &Arc<Self>,
         email: String,
         source: Arc<Source>,
-        jobs: mpsc::Sender<(Request, Reply)>,
+        jobs: mpsc::Sender<Job>,
         events: broadcast::Sender<Event>,
         last_collected: Arc<Mutex<Option<Event>>>,
     ) -> SessionToken {

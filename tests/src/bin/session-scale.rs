@@ -2,8 +2,9 @@
 //! logged-in sessions, each an IMAP connection in IDLE with its INBOX's first page mirrored;
 //! its resident memory per session is printed next to Dovecot's own cost per connection for
 //! the same sessions (the proportional set size of its `imap` and `imap-login` processes),
-//! measured in the same run. Then the rows a session keeps (bytes per message), the memory of 50 sessions with a
-//! browser socket open, and the latency of opening messages while all 50 do it at once.
+//! measured in the same run. Then what a browser socket costs (50 of them), what a row a
+//! session keeps costs (each of the 50 lists its whole INBOX), so what an idle session costs
+//! without its rows, and the latency of opening messages while all 50 do it at once.
 //! Run with `scripts/bench`, or
 //! `cargo build --release -p webmail-tests --bins && target/release/session-scale`.
 
@@ -68,6 +69,7 @@ async fn main() {
         "sessions", "relay MiB", "relay KiB/sess.", "Dovecot MiB", "Dovecot KiB/conn."
     );
     let mut cookies: Vec<String> = Vec::new();
+    let mut per_session_kib = 0.0;
     for level in LEVELS {
         while cookies.len() < level {
             let batch = (level - cookies.len()).min(LOGINS_AT_ONCE);
@@ -85,6 +87,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let relay_kib = relay.resident_kib() - empty;
         let dovecot_kib = imap_processes_kib().saturating_sub(dovecot_empty);
+        per_session_kib = relay_kib as f64 / level as f64;
         println!(
             "{level:>9} {:>12.1} {:>16.1} {:>14.1} {:>18.1}",
             relay_kib as f64 / 1024.0,
@@ -94,26 +97,35 @@ async fn main() {
         );
     }
 
-    // Browser sockets for 50 of them, each listing its whole INBOX (150 rows more kept).
+    // Browser sockets for 50 of them (what a socket costs), then each lists its whole INBOX:
+    // 150 rows more kept, which is what a row costs.
     let before = relay.resident_kib();
     let mut clients = Vec::new();
     for cookie in cookies.iter().take(ACTIVE) {
-        let mut client = Client::resume(&http, cookie).await;
+        clients.push(Client::resume(&http, cookie).await);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let with_sockets = relay.resident_kib();
+    for client in &mut clients {
         for offset in (0..MESSAGES).step_by(50) {
             client
                 .ok(json!({"op": "list_messages", "folder": "INBOX", "offset": offset, "limit": 50}))
                 .await;
         }
-        clients.push(client);
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let active_kib = relay.resident_kib().saturating_sub(before);
-    let per_row = active_kib as f64 * 1024.0 / (ACTIVE as f64 * f64::from(MESSAGES - 50));
+    let rows_kib = relay.resident_kib().saturating_sub(with_sockets);
+    let per_row = rows_kib as f64 * 1024.0 / (ACTIVE as f64 * f64::from(MESSAGES - 50));
     println!(
-        "\n{ACTIVE} sessions with a socket, each having listed all {MESSAGES} rows: +{:.1} MiB, \
-         {:.0} KiB per session, at most {per_row:.0} bytes per row kept (socket included)",
-        active_kib as f64 / 1024.0,
-        active_kib as f64 / ACTIVE as f64,
+        "\n{ACTIVE} sessions opening a browser socket: {:.1} KiB per socket; each then listing \
+         all {MESSAGES} rows: {per_row:.0} bytes per row kept",
+        with_sockets.saturating_sub(before) as f64 / ACTIVE as f64,
+    );
+    println!(
+        "so an idle session at {} sessions: {per_session_kib:.1} KiB with the 50 rows it keeps, \
+         {:.1} KiB without them, plus {per_row:.0} bytes per row",
+        LEVELS[2],
+        per_session_kib - 50.0 * per_row / 1024.0,
     );
 
     // All 50 open messages at once, one after another each.

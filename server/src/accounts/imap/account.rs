@@ -24,7 +24,7 @@ use crate::{
         mirror::{Delta, Mirror},
         ImapConnection, ImapError, Shelf,
     },
-    accounts::order,
+    accounts::{order, Job},
     config::MailServer,
     link::LinkError,
     send::{MailAccess, Writer},
@@ -85,7 +85,7 @@ pub fn spawn(
     events: broadcast::Sender<Event>,
     writer: Option<Writer>,
     shelf: Arc<Shelf>,
-) -> mpsc::Sender<(Request, Reply)> {
+) -> mpsc::Sender<Job> {
     let (sender, jobs) = mpsc::channel(64);
     let mut connection = connection;
     connection.mirror = shelf.take(&login.user).unwrap_or_default();
@@ -103,11 +103,7 @@ pub fn spawn(
         counts: HashMap::new(),
         next_sweep: Instant::now() + SWEEP_EVERY,
     };
-    tokio::spawn(async move {
-        let mut actor = actor;
-        actor.prewarm().await;
-        actor.run(jobs).await
-    });
+    tokio::spawn(actor.start(jobs));
     sender
 }
 
@@ -118,8 +114,9 @@ struct Actor {
     connection: Option<ImapConnection>,
     /// A second connection, made on first need, for searches in folders other than the one
     /// in view: the main connection stays on that folder (selecting a big Maildir again costs
-    /// the server a directory scan, and the next click would wait for it).
-    side: Option<ImapConnection>,
+    /// the server a directory scan, and the next click would wait for it). Boxed: most
+    /// sessions never make one, and an empty place for it would cost them its size.
+    side: Option<Box<ImapConnection>>,
     /// What is known of the folders while there is no connection, for the next one.
     mirror: Mirror,
     /// Where the mirror goes when the session ends, for the user's next login.
@@ -186,13 +183,22 @@ impl Actor {
         self.connection = Some(connection);
     }
 
-    async fn run(mut self, mut jobs: mpsc::Receiver<(Request, Reply)>) {
+    /// Warms the INBOX up, then serves jobs until the session ends.
+    ///
+    /// The actor waits in IDLE most of its life, with its whole future in memory, in every
+    /// session: what it does between waits is boxed, so that the waiting is what it costs.
+    async fn start(mut self, jobs: mpsc::Receiver<Job>) {
+        Box::pin(self.prewarm()).await;
+        self.run(jobs).await
+    }
+
+    async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
         let mut backoff = BACKOFF_FIRST;
         let mut lost_at: Option<Instant> = None;
         loop {
             if self.connection.is_none() {
                 let since = *lost_at.get_or_insert_with(Instant::now);
-                match self.login.connect().await {
+                match Box::pin(self.login.connect()).await {
                     Ok(connection) => {
                         tracing::info!(user = %self.login.user, "IMAP connection re-established");
                         self.set_connection(connection);
@@ -201,7 +207,7 @@ impl Actor {
                         let _ = self.events.send(Event::Reconnected);
                         // Whatever happened meanwhile: the browsers reload what they show.
                         let watched = self.watched.clone();
-                        self.report_changes(&[watched], true).await;
+                        Box::pin(self.report_changes(&[watched], true)).await;
                     }
                     Err(ImapError::AuthFailed) => {
                         tracing::info!(user = %self.login.user, "password no longer accepted; ending session");
@@ -212,7 +218,7 @@ impl Actor {
                         tracing::info!(user = %self.login.user, error = %e, ?backoff, "IMAP reconnect failed");
                         // Wait, but serve (with an error) whoever asks meanwhile.
                         tokio::select! {
-                            job = jobs.recv() => match job {
+                            job = jobs.recv() => match job.map(|job| *job) {
                                 Some((_, reply)) => {
                                     let _ = reply.send(Err(ErrorInfo::from(e)));
                                 }
@@ -230,7 +236,7 @@ impl Actor {
                 }
             }
             let job = match jobs.try_recv() {
-                Ok(job) => Some(job),
+                Ok(job) => Some(*job),
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => match self.watch(&mut jobs).await {
                     Watch::Job(job) => Some(*job),
@@ -240,30 +246,32 @@ impl Actor {
             };
             if let Some((request, reply)) = job {
                 let result = match request {
-                    Request::Write(request) => self.write(request).await,
-                    request => self.handle(request).await.map_err(ErrorInfo::from),
+                    Request::Write(request) => Box::pin(self.write(request)).await,
+                    request => Box::pin(self.handle(request))
+                        .await
+                        .map_err(ErrorInfo::from),
                 };
                 let _ = reply.send(result);
             }
         }
         let mirror = self.take_mirror();
         self.shelf.put(&self.login.user, mirror);
-        for connection in [self.connection.take(), self.side.take()]
+        for connection in [self.connection.take(), self.side.take().map(|side| *side)]
             .into_iter()
             .flatten()
         {
-            connection.logout().await;
+            Box::pin(connection.logout()).await;
         }
     }
 
     /// Waits for the next job while watching the server for changes.
-    async fn watch(&mut self, jobs: &mut mpsc::Receiver<(Request, Reply)>) -> Watch {
+    async fn watch(&mut self, jobs: &mut mpsc::Receiver<Job>) -> Watch {
         // Rows shown from the mirror are checked at once; otherwise a burst of requests
         // goes out before IDLE's handshake is paid for.
         if !std::mem::take(&mut self.verify_watched) {
             tokio::select! {
                 job = jobs.recv() => return match job {
-                    Some(job) => Watch::Job(Box::new(job)),
+                    Some(job) => Watch::Job(job),
                     None => Watch::Closed,
                 },
                 () = tokio::time::sleep(IDLE_GRACE) => {}
@@ -274,12 +282,12 @@ impl Actor {
         let Some(connection) = self.connection.as_mut() else {
             return Watch::Nothing;
         };
-        match connection.open_folder(&watched).await {
+        match Box::pin(connection.open_folder(&watched)).await {
             // Not the list the browsers hold (its UIDs void, or forgotten): they load it again.
-            Ok(synced) if synced.new_list => self.reload(&watched).await,
+            Ok(synced) if synced.new_list => Box::pin(self.reload(&watched)).await,
             Ok(synced) => {
                 if !synced.delta.is_empty() {
-                    self.announce(&watched, synced.delta, false).await;
+                    Box::pin(self.announce(&watched, synced.delta, false)).await;
                 }
             }
             // Deleted by another client: the tabs learn it, and the inbox is watched instead.
@@ -296,7 +304,7 @@ impl Actor {
         };
         // News that came with the commands above (not in IDLE, where it would come again).
         if connection.has_news(&watched) {
-            self.report_changes(&[watched], false).await;
+            Box::pin(self.report_changes(&[watched], false)).await;
             return Watch::Nothing;
         }
         let Some(connection) = self.connection.as_mut() else {
@@ -307,7 +315,7 @@ impl Actor {
         let threads_due = connection
             .wants_conversations(&watched)
             .then(|| Instant::now() + THREADS_AFTER_QUIET);
-        let mut received: Option<Option<(Request, Reply)>> = None;
+        let mut received: Option<Option<Job>> = None;
         let mut quiet = false;
         let stop = async {
             tokio::select! {
@@ -327,29 +335,28 @@ impl Actor {
         match outcome {
             Ok(changes) => {
                 if !changes.is_empty() {
-                    self.report_changes(std::slice::from_ref(&watched), false)
-                        .await;
+                    Box::pin(self.report_changes(std::slice::from_ref(&watched), false)).await;
                 }
             }
             Err(e) => {
                 if let Some(Some(job)) = received {
                     // The job was taken from the queue; it runs once the connection is back.
                     self.drop_connection();
-                    return Watch::Job(Box::new(job));
+                    return Watch::Job(job);
                 }
                 return self.lost(e, &watched);
             }
         }
         if Instant::now() >= self.next_sweep {
-            self.sweep().await;
+            Box::pin(self.sweep()).await;
         }
         if quiet {
-            if let Err(lost) = self.send_conversations(&watched).await {
+            if let Err(lost) = Box::pin(self.send_conversations(&watched)).await {
                 return lost;
             }
         }
         match received {
-            Some(Some(job)) => Watch::Job(Box::new(job)),
+            Some(Some(job)) => Watch::Job(job),
             Some(None) => Watch::Closed,
             None => Watch::Nothing,
         }
@@ -812,7 +819,7 @@ impl MailAccess for ImapMail<'_> {
 }
 
 enum Watch {
-    Job(Box<(Request, Reply)>),
+    Job(Job),
     Closed,
     Nothing,
 }
@@ -840,7 +847,7 @@ impl Lookup<'_> {
 /// Runs `lookup` on the side connection (made if missing) for a folder the main connection
 /// does not have open, else on the main one; the side one lost, on the main one after all.
 async fn aside(
-    side: &mut Option<ImapConnection>,
+    side: &mut Option<Box<ImapConnection>>,
     login: &Login,
     main: &mut ImapConnection,
     folder: &str,
@@ -849,7 +856,7 @@ async fn aside(
     if !main.is_selected(folder) {
         if side.is_none() {
             match login.connect().await {
-                Ok(connection) => *side = Some(connection),
+                Ok(connection) => *side = Some(Box::new(connection)),
                 Err(e) => tracing::info!(user = %login.user, error = %e, "no second connection"),
             }
         }

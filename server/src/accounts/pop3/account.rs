@@ -20,10 +20,10 @@ use tokio::{
 };
 
 use crate::{
-    accounts::imap::account::Reply,
     accounts::order::DELTA_MAX_ROWS,
     accounts::pop3::collector::{self, blocking, Collected, Policy, Pop3Login},
     accounts::pop3::lists::{Change, Lists},
+    accounts::Job,
     send::{MailAccess, Writer},
     store::{Store, StoreError},
 };
@@ -47,18 +47,18 @@ pub struct Pop3Account {
 
 impl Pop3Account {
     /// Starts the actor; it ends when the returned sender (every handle to it) is dropped.
-    pub fn spawn(self) -> mpsc::Sender<(Request, Reply)> {
+    pub fn spawn(self) -> mpsc::Sender<Job> {
         let (sender, jobs) = mpsc::channel(64);
         tokio::spawn(self.run(jobs));
         sender
     }
 
-    async fn run(self, mut jobs: mpsc::Receiver<(Request, Reply)>) {
+    async fn run(self, mut jobs: mpsc::Receiver<Job>) {
         let collecting = Arc::new(AtomicBool::new(false));
         let mut next_collection = Instant::now();
         loop {
             tokio::select! {
-                job = jobs.recv() => match job {
+                job = jobs.recv() => match job.map(|job| *job) {
                     None => break,
                     Some((Request::CheckMail, reply)) => {
                         self.start_collection(&collecting);

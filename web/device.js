@@ -3,8 +3,29 @@
 //   account, so that signing out deletes the account's mail whole. Values are JSON text.
 // - the install prompt, caught here because the browser may offer it before the app has
 //   loaded.
+// - before the page is painted: its language, its theme, and whether someone is signed in
+//   here, which the heading painted before the app loads (index.html) follows. The app sets
+//   all three again as it starts (src/i18n.rs, src/theme.rs, src/views/mod.rs).
 // A classic script, loaded before the app's module: both are there when the app starts.
 "use strict";
+
+(() => {
+  const root = document.documentElement;
+  let saved = {};
+  try {
+    saved = { lang: localStorage.getItem("lang"), theme: localStorage.getItem("theme"), signedIn: localStorage.getItem("signed-in") };
+  } catch (_) {
+    // No storage (private mode): the defaults.
+  }
+  const lang = saved.lang || navigator.language || "";
+  root.lang = lang.toLowerCase().startsWith("de") ? "de" : "en";
+  if (saved.theme === "light" || saved.theme === "dark") {
+    root.dataset.theme = saved.theme;
+  }
+  if (saved.signedIn) {
+    root.classList.add("signed-in");
+  }
+})();
 
 window.webmailDevice = (() => {
   const STORE = "kept";

@@ -233,6 +233,17 @@ impl Browser {
         .await;
     }
 
+    /// Requests for URLs matching `patterns` (`*` for any text) fail, as on a network that
+    /// has not delivered them yet; none after `&[]`.
+    pub async fn block_urls(&self, patterns: &[&str]) {
+        self.devtools("Network.enable", serde_json::json!({})).await;
+        self.devtools(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": patterns }),
+        )
+        .await;
+    }
+
     /// Runs a DevTools protocol command in the page.
     async fn devtools(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
         self.client

@@ -1421,6 +1421,46 @@ async fn reads_offline(browser: Browser, delete: &str) {
     browser.close().await;
 }
 
+/// Before the app has loaded (its wasm held back here, as on a slow phone connection) the page
+/// already shows the login heading, in the language the device chose; not on a device someone
+/// is signed in on. Once loaded, the app's own login takes its place.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_login_heading_shows_before_the_app_has_loaded() {
+    let (_dovecot, relay) = setup().await;
+    let browser = Browser::phone().await;
+    browser.block_urls(&["*.wasm"]).await;
+    browser.client.goto(relay.url().as_str()).await.unwrap();
+    let heading = "return [...document.querySelectorAll('.prepaint h1 span')].filter(s => s.offsetParent !== null).map(s => s.textContent)";
+    // What the device keeps (language, whether someone is signed in), and the heading then.
+    for (kept, shown) in [
+        ("", serde_json::json!(["Sign in to your mail"])),
+        (
+            "localStorage.setItem('lang', 'de');",
+            serde_json::json!(["Bei Ihrem Postfach anmelden"]),
+        ),
+        (
+            "localStorage.setItem('signed-in', '1');",
+            serde_json::json!([]),
+        ),
+    ] {
+        browser.eval(&format!("{kept} return true")).await;
+        browser.client.refresh().await.unwrap();
+        assert_eq!(browser.eval(heading).await, shown, "after {kept:?}");
+    }
+
+    browser.eval("localStorage.clear(); return true").await;
+    browser.block_urls(&[]).await;
+    browser.client.refresh().await.unwrap();
+    browser.find("input[name=email]").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('.prepaint').length")
+            .await,
+        serde_json::json!(0)
+    );
+    browser.close().await;
+}
+
 /// A change made offline to a message another client deleted meanwhile: the server wins (the
 /// message stays gone, nothing is recreated), and the user is told the change was not made.
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,8 @@
 //   loaded.
 // - before the page is painted: its language, its theme, and whether someone is signed in
 //   here, which the heading painted before the app loads (index.html) follows. The app sets
-//   all three again as it starts (src/i18n.rs, src/theme.rs, src/views/mod.rs).
+//   the language and the theme again as it starts (src/views/mod.rs, src/theme.rs), and
+//   removes that heading (src/main.rs).
 // A classic script, loaded before the app's module: both are there when the app starts.
 "use strict";
 

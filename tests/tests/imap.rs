@@ -1022,3 +1022,38 @@ async fn a_new_login_shows_the_inbox_as_last_seen_then_what_came_since() {
     assert_eq!(news["added"][0]["message"]["subject"], "While logged out");
     assert_eq!(news["total"], before["total"].as_u64().unwrap() + 1);
 }
+
+/// Another client expunges a message just before the user acts on it and others: what is left
+/// is acted on (Dovecot refuses a MOVE naming a message it expunged for another session until
+/// this one's view catches up, and STOREs on it as if it were there).
+#[tokio::test(flavor = "multi_thread")]
+async fn acting_on_mail_partly_expunged_elsewhere_acts_on_what_is_left() {
+    let (dovecot, relay) = setup().await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    let all = uids(&mut client, "INBOX").await;
+    client
+        .ok(json!({"op": "create_folder", "name": "Work"}))
+        .await;
+    let mut imap = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    imap.ok("SELECT INBOX").await;
+    for gone in [all[0], all[1]] {
+        imap.ok(&format!("UID STORE {gone} +FLAGS.SILENT (\\Deleted)"))
+            .await;
+        imap.ok(&format!("UID EXPUNGE {gone}")).await;
+        if gone == all[0] {
+            let moved = client
+                .ok(json!({"op": "move_messages", "folder": "INBOX", "uids": [all[0], all[2]], "to": "Work"}))
+                .await;
+            assert_eq!(moved["uids"].as_array().map(Vec::len), Some(1), "{moved}");
+        } else {
+            assert_eq!(
+                client
+                    .error_code(json!({"op": "set_flags", "folder": "INBOX", "uids": [all[1]], "flags": [{"flag": "flagged"}], "set": true}))
+                    .await,
+                "no_such_message"
+            );
+        }
+    }
+    assert_eq!(uids(&mut client, "INBOX").await, vec![all[3]]);
+    assert_eq!(uids(&mut client, "Work").await.len(), 1);
+}

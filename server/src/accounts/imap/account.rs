@@ -420,7 +420,18 @@ impl Actor {
                 let connection = self.login.connect().await?;
                 self.set_connection(connection);
                 let _ = self.events.send(Event::Reconnected);
-                self.attempt(&request).await?
+                match (self.attempt(&request).await, messages_changed_in(&request)) {
+                    // The first attempt may have been carried out before the link dropped:
+                    // then the messages are where the user wanted them, or flagged already.
+                    (Err(ImapError::NoSuchMessage), Some(folder)) => {
+                        let changed = Changed {
+                            folders: vec![folder.to_owned()],
+                            folder_list: false,
+                        };
+                        (Response::Done, changed, None)
+                    }
+                    (other, _) => other?,
+                }
             }
             other => other?,
         };
@@ -868,6 +879,17 @@ async fn aside(
         }
     }
     lookup.run(main, folder).await
+}
+
+/// The folder whose messages `request` changes (flags, moves, deletion), if it changes any.
+fn messages_changed_in(request: &Request) -> Option<&str> {
+    match request {
+        Request::SetFlags { folder, .. }
+        | Request::MoveMessages { folder, .. }
+        | Request::DeleteMessages { folder, .. }
+        | Request::ArchiveMessages { folder, .. } => Some(folder),
+        _ => None,
+    }
 }
 
 /// Sleeps until `at`, or forever without one.

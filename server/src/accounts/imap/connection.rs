@@ -256,6 +256,31 @@ impl ImapConnection {
         &mut self,
         bodies: Vec<CommandBody<'static>>,
     ) -> Result<Pipelined, ImapError> {
+        match self.pipelined(bodies).await? {
+            (_, Some(response)) => Err(ImapError::Unreadable(response.describe())),
+            (answer, None) => Ok(answer),
+        }
+    }
+
+    /// [`Self::run_pipelined`] for commands that change something: as for [`Self::act`], an
+    /// unreadable response on the side is logged, not fatal (an unreadable completion counts
+    /// as a NO of its command).
+    pub(super) async fn act_pipelined(
+        &mut self,
+        bodies: Vec<CommandBody<'static>>,
+    ) -> Result<Pipelined, ImapError> {
+        let (answer, unreadable) = self.pipelined(bodies).await?;
+        if let Some(response) = unreadable {
+            tracing::info!(response = %response.describe(), "unreadable IMAP response skipped");
+        }
+        Ok(answer)
+    }
+
+    /// The answers to `bodies`, sent at once, and the first response that could not be read.
+    async fn pipelined(
+        &mut self,
+        bodies: Vec<CommandBody<'static>>,
+    ) -> Result<(Pipelined, Option<Unreadable>), ImapError> {
         let tags: Vec<Tag<'static>> = bodies.into_iter().map(|body| self.enqueue(body)).collect();
         let mut data = Vec::new();
         let mut codes = Vec::new();
@@ -293,14 +318,12 @@ impl ImapConnection {
                 Incoming::Event(_) => {}
             }
         }
-        if let Some(response) = unreadable {
-            return Err(ImapError::Unreadable(response.describe()));
-        }
-        Ok(Pipelined {
+        let answer = Pipelined {
             data,
             codes,
             statuses: statuses.into_iter().flatten().collect(),
-        })
+        };
+        Ok((answer, unreadable))
     }
 
     /// Sends one command and collects the untagged data until its tagged completion, and the

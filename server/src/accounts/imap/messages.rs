@@ -567,24 +567,37 @@ impl ImapConnection {
         then: Vec<CommandBody<'static>>,
     ) -> Result<Pipelined, ImapError> {
         let search = CommandBody::search(None, SearchKey::Uid(uid_set(uids)?).into(), true);
-        let bodies = match look {
-            Look::Before => [vec![search.clone()], then].concat(),
-            Look::After => [then, vec![search.clone()]].concat(),
+        let (bodies, searched_at) = match look {
+            Look::Before => ([vec![search.clone()], then.clone()].concat(), 0),
+            Look::After => ([then.clone(), vec![search.clone()]].concat(), then.len()),
         };
-        let answer = self.run_pipelined(bodies).await?;
-        if let Some(failed) = answer.statuses.iter().find(|s| s.kind != StatusKind::Ok) {
-            return Err(ImapError::from_status(failed));
+        let answer = self.act_pipelined(bodies).await?;
+        let expunge_issued = answer.statuses.iter().enumerate().any(|(i, status)| {
+            i != searched_at
+                && status.kind != StatusKind::Ok
+                && matches!(ImapError::from_status(status), ImapError::NoSuchMessage)
+        });
+        match look {
+            Look::Before if expunge_issued => {
+                // EXPUNGEISSUED: some were expunged by another session, and the server did
+                // nothing. Once the view has caught up (a NOOP of its own) it takes those left.
+                self.act(CommandBody::Noop).await?;
+                let again = self.act_pipelined([vec![search], then].concat()).await?;
+                present_or_gone(again, 0)
+            }
+            Look::Before => present_or_gone(answer, searched_at),
+            Look::After => {
+                let answer = present_or_gone(answer, searched_at)?;
+                if answer.data.iter().any(|d| matches!(d, Data::Expunge(_))) {
+                    // The SEARCH may have seen messages gone already: asked again, the view
+                    // is current.
+                    if self.act(search).await.is_ok_and(|again| !found_any(&again)) {
+                        return Err(ImapError::NoSuchMessage);
+                    }
+                }
+                Ok(answer)
+            }
         }
-        let mut present = found_any(&answer.data);
-        let expunged = answer.data.iter().any(|d| matches!(d, Data::Expunge(_)));
-        if present && expunged && matches!(look, Look::After) {
-            // The SEARCH may have seen messages gone already: asked again, the view is current.
-            present = found_any(&self.run(search).await?);
-        }
-        if !present {
-            return Err(ImapError::NoSuchMessage);
-        }
-        Ok(answer)
     }
 
     /// MOVE where the server has it; else COPY, flag \Deleted, and expunge just those messages
@@ -619,11 +632,9 @@ impl ImapConnection {
     /// Flags `set` \Deleted and expunges those messages (UID EXPUNGE, UIDPLUS) or, lacking
     /// that, every \Deleted message of the folder.
     pub(super) async fn expunge(&mut self, set: SequenceSet) -> Result<(), ImapError> {
-        let bodies = expunging(set, self.has(&Capability::UidPlus));
-        for body in bodies {
-            self.act(body).await?;
-        }
-        Ok(())
+        let (store, expunge) = expunging(set, self.has(&Capability::UidPlus));
+        self.act(store).await?;
+        self.act(expunge).await.map(drop)
     }
 
     /// Into `trash` (returning the UIDs there, as [`Self::move_messages`] does); removed for
@@ -640,10 +651,17 @@ impl ImapConnection {
             }
             _ => {
                 self.select(folder).await?;
-                let bodies = expunging(uid_set(uids)?, self.has(&Capability::UidPlus));
-                self.on_present(uids, Look::Before, bodies)
-                    .await
-                    .map(|_| None)
+                let (store, expunge) = expunging(uid_set(uids)?, self.has(&Capability::UidPlus));
+                if matches!(expunge, CommandBody::ExpungeUid { .. }) {
+                    self.on_present(uids, Look::Before, vec![store, expunge])
+                        .await?;
+                } else {
+                    // A plain EXPUNGE removes every \Deleted message of the folder: sent only
+                    // once the STORE went through.
+                    self.on_present(uids, Look::Before, vec![store]).await?;
+                    self.act(expunge).await?;
+                }
+                Ok(None)
             }
         }
     }
@@ -737,9 +755,31 @@ fn found_any(data: &[Data<'_>]) -> bool {
         .any(|d| matches!(d, Data::Search(found, ..) if !found.is_empty()))
 }
 
+/// `answer` of [`ImapConnection::on_present`], its commands' own completions all OK: an error
+/// if they failed, or if the SEARCH (completion `searched_at`) found none of the messages. A
+/// SEARCH that itself failed says nothing: the messages count as there.
+fn present_or_gone(answer: Pipelined, searched_at: usize) -> Result<Pipelined, ImapError> {
+    let mut own = answer
+        .statuses
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != searched_at);
+    if let Some((_, failed)) = own.find(|(_, s)| s.kind != StatusKind::Ok) {
+        return Err(ImapError::from_status(failed));
+    }
+    let searched = answer
+        .statuses
+        .get(searched_at)
+        .is_some_and(|s| s.kind == StatusKind::Ok);
+    if searched && !found_any(&answer.data) {
+        return Err(ImapError::NoSuchMessage);
+    }
+    Ok(answer)
+}
+
 /// STORE +FLAGS \Deleted of `set`, then the expunge that removes them: UID EXPUNGE of just
 /// `set` with UIDPLUS, else EXPUNGE of every \Deleted message.
-fn expunging(set: SequenceSet, uid_plus: bool) -> Vec<CommandBody<'static>> {
+fn expunging(set: SequenceSet, uid_plus: bool) -> (CommandBody<'static>, CommandBody<'static>) {
     let store = CommandBody::store(
         set.clone(),
         StoreType::Add,
@@ -753,7 +793,7 @@ fn expunging(set: SequenceSet, uid_plus: bool) -> Vec<CommandBody<'static>> {
     } else {
         CommandBody::Expunge
     };
-    vec![store, expunge]
+    (store, expunge)
 }
 
 /// The items of the FETCH response for `uid`.

@@ -158,17 +158,15 @@ impl Pop3Account {
             Request::SetFlags { uids, .. } => uids.clone(),
             _ => Vec::new(),
         };
-        if let Request::RenameFolder { from: gone, .. } | Request::DeleteFolder { name: gone } =
-            &request
-        {
-            self.lists
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .forget(gone);
-        }
         let (user, inline) = (self.login.user.clone(), self.inline);
         let (lists, events) = (Arc::clone(&self.lists), self.events.clone());
         let (response, folder_list) = blocking(&self.store, move |store| {
+            if let Request::RenameFolder { from: gone, .. } | Request::DeleteFolder { name: gone } =
+                &request
+            {
+                // Here, not on the runtime: a collection may hold the lists a while.
+                lists.lock().unwrap_or_else(|e| e.into_inner()).forget(gone);
+            }
             let (response, changed, folder_list) = answer(store, &user, request, inline)?;
             for folder in changed {
                 // Done is done: a tab that misses the news loads the folder at its next change.

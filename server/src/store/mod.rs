@@ -48,6 +48,20 @@ pub struct Store {
     mail_dir: PathBuf,
 }
 
+/// A folder's messages in the order of its list (ids, newest first), and how many of them are
+/// unread: read at one moment, so that a delta's counts match its positions.
+#[derive(Debug, Default)]
+pub struct Order {
+    pub ids: Vec<u32>,
+    pub unread: u32,
+}
+
+impl Order {
+    pub fn total(&self) -> u32 {
+        self.ids.len() as u32
+    }
+}
+
 impl Store {
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let mail_dir = data_dir.join("mail");
@@ -289,14 +303,6 @@ impl Store {
     }
 
     /// (total, unread) of one folder.
-    pub fn counts(&self, user: &str, folder: &str) -> Result<(u32, u32), StoreError> {
-        Ok(self.db().query_row(
-            "SELECT COUNT(*), COALESCE(SUM(seen = 0), 0) FROM messages WHERE user = ?1 AND folder = ?2",
-            params![user, folder],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?)
-    }
-
     pub fn create_folder(&self, user: &str, name: &str) -> Result<(), StoreError> {
         check_name(name)?;
         let added = self.db().execute(
@@ -355,15 +361,15 @@ impl Store {
         Ok(())
     }
 
-    /// A page of a folder, newest first, and the whole folder's order (ids, newest first) at
-    /// the same moment: what the POP3 account tracks to send the folder's changes as deltas.
+    /// A page of a folder, newest first, and the whole folder's [`Order`] at the same moment:
+    /// what the POP3 account tracks to send the folder's changes as deltas.
     pub fn list(
         &self,
         user: &str,
         folder: &str,
         offset: u32,
         limit: u32,
-    ) -> Result<(MessageList, Vec<u32>), StoreError> {
+    ) -> Result<(MessageList, Order), StoreError> {
         let db = self.db();
         if !folder_exists(&db, user, folder)? {
             return Err(StoreError::NoSuchFolder(folder.to_owned()));
@@ -378,7 +384,7 @@ impl Store {
         count_threads(&db, user, folder, &mut messages)?;
         let list = MessageList {
             folder: folder.to_owned(),
-            total: order.len() as u32,
+            total: order.total(),
             offset,
             messages,
             version: 0,
@@ -386,8 +392,7 @@ impl Store {
         Ok((list, order))
     }
 
-    /// The ids of a folder's messages, newest first (the order of its list).
-    pub fn order(&self, user: &str, folder: &str) -> Result<Vec<u32>, StoreError> {
+    pub fn order(&self, user: &str, folder: &str) -> Result<Order, StoreError> {
         order_of(&self.db(), user, folder)
     }
 
@@ -497,6 +502,7 @@ impl Store {
         if !folder_exists(&tx, user, to)? {
             return Err(StoreError::NoSuchFolder(to.to_owned()));
         }
+        gone_unless_any(&tx, user, folder, uids)?;
         let mut moved = Vec::new();
         for uid in uids {
             let changed = tx.execute(
@@ -506,9 +512,6 @@ impl Store {
             if changed > 0 {
                 moved.push(*uid);
             }
-        }
-        if moved.is_empty() && !uids.is_empty() {
-            return Err(StoreError::NoSuchMessage);
         }
         tx.commit()?;
         Ok(moved)
@@ -806,12 +809,17 @@ fn keywords_of(
     Ok(json.map(|j| serde_json::from_str(&j).unwrap_or_default()))
 }
 
-fn order_of(db: &Connection, user: &str, folder: &str) -> Result<Vec<u32>, StoreError> {
+fn order_of(db: &Connection, user: &str, folder: &str) -> Result<Order, StoreError> {
     let mut query = db.prepare_cached(
-        "SELECT id FROM messages WHERE user = ?1 AND folder = ?2 ORDER BY date DESC, id DESC",
+        "SELECT id, seen FROM messages WHERE user = ?1 AND folder = ?2 ORDER BY date DESC, id DESC",
     )?;
-    let ids = query.query_map(params![user, folder], |r| r.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+    let mut order = Order::default();
+    for row in query.query_map(params![user, folder], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (id, seen): (u32, bool) = row?;
+        order.ids.push(id);
+        order.unread += u32::from(!seen);
+    }
+    Ok(order)
 }
 
 /// Sets each row's conversation size: the messages of `folder` with its thread id.

@@ -191,7 +191,11 @@ fn ReturnedBanner(returned: Vec<protocol::Returned>) -> impl IntoView {
             let subjects = returned
                 .iter()
                 .map(|r| {
-                    let subject = if r.subject.is_empty() { t.no_subject } else { &r.subject };
+                    let subject = if r.subject.is_empty() {
+                        t.no_subject
+                    } else {
+                        &r.subject
+                    };
                     if r.maybe_sent {
                         format!("{subject} ({})", t.maybe_sent)
                     } else {
@@ -200,13 +204,23 @@ fn ReturnedBanner(returned: Vec<protocol::Returned>) -> impl IntoView {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            view! {
-                <p class="banner lost returned" role="alert">
-                    {t.returned_to_drafts}" "{subjects}" "
-                    <button class="secondary" on:click=move |_| shown.set(false)>{t.dismiss}</button>
-                </p>
-            }
+            alert(
+                "returned",
+                format!("{} {subjects}", t.returned_to_drafts),
+                move || shown.set(false),
+            )
         })
+    }
+}
+
+/// A banner saying what did not happen, shown until the user dismisses it.
+fn alert(kind: &'static str, text: String, dismiss: impl Fn() + 'static) -> impl IntoView {
+    let t = texts();
+    view! {
+        <p class=format!("banner lost {kind}") role="alert">
+            {text}" "
+            <button class="secondary" on:click=move |_| dismiss()>{t.dismiss}</button>
+        </p>
     }
 }
 
@@ -272,23 +286,15 @@ fn LinkBanner() -> impl IntoView {
     };
     let action_failed = move || {
         mail.action_error.get().map(|e| {
-            view! {
-                <p class="banner lost action-failed" role="alert">
-                    {t.action_failed}" "{t.error(e.code, &e.message).to_owned()}" "
-                    <button class="secondary" on:click=move |_| mail.action_error.set(None)>{t.dismiss}</button>
-                </p>
-            }
+            let text = format!("{} {}", t.action_failed, t.error(e.code, &e.message));
+            alert("action-failed", text, move || mail.action_error.set(None))
         })
     };
     let overtaken = move || {
         let n = mail.overtaken.get();
         (n > 0).then(|| {
-            view! {
-                <p class="banner lost overtaken" role="alert">
-                    {t.overtaken.replace("{n}", &n.to_string())}" "
-                    <button class="secondary" on:click=move |_| mail.overtaken.set(0)>{t.dismiss}</button>
-                </p>
-            }
+            let text = t.overtaken.replace("{n}", &n.to_string());
+            alert("overtaken", text, move || mail.overtaken.set(0))
         })
     };
     view! { {link} {collecting} {failed} {too_big} {action_failed} {overtaken} }

@@ -567,33 +567,33 @@ impl ImapConnection {
         then: Vec<CommandBody<'static>>,
     ) -> Result<Pipelined, ImapError> {
         let search = CommandBody::search(None, SearchKey::Uid(uid_set(uids)?).into(), true);
-        let (bodies, searched_at) = match look {
-            Look::Before => ([vec![search.clone()], then.clone()].concat(), 0),
-            Look::After => ([then.clone(), vec![search.clone()]].concat(), then.len()),
-        };
-        let answer = self.act_pipelined(bodies).await?;
-        let expunge_issued = answer.statuses.iter().enumerate().any(|(i, status)| {
-            i != searched_at
-                && status.kind != StatusKind::Ok
-                && matches!(ImapError::from_status(status), ImapError::NoSuchMessage)
-        });
         match look {
-            Look::Before if expunge_issued => {
-                // EXPUNGEISSUED: some were expunged by another session, and the server did
-                // nothing. Once the view has caught up (a NOOP of its own) it takes those left.
-                self.act(CommandBody::Noop).await?;
-                let again = self.act_pipelined([vec![search], then].concat()).await?;
-                present_or_gone(again, 0)
-            }
-            Look::Before => present_or_gone(answer, searched_at),
-            Look::After => {
-                let answer = present_or_gone(answer, searched_at)?;
-                if answer.data.iter().any(|d| matches!(d, Data::Expunge(_))) {
-                    // The SEARCH may have seen messages gone already: asked again, the view
-                    // is current.
-                    if self.act(search).await.is_ok_and(|again| !found_any(&again)) {
-                        return Err(ImapError::NoSuchMessage);
+            Look::Before => {
+                let bodies = [vec![search.clone()], then.clone()].concat();
+                let answer = self.act_pipelined(bodies).await?;
+                match present_or_gone(&answer, 0) {
+                    // Found, yet refused as gone: EXPUNGEISSUED, some were expunged by another
+                    // session and the server did nothing. Once the view has caught up (a NOOP
+                    // of its own) it takes those left.
+                    Err(ImapError::NoSuchMessage) if found_any(&answer.data) => {
+                        self.act(CommandBody::Noop).await?;
+                        let again = self.act_pipelined([vec![search], then].concat()).await?;
+                        present_or_gone(&again, 0).map(|()| again)
                     }
+                    checked => checked.map(|()| answer),
+                }
+            }
+            Look::After => {
+                let searched_at = then.len();
+                let answer = self
+                    .act_pipelined([then, vec![search.clone()]].concat())
+                    .await?;
+                present_or_gone(&answer, searched_at)?;
+                let expunged = answer.data.iter().any(|d| matches!(d, Data::Expunge(_)));
+                // The SEARCH may have seen messages gone already: asked again, the view is
+                // current.
+                if expunged && self.act(search).await.is_ok_and(|again| !found_any(&again)) {
+                    return Err(ImapError::NoSuchMessage);
                 }
                 Ok(answer)
             }
@@ -651,8 +651,9 @@ impl ImapConnection {
             }
             _ => {
                 self.select(folder).await?;
-                let (store, expunge) = expunging(uid_set(uids)?, self.has(&Capability::UidPlus));
-                if matches!(expunge, CommandBody::ExpungeUid { .. }) {
+                let uid_plus = self.has(&Capability::UidPlus);
+                let (store, expunge) = expunging(uid_set(uids)?, uid_plus);
+                if uid_plus {
                     self.on_present(uids, Look::Before, vec![store, expunge])
                         .await?;
                 } else {
@@ -755,10 +756,10 @@ fn found_any(data: &[Data<'_>]) -> bool {
         .any(|d| matches!(d, Data::Search(found, ..) if !found.is_empty()))
 }
 
-/// `answer` of [`ImapConnection::on_present`], its commands' own completions all OK: an error
-/// if they failed, or if the SEARCH (completion `searched_at`) found none of the messages. A
-/// SEARCH that itself failed says nothing: the messages count as there.
-fn present_or_gone(answer: Pipelined, searched_at: usize) -> Result<Pipelined, ImapError> {
+/// Whether `answer` of [`ImapConnection::on_present`] went through: an error if its commands'
+/// own completions failed, or if the SEARCH (completion `searched_at`) found none of the
+/// messages. A SEARCH that itself failed says nothing: the messages count as there.
+fn present_or_gone(answer: &Pipelined, searched_at: usize) -> Result<(), ImapError> {
     let mut own = answer
         .statuses
         .iter()
@@ -774,7 +775,7 @@ fn present_or_gone(answer: Pipelined, searched_at: usize) -> Result<Pipelined, I
     if searched && !found_any(&answer.data) {
         return Err(ImapError::NoSuchMessage);
     }
-    Ok(answer)
+    Ok(())
 }
 
 /// STORE +FLAGS \Deleted of `set`, then the expunge that removes them: UID EXPUNGE of just

@@ -197,10 +197,12 @@ impl Pop3Account {
         blocking(&self.store, move |store| {
             let mut lists = lists.lock().unwrap_or_else(|e| e.into_inner());
             let (mut list, order) = store.list(&user, &folder, offset, limit)?;
-            let (version, change) = lists.listed(&folder, order);
+            let counts = (order.total(), order.unread);
+            let (version, change) = lists.listed(&folder, order.ids);
             list.version = version;
             if let Some(change) = change {
-                if let Err(error) = send_change(store, &user, &events, &folder, change, &[]) {
+                let sent = send_change(store, &user, &events, &folder, change, &[], counts);
+                if let Err(error) = sent {
                     tracing::warn!(%error, "cannot tell the tabs what changed");
                 }
             }
@@ -224,15 +226,20 @@ fn announce(
 ) -> Result<(), StoreError> {
     // Held until the event is sent, so that deltas go out in the order of their versions.
     let mut lists = lists.lock().unwrap_or_else(|e| e.into_inner());
-    match lists.changed(folder, store.order(user, folder)?) {
-        Some(change) => send_change(store, user, events, folder, change, flagged),
-        None => send_counts(store, user, events, folder),
+    let order = store.order(user, folder)?;
+    let counts = (order.total(), order.unread);
+    match lists.changed(folder, order.ids) {
+        Some(change) => send_change(store, user, events, folder, change, flagged, counts),
+        None => {
+            send_counts(events, folder, counts);
+            Ok(())
+        }
     }
 }
 
 /// Sends `change` of `folder` with the rows it adds, those of `flagged` and those whose
-/// conversation grew (a removal leaves the sizes of the rest until the next list). Past
-/// [`DELTA_MAX_ROWS`] new rows the tabs load the list again.
+/// conversation grew (a removal leaves the sizes of the rest until the next list), and its
+/// `(total, unread)` counts. Past [`DELTA_MAX_ROWS`] new rows the tabs load the list again.
 fn send_change(
     store: &Store,
     user: &str,
@@ -240,6 +247,7 @@ fn send_change(
     folder: &str,
     change: Change,
     flagged: &[u32],
+    (total, unread): (u32, u32),
 ) -> Result<(), StoreError> {
     let Change {
         from_version,
@@ -247,7 +255,8 @@ fn send_change(
         difference,
     } = change;
     if difference.added.len() > DELTA_MAX_ROWS {
-        return send_counts(store, user, events, folder);
+        send_counts(events, folder, (total, unread));
+        return Ok(());
     }
     let wanted: Vec<u32> = difference
         .added
@@ -260,14 +269,14 @@ fn send_change(
     for (position, id) in difference.added {
         let Some(at) = rows.iter().position(|row| row.uid == id) else {
             // Gone again meanwhile: the next change or list puts it right; until then reload.
-            return send_counts(store, user, events, folder);
+            send_counts(events, folder, (total, unread));
+            return Ok(());
         };
         added.push(PlacedMessage {
             position,
             message: rows.swap_remove(at),
         });
     }
-    let (total, unread) = store.counts(user, folder)?;
     let _ = events.send(Event::FolderDelta(FolderDelta {
         folder: folder.to_owned(),
         total,
@@ -281,19 +290,13 @@ fn send_change(
     Ok(())
 }
 
-fn send_counts(
-    store: &Store,
-    user: &str,
-    events: &broadcast::Sender<Event>,
-    folder: &str,
-) -> Result<(), StoreError> {
-    let (total, unread) = store.counts(user, folder)?;
+/// Tells the tabs `folder`'s counts, on which one showing it loads it again.
+fn send_counts(events: &broadcast::Sender<Event>, folder: &str, (total, unread): (u32, u32)) {
     let _ = events.send(Event::FolderChanged {
         folder: folder.to_owned(),
         total,
         unread,
     });
-    Ok(())
 }
 
 /// One request against the store: the answer, the folders whose contents changed, and whether

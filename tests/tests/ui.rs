@@ -1502,6 +1502,7 @@ async fn a_change_made_offline_to_mail_deleted_elsewhere_meanwhile_is_dropped_an
             "!document.querySelector(\".row[data-uid='{lunch}']\")"
         ))
         .await;
+    browser.screenshot("offline-change-overtaken.png").await;
     browser.click(".banner.overtaken button").await;
     browser
         .wait_for("!document.querySelector('.banner.overtaken')")

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod tagged;
+
 /// The WebSocket path, relative to the relay's origin.
 pub const WS_PATH: &str = "/ws";
 /// `POST` a [`LoginRequest`]; answers [`SessionInfo`] and sets the session cookie, or an [`ErrorInfo`].
@@ -324,7 +326,7 @@ pub enum AttachmentSource {
 
 /// Where a message in the outbox is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum OutboxState {
     /// Waiting for the undo delay: goes out at `send_at` (milliseconds since the epoch).
     Waiting { send_at: i64 },
@@ -339,10 +341,11 @@ pub enum OutboxState {
     /// Taken back by Undo.
     Undone,
 }
+tagged::tag_first!(OutboxState, "state");
 
 /// What the relay sends over the WebSocket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The answer to the request with this id.
     Response { id: RequestId, body: Response },
@@ -354,10 +357,11 @@ pub enum ServerFrame {
     /// Something happened that nobody asked about (e.g. the session ended in another tab).
     Event { event: Event },
 }
+tagged::tag_first!(ServerFrame, "type");
 
 /// Answers, one variant per [`Request`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Response {
     Folders {
         folders: Vec<Folder>,
@@ -392,6 +396,7 @@ pub enum Response {
     /// The request was carried out; nothing more to say.
     Done,
 }
+tagged::tag_first!(Response, "kind");
 
 impl Response {
     /// [`Response::Moved`] to folder `to`.
@@ -405,7 +410,7 @@ impl Response {
 
 /// Pushed by the relay without a request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Event {
     /// The session was ended (logout in any tab, or it expired); the app shows the login form.
     LoggedOut,
@@ -450,6 +455,7 @@ pub enum Event {
         too_big: Vec<TooBig>,
     },
 }
+tagged::tag_first!(Event, "kind");
 
 /// A POP3 message left on the server for its size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -539,7 +545,7 @@ pub struct MessageView {
 
 /// The part of a message to show.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum Body {
     /// Sanitized HTML: no scripts, no event handlers, no forms, no remote loads. Remote images
     /// have their address in `data-remote-src` and no `src` until the user allows them.
@@ -550,6 +556,7 @@ pub enum Body {
     #[default]
     Empty,
 }
+tagged::tag_first!(Body, "kind");
 
 /// An attachment, fetched only when asked (over HTTP, see docs/protocol.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,10 +5,10 @@ use protocol::{ErrorCode, ErrorInfo, Upload};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{ProgressEvent, XmlHttpRequest};
 
-/// Sends `file`; `progress` hears how far it is (0 to 1), `done` how it ended.
+/// Sends `file`; `progress` hears how far it is (percent), `done` how it ended.
 pub fn start(
     file: web_sys::File,
-    progress: impl Fn(f64) + 'static,
+    progress: impl Fn(u32) + 'static,
     done: impl FnOnce(Result<Upload, ErrorInfo>) + 'static,
 ) {
     let failed = |message: &str| ErrorInfo::new(ErrorCode::ServerUnreachable, message);
@@ -34,7 +34,7 @@ pub fn start(
     if let Ok(upload) = xhr.upload() {
         let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
             if ev.length_computable() && ev.total() > 0.0 {
-                progress(ev.loaded() / ev.total());
+                progress((100.0 * ev.loaded() / ev.total()) as u32);
             }
         });
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));

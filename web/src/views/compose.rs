@@ -156,12 +156,13 @@ pub fn Composer() -> impl IntoView {
     }
 }
 
-/// An upload under way: its name and how far it is (0 to 1).
+/// An upload under way: its name and how far it is (percent; whole, so that the wasm carries
+/// no float formatting).
 #[derive(Clone, PartialEq)]
 struct Uploading {
     key: u32,
     name: String,
-    done: f64,
+    done: u32,
 }
 
 #[component]
@@ -410,7 +411,7 @@ fn Editor(draft: Draft) -> impl IntoView {
                 u.push(Uploading {
                     key,
                     name: name.clone(),
-                    done: 0.0,
+                    done: 0,
                 })
             });
             upload::start(
@@ -577,7 +578,7 @@ fn Editor(draft: Draft) -> impl IntoView {
                 {move || uploading.get().into_iter().map(|u| view! {
                     <li class="uploading">
                         <span class="name">{u.name}</span>
-                        <progress max="1" value=u.done aria-label=t.uploading></progress>
+                        <progress max="100" value=u.done aria-label=t.uploading></progress>
                     </li>
                 }).collect_view()}
             </ul>

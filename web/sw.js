@@ -2,7 +2,7 @@
 // app starts without a network and on a bad mobile connection. Mail is never cached here: /api
 // and /ws always go to the relay (what the app keeps to read offline is in IndexedDB, per
 // account, deleted at sign-out).
-const CACHE = "webmail-shell-v2";
+const CACHE = "webmail-shell-v3";
 
 // The page and everything it names (script, wasm, styles, icons), so that the very first visit
 // already works offline: those files were fetched before this worker was there to keep them.
@@ -11,7 +11,9 @@ async function keepShell() {
   const page = await fetch("/", { cache: "no-cache" });
   const html = await page.clone().text();
   await cache.put("/", page);
-  const named = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]);
+  // Attributes name most; the loader (Trunk.toml) names the app's script and wasm in quotes.
+  const named = [...html.matchAll(/(?:src|href)="(\/[^"]+)"|'(\/[^']+\.(?:js|wasm))'/g)]
+    .map((m) => m[1] || m[2]);
   await cache.addAll([...new Set(named)].filter((path) => !path.startsWith("/api/")));
 }
 

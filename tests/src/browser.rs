@@ -125,6 +125,9 @@ impl Browser {
     /// Opens `url` and fills in the login form, without sending it.
     pub async fn fill_login(&self, url: &str, email: &str, password: &str) {
         self.client.goto(url).await.expect("the page loads");
+        // The form shows once the relay said what it offers.
+        self.wait_for("document.getElementById('login-form')?.hidden === false")
+            .await;
         for (field, value) in [("email", email), ("password", password)] {
             self.find(&format!("input[name={field}]"))
                 .await
@@ -134,10 +137,15 @@ impl Browser {
         }
     }
 
-    /// Logs in through the form and waits for the message list.
-    pub async fn log_in(&self, url: &str, email: &str, password: &str) {
+    /// Opens `url`, fills in the login form and sends it.
+    pub async fn send_login(&self, url: &str, email: &str, password: &str) {
         self.fill_login(url, email, password).await;
         self.click("button[type=submit]").await;
+    }
+
+    /// Logs in through the form and waits for the message list.
+    pub async fn log_in(&self, url: &str, email: &str, password: &str) {
+        self.send_login(url, email, password).await;
         self.wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
             .await;
     }

@@ -1421,22 +1421,26 @@ async fn reads_offline(browser: Browser, delete: &str) {
     browser.close().await;
 }
 
-/// Before the app has loaded (its wasm held back here, as on a slow phone connection) the page
-/// already shows the login heading, in the language the device chose; not on a device someone
-/// is signed in on. Once loaded, the app's own login takes its place.
+/// The login page is the page itself: it shows and works without the app (its wasm held back
+/// here, as on a slow phone connection), in the language the device chose, and not on a device
+/// someone is signed in on. A first visit fetches no app; typing fetches it, and signing in
+/// starts it.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_login_heading_shows_before_the_app_has_loaded() {
+async fn the_login_page_works_without_the_app_and_fetches_it_once_someone_types() {
     let (_dovecot, relay) = setup().await;
     let browser = Browser::phone().await;
     browser.block_urls(&["*.wasm"]).await;
     browser.client.goto(relay.url().as_str()).await.unwrap();
-    let heading = "return [...document.querySelectorAll('.prepaint h1 span')].filter(s => s.offsetParent !== null).map(s => s.textContent)";
-    // What the device keeps (language, whether someone is signed in), and the heading then.
-    for (kept, shown) in [
-        ("", serde_json::json!(["Sign in to your mail"])),
+    let shown = "return [...document.querySelectorAll('#login h1 span, #login label[for=email] span')].filter(s => s.offsetParent !== null).map(s => s.textContent)";
+    // What the device keeps (language, whether someone is signed in), and the page then.
+    for (kept, texts) in [
+        (
+            "",
+            serde_json::json!(["Sign in to your mail", "E-mail address or user name"]),
+        ),
         (
             "localStorage.setItem('lang', 'de');",
-            serde_json::json!(["Bei Ihrem Postfach anmelden"]),
+            serde_json::json!(["Bei Ihrem Postfach anmelden", "E-Mail-Adresse oder Benutzername"]),
         ),
         (
             "localStorage.setItem('signed-in', '1');",
@@ -1445,19 +1449,42 @@ async fn the_login_heading_shows_before_the_app_has_loaded() {
     ] {
         browser.eval(&format!("{kept} return true")).await;
         browser.client.refresh().await.unwrap();
-        assert_eq!(browser.eval(heading).await, shown, "after {kept:?}");
+        if !kept.contains("signed-in") {
+            browser
+                .wait_for("document.getElementById('login-form')?.hidden === false")
+                .await;
+        }
+        assert_eq!(browser.eval(shown).await, texts, "after {kept:?}");
     }
 
+    // Signing in while the app cannot be fetched: the form again, saying so.
+    browser.eval("localStorage.clear(); return true").await;
+    browser.send_login(relay.url().as_str(), ALICE.0, ALICE.1).await;
+    browser
+        .text_of("#login [role=alert]", |t| t.contains("cannot be reached"))
+        .await;
+
+    // With the network as it should be: nothing of the app until someone types.
     browser.eval("localStorage.clear(); return true").await;
     browser.block_urls(&[]).await;
     browser.client.refresh().await.unwrap();
-    browser.find("input[name=email]").await;
+    browser
+        .wait_for("document.getElementById('login-form')?.hidden === false")
+        .await;
+    let wasm_fetched = "performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))";
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
-        browser
-            .eval("return document.querySelectorAll('.prepaint').length")
-            .await,
-        serde_json::json!(0)
+        browser.eval(&format!("return {wasm_fetched}")).await,
+        serde_json::json!(false)
     );
+    browser
+        .find("input[name=email]")
+        .await
+        .send_keys("a")
+        .await
+        .unwrap();
+    browser.wait_for(wasm_fetched).await;
+    log_in(&browser, &relay).await;
     browser.close().await;
 }
 

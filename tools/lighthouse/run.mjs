@@ -70,7 +70,7 @@ async function throttledLogin(target) {
     }).observe({ type: "largest-contentful-paint", buffered: true });
   });
   await page.goto(target);
-  await page.waitForSelector("#email", { timeout: 30000 });
+  await page.waitForSelector("#email", { visible: true, timeout: 30000 });
   const formMs = await page.evaluate(() => Math.round(performance.now()));
   const paints = await page.evaluate(() => window.paints);
   await context.close();
@@ -83,7 +83,7 @@ try {
   const page = await browser.newPage();
   const loginPage = await audit(page, url);
   await page.goto(url);
-  await page.waitForSelector("#email");
+  await page.waitForSelector("#email", { visible: true });
   await page.type("#email", login);
   await page.type("#password", password);
   await page.click("button[type=submit]");

@@ -1,30 +1,13 @@
-//! The HTTP half of the protocol: logging in and out, asking who is logged in.
+//! The HTTP half of the protocol: logging out, asking who is logged in. Logging in is the login
+//! page's (login.js).
 
-use protocol::{AccountKind, ErrorCode, ErrorInfo, LoginRequest, ServerInfo, SessionInfo};
+use protocol::{ErrorCode, ErrorInfo, SessionInfo};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, Response};
 
 pub async fn session() -> Result<SessionInfo, ErrorInfo> {
     call("GET", protocol::SESSION_PATH, None).await
-}
-
-pub async fn server_info() -> Result<ServerInfo, ErrorInfo> {
-    call("GET", protocol::SERVER_INFO_PATH, None).await
-}
-
-pub async fn login(
-    email: String,
-    password: String,
-    kind: AccountKind,
-) -> Result<SessionInfo, ErrorInfo> {
-    let body = serde_json::to_string(&LoginRequest {
-        email,
-        password,
-        kind,
-    })
-    .expect("serializes");
-    call("POST", protocol::LOGIN_PATH, Some(body)).await
 }
 
 /// Whether the relay heard it. Whatever the answer, the app shows the login form next.

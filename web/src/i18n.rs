@@ -47,11 +47,6 @@ impl Lang {
 }
 
 pub struct Strings {
-    pub sign_in_title: &'static str,
-    pub email: &'static str,
-    pub password: &'static str,
-    pub sign_in: &'static str,
-    pub signing_in: &'static str,
     pub sign_out: &'static str,
     pub folders: &'static str,
     pub messages: &'static str,
@@ -135,11 +130,6 @@ pub struct Strings {
     pub certificate_not_trusted: &'static str,
     pub not_logged_in: &'static str,
     pub message_gone: &'static str,
-    pub account_type: &'static str,
-    pub imap_label: &'static str,
-    pub imap_explained: &'static str,
-    pub pop3_label: &'static str,
-    pub pop3_explained: &'static str,
     pub check_mail: &'static str,
     /// "Collecting new mail: {done} of {total}"
     pub collecting: &'static str,
@@ -229,11 +219,6 @@ impl Strings {
 }
 
 const EN: Strings = Strings {
-    sign_in_title: "Sign in to your mail",
-    email: "E-mail address or user name",
-    password: "Password",
-    sign_in: "Sign in",
-    signing_in: "Signing in…",
     sign_out: "Sign out",
     folders: "Folders",
     messages: "Messages",
@@ -332,11 +317,6 @@ const EN: Strings = Strings {
         "The mail server's certificate is not trusted. Please tell your administrator.",
     not_logged_in: "Your session has ended. Please sign in again.",
     message_gone: "This message is no longer there. It may have been moved or deleted.",
-    account_type: "How should this webmail fetch your mail?",
-    imap_label: "IMAP",
-    imap_explained: "Mail stays on the server; all your devices see the same folders and read marks.",
-    pop3_label: "POP3",
-    pop3_explained: "Mail is downloaded into this webmail and removed from the server; read it here on every device.",
     check_mail: "Check mail",
     collecting: "Collecting new mail: {done} of {total}",
     collect_failed: "Could not collect mail; trying again later:",
@@ -394,11 +374,6 @@ const EN: Strings = Strings {
 };
 
 const DE: Strings = Strings {
-    sign_in_title: "Bei Ihrem Postfach anmelden",
-    email: "E-Mail-Adresse oder Benutzername",
-    password: "Passwort",
-    sign_in: "Anmelden",
-    signing_in: "Anmeldung läuft…",
     sign_out: "Abmelden",
     folders: "Ordner",
     messages: "Nachrichten",
@@ -496,11 +471,6 @@ const DE: Strings = Strings {
     certificate_not_trusted: "Dem Zertifikat des Mailservers wird nicht vertraut. Bitte wenden Sie sich an Ihren Administrator.",
     not_logged_in: "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
     message_gone: "Diese Nachricht ist nicht mehr vorhanden. Sie wurde vielleicht verschoben oder gelöscht.",
-    account_type: "Wie soll dieses Webmail Ihre E-Mails abrufen?",
-    imap_label: "IMAP",
-    imap_explained: "Die E-Mails bleiben auf dem Server; alle Ihre Geräte sehen dieselben Ordner und Gelesen-Markierungen.",
-    pop3_label: "POP3",
-    pop3_explained: "Die E-Mails werden in dieses Webmail geladen und vom Server gelöscht; Sie lesen sie hier auf jedem Gerät.",
     check_mail: "E-Mails abrufen",
     collecting: "Neue E-Mails werden abgerufen: {done} von {total}",
     collect_failed: "E-Mails konnten nicht abgerufen werden; neuer Versuch später:",

@@ -16,26 +16,25 @@ mod upload;
 mod views;
 
 fn main() {
-    // The heading index.html painted before the app had loaded gives way to the app's own.
-    if let Some(prepaint) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector(".prepaint").ok().flatten())
-    {
-        prepaint.remove();
-    }
     leptos::mount::mount_to_body(views::App);
 }
 
 #[cfg(test)]
 mod tests {
-    /// The heading index.html paints before the app loads says what the app's login says.
+    /// The login page (index.html, login.js) says what the app says.
     #[test]
-    fn the_heading_painted_before_the_app_is_the_logins() {
-        let page = include_str!("../index.html");
+    fn the_login_page_says_what_the_app_says() {
+        let script = include_str!("../login.js");
         for lang in [crate::i18n::Lang::En, crate::i18n::Lang::De] {
-            let title = lang.strings().sign_in_title;
-            let span = format!("<span lang=\"{}\">{title}</span>", lang.tag());
-            assert!(page.contains(&span), "index.html lacks {span}");
+            let t = lang.strings();
+            for (code, text) in [
+                ("auth_failed", t.wrong_credentials),
+                ("server_unreachable", t.server_unreachable),
+                ("certificate_not_trusted", t.certificate_not_trusted),
+            ] {
+                let line = format!("{code}: {text:?},");
+                assert!(script.contains(&line), "login.js lacks {line}");
+            }
         }
     }
 }

@@ -136,6 +136,12 @@ async fn round(
         ),
         Webmail::Roundcube => ("#rcmloginuser", "#rcmloginpwd", "#rcmloginsubmit"),
     };
+    if webmail == Webmail::Ours {
+        // The form shows once the relay said what it offers.
+        browser
+            .wait_for("document.getElementById('login-form')?.hidden === false")
+            .await;
+    }
     for (field, value) in [(user, ALICE.0), (password, ALICE.1)] {
         browser
             .find(field)

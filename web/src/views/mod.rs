@@ -1,11 +1,11 @@
-//! The screens. `App` decides which one shows: checking the session, the login form, the mail.
+//! The screens. `App` decides which one shows: checking the session, or the mail. Signing in is
+//! the page's own form (index.html, login.js), which starts the app once someone is signed in.
 
 mod ahead;
 mod compose;
 mod folders;
 mod keyboard;
 mod list;
-mod login;
 mod mail;
 mod message;
 mod settings;
@@ -23,20 +23,23 @@ use crate::{api, i18n::Lang, offline::Device, theme::Theme};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
     Checking,
+    /// The page's login form takes over: see [`show_login`].
     LoggedOut,
     /// Also while the relay cannot be reached: the user reads what the device keeps.
     LoggedIn(SessionInfo, Device),
 }
 
-/// localStorage: a sign-out the relay did not hear of (it could not be reached), to finish.
+/// localStorage: a sign-out the relay did not hear of (it could not be reached), which the login
+/// page finishes (login.js).
 const SIGN_OUT_PENDING: &str = "sign-out-pending";
 
-/// localStorage: someone signed in on this device and did not sign out, so the session cookie
-/// is worth asking the relay about (a first visit asks nothing, and shows the form at once).
+/// localStorage: someone signed in on this device and did not sign out, so the page starts the
+/// app at once (device.js and the loader in Trunk.toml read it) and the app asks the relay about
+/// the session cookie; elsewhere the page shows its login form and loads no app.
 const SIGNED_IN: &str = "signed-in";
 
 /// The phase once `info` signed in.
-pub async fn signed_in(info: SessionInfo) -> Phase {
+async fn signed_in(info: SessionInfo) -> Phase {
     crate::prefs::set(SIGNED_IN, "1");
     let device = Device::open(&info);
     Phase::LoggedIn(info, device)
@@ -45,7 +48,8 @@ pub async fn signed_in(info: SessionInfo) -> Phase {
 /// Signs out on this device: the relay ends the session, and the mail kept here is deleted.
 pub async fn sign_out(phase: RwSignal<Phase>, device: Device) {
     if !api::logout().await {
-        // Offline: the session cookie stays until the relay hears of it, at the next start.
+        // Offline: the session cookie stays until the relay hears of it, when the login page
+        // next loads.
         crate::prefs::set(SIGN_OUT_PENDING, "1");
     }
     signed_out(phase, device).await;
@@ -60,11 +64,11 @@ pub async fn signed_out(phase: RwSignal<Phase>, device: Device) {
     phase.set(Phase::LoggedOut);
 }
 
-/// Where the app starts: the session the cookie names; without a relay, the account last
-/// signed in here (to read offline); else the login form.
+/// Where the app starts: the session the login form just opened, or the one the cookie names;
+/// without a relay, the account last signed in here (to read offline); else the login form.
 async fn starting_phase() -> Phase {
-    if crate::prefs::get(SIGN_OUT_PENDING).is_some() && api::logout().await {
-        crate::prefs::remove(SIGN_OUT_PENDING);
+    if let Some(info) = handed_over_session() {
+        return signed_in(info).await;
     }
     if crate::prefs::get(SIGN_OUT_PENDING).is_some() || crate::prefs::get(SIGNED_IN).is_none() {
         return Phase::LoggedOut;
@@ -85,6 +89,23 @@ async fn starting_phase() -> Phase {
     }
 }
 
+/// The session login.js opened (its `/api/login` answer, in `window.webmailSession`), taken
+/// once: a later start (a reload) asks the relay.
+fn handed_over_session() -> Option<SessionInfo> {
+    let window = web_sys::window()?;
+    let key = wasm_bindgen::JsValue::from_str("webmailSession");
+    let text = js_sys::Reflect::get(&window, &key).ok()?.as_string()?;
+    let _ = js_sys::Reflect::delete_property(&window, &key);
+    serde_json::from_str(&text).ok()
+}
+
+/// Nobody is signed in: the page starts afresh on its own login form (index.html), without the
+/// app, and nothing of the account stays in memory (families share tablets).
+fn show_login() {
+    crate::prefs::remove(SIGNED_IN);
+    let _ = window().location().reload();
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(Lang::initial());
@@ -101,7 +122,10 @@ pub fn App() -> impl IntoView {
         Phase::Checking => {
             view! { <p class="status">{move || lang.get().strings().loading}</p> }.into_any()
         }
-        Phase::LoggedOut => view! { <login::Login phase /> }.into_any(),
+        Phase::LoggedOut => {
+            show_login();
+            ().into_any()
+        }
         Phase::LoggedIn(info, device) => view! { <mail::MailApp info device phase /> }.into_any(),
     }
 }

@@ -4,9 +4,9 @@
 // - the install prompt, caught here because the browser may offer it before the app has
 //   loaded.
 // - before the page is painted: its language, its theme, and whether someone is signed in
-//   here, which the heading painted before the app loads (index.html) follows. The app sets
-//   the language and the theme again as it starts (src/views/mod.rs, src/theme.rs), and
-//   removes that heading (src/main.rs).
+//   here. The page's login form (index.html, login.js) shows in that language, and not where
+//   someone is signed in: there the loader (Trunk.toml) starts the app at once. The app sets
+//   the language and the theme again as it starts (src/views/mod.rs, src/theme.rs).
 // A classic script, loaded before the app's module: both are there when the app starts.
 "use strict";
 

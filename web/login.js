@@ -29,28 +29,22 @@
         return null;
       }
     },
-    set(key, value) {
-      try {
-        localStorage.setItem(key, value);
-      } catch (_) {
-        // No storage (private mode): the app starts all the same, this once.
-      }
-    },
     remove(key) {
       try {
         localStorage.removeItem(key);
       } catch (_) {
-        // As above.
+        // No storage (private mode): nothing was kept.
       }
     },
   };
 
-  // A sign-out the relay did not hear of (it could not be reached then): tell it now.
-  if (storage.get("sign-out-pending")) {
-    fetch("/api/logout", { method: "POST" })
+  // A sign-out the relay did not hear of (it could not be reached then): tell it now, and
+  // before signing in, so that its answer cannot end the new session.
+  const pendingSignOut = storage.get("sign-out-pending")
+    ? fetch("/api/logout", { method: "POST" })
       .then((response) => response.ok && storage.remove("sign-out-pending"))
-      .catch(() => {});
-  }
+      .catch(() => {})
+    : Promise.resolve();
   if (root.classList.contains("signed-in")) {
     return;
   }
@@ -76,6 +70,12 @@
 
   const alert = form.querySelector("[role=alert]");
   const texts = () => TEXTS[root.lang === "de" ? "de" : "en"];
+  // Signed in, the app not started yet (it could not be fetched): a second try starts it
+  // without opening another session.
+  let session = null;
+  form.elements.email.addEventListener("input", () => {
+    session = null;
+  });
   let busy = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -83,45 +83,59 @@
       return;
     }
     busy = true;
-    form.classList.add("busy");
+    form.classList.add("signing-in");
     alert.textContent = "";
+    // The app comes while the relay checks the password (a browser's autofill types nothing).
+    window.webmailApp.fetch().catch(() => {});
+    try {
+      session ??= await signIn();
+      storage.remove("sign-out-pending");
+      window.webmailSession = session;
+      try {
+        await window.webmailApp.start();
+      } catch (_) {
+        throw { code: "server_unreachable" };
+      }
+      form.elements.password.value = "";
+      root.classList.add("signed-in");
+    } catch (error) {
+      form.elements.password.value = "";
+      alert.textContent = texts()[error.code] || error.message;
+    } finally {
+      busy = false;
+      form.classList.remove("signing-in");
+    }
+  });
+
+  // The session's description (JSON text), or throws the relay's error.
+  async function signIn() {
+    await pendingSignOut;
     const body = JSON.stringify({
       email: form.elements.email.value,
       password: form.elements.password.value,
       kind: form.elements.kind.value || "imap",
     });
-    let error;
+    let response;
+    let text;
     try {
-      const response = await fetch("/api/login", {
+      response = await fetch("/api/login", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body,
       });
-      const text = await response.text();
-      if (response.ok) {
-        window.webmailSession = text;
-        storage.set("signed-in", "1");
-        form.elements.password.value = "";
-        root.classList.add("signed-in");
-        window.webmailApp.start().catch(() => {
-          // The app could not be fetched: the form again, saying why.
-          root.classList.remove("signed-in");
-          alert.textContent = texts().server_unreachable;
-        });
-        return;
-      }
-      try {
-        error = JSON.parse(text);
-      } catch (_) {
-        error = { code: "internal", message: `HTTP ${response.status}` };
-      }
+      text = await response.text();
     } catch (_) {
-      error = { code: "server_unreachable", message: "" };
-    } finally {
-      busy = false;
-      form.classList.remove("busy");
+      throw { code: "server_unreachable" };
     }
-    form.elements.password.value = "";
-    alert.textContent = texts()[error.code] || error.message;
-  });
+    if (response.ok) {
+      return text;
+    }
+    let error = null;
+    try {
+      error = JSON.parse(text);
+    } catch (_) {
+      // Not the relay's answer (a proxy's error page, say).
+    }
+    throw error?.code ? error : { code: "internal", message: `HTTP ${response.status}` };
+  }
 })();

@@ -125,9 +125,7 @@ impl Browser {
     /// Opens `url` and fills in the login form, without sending it.
     pub async fn fill_login(&self, url: &str, email: &str, password: &str) {
         self.client.goto(url).await.expect("the page loads");
-        // The form shows once the relay said what it offers.
-        self.wait_for("document.getElementById('login-form')?.hidden === false")
-            .await;
+        self.login_form_shown().await;
         for (field, value) in [("email", email), ("password", password)] {
             self.find(&format!("input[name={field}]"))
                 .await
@@ -135,6 +133,16 @@ impl Browser {
                 .await
                 .expect("typing");
         }
+    }
+
+    /// Waits until the page shows its login form: nobody is signed in (the app, where it ran,
+    /// has given way to the page), and the relay said what it offers.
+    pub async fn login_form_shown(&self) {
+        self.wait_for(
+            "document.getElementById('login-form')?.hidden === false \
+             && !document.documentElement.classList.contains('signed-in')",
+        )
+        .await;
     }
 
     /// Opens `url`, fills in the login form and sends it.

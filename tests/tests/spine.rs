@@ -144,9 +144,9 @@ async fn login_shows_the_inbox_and_logout_returns_to_the_form() {
         .click()
         .await
         .unwrap();
-    browser.find("input[name=email]").await;
+    browser.login_form_shown().await;
     c.refresh().await.unwrap();
-    browser.find("input[name=email]").await;
+    browser.login_form_shown().await;
     wait_for_log(&dovecot, "Logged out").await;
     browser.close().await;
 }
@@ -750,11 +750,11 @@ async fn signing_out_everywhere_ends_the_session_on_the_other_device_too() {
     desktop.click(".topbar .settings").await;
     desktop.click("#sign-out-everywhere").await;
     for browser in [&desktop, &phone] {
-        browser.find("input[name=password]").await;
+        browser.login_form_shown().await;
     }
     // Reloading does not bring the mail back: the sessions are gone, not only the pages.
     phone.client.refresh().await.unwrap();
-    phone.find("input[name=password]").await;
+    phone.login_form_shown().await;
     assert_eq!(
         phone
             .eval("return document.querySelectorAll('.rows .row').length")

@@ -570,7 +570,7 @@ async fn no_serious_accessibility_problems() {
     let (_dovecot, relay) = setup().await;
     let browser = Browser::desktop().await;
     browser.client.goto(&relay.url()).await.unwrap();
-    browser.find("input[name=email]").await;
+    browser.login_form_shown().await;
     let login = browser.accessibility_problems().await;
     log_in(&browser, &relay).await;
     browser
@@ -1413,7 +1413,7 @@ async fn reads_offline(browser: Browser, delete: &str) {
 
     // Signing out deletes the account's mail from the device.
     browser.click("#sign-out").await;
-    browser.find("input[name=email]").await;
+    browser.login_form_shown().await;
     let databases = browser
         .eval("return indexedDB.databases().then(d => d.map(x => x.name))")
         .await;
@@ -1450,9 +1450,7 @@ async fn the_login_page_works_without_the_app_and_fetches_it_once_someone_types(
         browser.eval(&format!("{kept} return true")).await;
         browser.client.refresh().await.unwrap();
         if !kept.contains("signed-in") {
-            browser
-                .wait_for("document.getElementById('login-form')?.hidden === false")
-                .await;
+            browser.login_form_shown().await;
         }
         assert_eq!(browser.eval(shown).await, texts, "after {kept:?}");
     }
@@ -1468,9 +1466,7 @@ async fn the_login_page_works_without_the_app_and_fetches_it_once_someone_types(
     browser.eval("localStorage.clear(); return true").await;
     browser.block_urls(&[]).await;
     browser.client.refresh().await.unwrap();
-    browser
-        .wait_for("document.getElementById('login-form')?.hidden === false")
-        .await;
+    browser.login_form_shown().await;
     let wasm_fetched = "performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))";
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
@@ -1485,6 +1481,40 @@ async fn the_login_page_works_without_the_app_and_fetches_it_once_someone_types(
         .unwrap();
     browser.wait_for(wasm_fetched).await;
     log_in(&browser, &relay).await;
+    browser.close().await;
+}
+
+/// A signed-in device that cannot reach the relay as the app starts, and keeps no mail to read
+/// meanwhile, says so and stays signed in: once the relay answers again, Try again opens the
+/// mail without asking for the password.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_relay_at_start_keeps_the_user_signed_in() {
+    let (_dovecot, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    log_in(&browser, &relay).await;
+    browser
+        .eval("localStorage.removeItem('offline-account'); return true")
+        .await;
+    browser.block_urls(&["*/api/session*"]).await;
+    browser.client.refresh().await.unwrap();
+    browser
+        .text_of("main:not(#login) [role=alert]", |t| t.contains("cannot be reached"))
+        .await;
+    browser.screenshot("relay-unreachable-desktop.png").await;
+    assert_eq!(
+        browser
+            .eval("return [localStorage.getItem('signed-in'), document.getElementById('login-form').offsetParent]")
+            .await,
+        serde_json::json!(["1", null]),
+        "still signed in, no login form"
+    );
+    browser.block_urls(&[]).await;
+    browser
+        .eval("[...document.querySelectorAll('main:not(#login) button')].find(b => b.textContent.includes('Try again')).click(); return true")
+        .await;
+    browser
+        .wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
+        .await;
     browser.close().await;
 }
 

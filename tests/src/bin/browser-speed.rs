@@ -138,9 +138,7 @@ async fn round(
     };
     if webmail == Webmail::Ours {
         // The form shows once the relay said what it offers.
-        browser
-            .wait_for("document.getElementById('login-form')?.hidden === false")
-            .await;
+        browser.login_form_shown().await;
     }
     for (field, value) in [(user, ALICE.0), (password, ALICE.1)] {
         browser

@@ -63,9 +63,7 @@ async fn main() {
         .goto(&relay.url())
         .await
         .expect("the page loads");
-    browser
-        .wait_for("document.getElementById('login-form')?.hidden === false")
-        .await;
+    browser.login_form_shown().await;
     // Everything the login page pulls in, icons and manifest included, has arrived.
     browser.wait_for("document.readyState === 'complete'").await;
     print(

@@ -23,6 +23,9 @@ use crate::{api, i18n::Lang, offline::Device, theme::Theme};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
     Checking,
+    /// The relay cannot be reached, and this device keeps no mail to read meanwhile: the user
+    /// stays signed in, and tries again.
+    Unreachable,
     /// The page's login form takes over: see [`show_login`].
     LoggedOut,
     /// Also while the relay cannot be reached: the user reads what the device keeps.
@@ -77,7 +80,7 @@ async fn starting_phase() -> Phase {
         Ok(info) => signed_in(info).await,
         Err(e) if e.code == ErrorCode::ServerUnreachable => match Device::last_session().await {
             Some((info, device)) => Phase::LoggedIn(info, device),
-            None => Phase::LoggedOut,
+            None => Phase::Unreachable,
         },
         Err(_) => {
             crate::prefs::remove(SIGNED_IN);
@@ -122,6 +125,15 @@ pub fn App() -> impl IntoView {
         Phase::Checking => {
             view! { <p class="status">{move || lang.get().strings().loading}</p> }.into_any()
         }
+        Phase::Unreachable => view! {
+            <main class="login">
+                <p class="error" role="alert">{move || lang.get().strings().server_unreachable}</p>
+                <button on:click=|_| { let _ = window().location().reload(); }>
+                    {move || lang.get().strings().try_again}
+                </button>
+            </main>
+        }
+        .into_any(),
         Phase::LoggedOut => {
             show_login();
             ().into_any()

@@ -1440,7 +1440,10 @@ async fn the_login_page_works_without_the_app_and_fetches_it_once_someone_types(
         ),
         (
             "localStorage.setItem('lang', 'de');",
-            serde_json::json!(["Bei Ihrem Postfach anmelden", "E-Mail-Adresse oder Benutzername"]),
+            serde_json::json!([
+                "Bei Ihrem Postfach anmelden",
+                "E-Mail-Adresse oder Benutzername"
+            ]),
         ),
         (
             "localStorage.setItem('signed-in', '1');",
@@ -1457,7 +1460,9 @@ async fn the_login_page_works_without_the_app_and_fetches_it_once_someone_types(
 
     // Signing in while the app cannot be fetched: the form again, saying so.
     browser.eval("localStorage.clear(); return true").await;
-    browser.send_login(relay.url().as_str(), ALICE.0, ALICE.1).await;
+    browser
+        .send_login(relay.url().as_str(), ALICE.0, ALICE.1)
+        .await;
     browser
         .text_of("#login [role=alert]", |t| t.contains("cannot be reached"))
         .await;
@@ -1467,7 +1472,8 @@ async fn the_login_page_works_without_the_app_and_fetches_it_once_someone_types(
     browser.block_urls(&[]).await;
     browser.client.refresh().await.unwrap();
     browser.login_form_shown().await;
-    let wasm_fetched = "performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))";
+    let wasm_fetched =
+        "performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))";
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
         browser.eval(&format!("return {wasm_fetched}")).await,
@@ -1498,7 +1504,9 @@ async fn an_unreachable_relay_at_start_keeps_the_user_signed_in() {
     browser.block_urls(&["*/api/session*"]).await;
     browser.client.refresh().await.unwrap();
     browser
-        .text_of("main:not(#login) [role=alert]", |t| t.contains("cannot be reached"))
+        .text_of("main:not(#login) [role=alert]", |t| {
+            t.contains("cannot be reached")
+        })
         .await;
     browser.screenshot("relay-unreachable-desktop.png").await;
     assert_eq!(

@@ -135,6 +135,7 @@ pub fn App() -> impl IntoView {
         }
         .into_any(),
         Phase::LoggedOut => {
+            // Wherever the session ended (sign-out, another tab, the relay), leaving is here.
             show_login();
             ().into_any()
         }

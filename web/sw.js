@@ -2,23 +2,31 @@
 // app starts without a network and on a bad mobile connection. Mail is never cached here: /api
 // and /ws always go to the relay (what the app keeps to read offline is in IndexedDB, per
 // account, deleted at sign-out).
-const CACHE = "webmail-shell-v3";
+const CACHE = "webmail-shell-v4";
 
-// The page and everything it names (script, wasm, styles, icons), so that the very first visit
-// already works offline: those files were fetched before this worker was there to keep them.
-async function keepShell() {
+// Keeps the page and everything it names (script, wasm and the app's other parts, styles,
+// icons), and lets go of what it no longer names (an earlier release's files). Run at install,
+// so that the very first visit already works offline (those files were fetched before this
+// worker was there to keep them), and with each fresh page: a new release's parts are kept
+// before they are first used, so the editor opens offline after an update too.
+async function keepShell(page) {
   const cache = await caches.open(CACHE);
-  const page = await fetch("/", { cache: "no-cache" });
   const html = await page.clone().text();
   await cache.put("/", page);
-  // Attributes name most; the loader (Trunk.toml) names the app's script and wasm in quotes.
-  const named = [...html.matchAll(/(?:src|href)="(\/[^"]+)"|'(\/[^']+\.(?:js|wasm))'/g)]
-    .map((m) => m[1] || m[2]);
-  await cache.addAll([...new Set(named)].filter((path) => !path.startsWith("/api/")));
+  // Attributes name most; the loader (Trunk.toml) names the app's files in quotes.
+  const named = new Set([...html.matchAll(/(?:src|href)="(\/[^"]+)"|'(\/[^']+\.(?:js|wasm))'/g)]
+    .map((m) => m[1] || m[2])
+    .filter((path) => !path.startsWith("/api/")));
+  const kept = await cache.keys();
+  await Promise.all(kept
+    .filter((request) => !named.has(new URL(request.url).pathname) && new URL(request.url).pathname !== "/")
+    .map((request) => cache.delete(request)));
+  const have = new Set(kept.map((request) => new URL(request.url).pathname));
+  await cache.addAll([...named].filter((path) => !have.has(path)));
 }
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(keepShell().then(() => self.skipWaiting()));
+  event.waitUntil(fetch("/", { cache: "no-cache" }).then(keepShell).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -39,8 +47,9 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(
       fetch(event.request)
         .then((response) => {
-          const copy = response.clone();
-          caches.open(CACHE).then((cache) => cache.put("/", copy));
+          if (response.ok) {
+            event.waitUntil(keepShell(response.clone()).catch(() => {}));
+          }
           return response;
         })
         .catch(() => caches.match("/")),

@@ -285,3 +285,61 @@ async fn a_reload_keeps_what_is_being_written_and_back_closes_it_into_drafts() {
         .await;
     browser.close().await;
 }
+
+/// The editor is a part of the app of its own (scripts/split-app): a visit that only reads never
+/// fetches it, and the service worker keeps it, so that writing starts offline too.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_editor_is_fetched_apart_and_kept_for_writing_offline() {
+    let (_family, relay) = setup().await;
+    let browser = Browser::phone().await;
+    browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    let fetched_editor =
+        "return performance.getEntriesByType('resource').some(e => /\\/editor-[0-9a-f]{16}\\.wasm$/.test(e.name))";
+    assert_eq!(browser.eval(fetched_editor).await, false, "read only");
+
+    // The worker has kept it, and controls the page.
+    let kept = "return navigator.serviceWorker.controller !== null && caches.keys()
+        .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
+        .then((lists) => lists.flat().some((r) => /\\/editor-[0-9a-f]{16}\\.wasm$/.test(r.url)))";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while browser.eval(kept).await != true {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the editor is never kept"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    browser.set_offline(true).await;
+    browser.click("#write").await;
+    type_into(&browser, "#compose-subject", "Offline geschrieben").await;
+    browser.set_offline(false).await;
+    browser.close().await;
+}
+
+/// Where the editor's part cannot be fetched (offline before the worker kept it), Write says so
+/// and can be closed, and a later Write fetches it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_editor_that_cannot_be_fetched_is_told_and_tried_again() {
+    let (_family, relay) = setup().await;
+    let browser = Browser::desktop().await;
+    // No worker either: it would fetch the part on its own.
+    browser.block_urls(&["*/editor-*", "*/sw.js"]).await;
+    browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    browser.click("#write").await;
+    browser
+        .text_of("#editor-missing", |t| {
+            t.contains("cannot be loaded without a connection")
+        })
+        .await;
+    browser.screenshot("editor-missing-desktop.png").await;
+    browser.click("[role=alertdialog] button").await;
+    browser
+        .wait_for("!document.querySelector('#editor-missing')")
+        .await;
+
+    browser.block_urls(&[]).await;
+    browser.click("#write").await;
+    type_into(&browser, "#compose-subject", "Doch noch").await;
+    browser.close().await;
+}

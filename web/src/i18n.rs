@@ -118,6 +118,8 @@ pub struct Strings {
     pub theme_light: &'static str,
     pub theme_dark: &'static str,
     pub close: &'static str,
+    /// The editor could not be fetched (offline before it was ever kept).
+    pub editor_missing: &'static str,
     pub shortcuts: &'static str,
     pub shortcut_list: &'static [(&'static str, &'static str)],
     pub inbox: &'static str,
@@ -291,6 +293,7 @@ const EN: Strings = Strings {
     theme_light: "Light",
     theme_dark: "Dark",
     close: "Close",
+    editor_missing: "The editor cannot be loaded without a connection. Try again once you are online.",
     shortcuts: "Keyboard shortcuts",
     shortcut_list: &[
         ("j / ↓", "Next message"),
@@ -447,6 +450,7 @@ const DE: Strings = Strings {
     theme_light: "Hell",
     theme_dark: "Dunkel",
     close: "Schließen",
+    editor_missing: "Der Editor lässt sich ohne Verbindung nicht laden. Versuchen Sie es wieder, sobald Sie online sind.",
     shortcuts: "Tastenkürzel",
     shortcut_list: &[
         ("j / ↓", "Nächste Nachricht"),

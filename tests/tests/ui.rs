@@ -348,6 +348,7 @@ async fn plain_text_keyboard_languages_and_themes() {
 
     // German, then dark; both stick after a reload.
     browser.click("button[aria-label=Settings]").await;
+    browser.find("#language").await;
     browser.eval("const s = document.querySelector('#language'); s.value = 'de'; s.dispatchEvent(new Event('change')); return true").await;
     browser.wait_for("document.documentElement.lang === 'de' && document.body.textContent.includes('Posteingang')").await;
     browser.eval("const s = document.querySelector('#theme'); s.value = 'dark'; s.dispatchEvent(new Event('change')); return true").await;
@@ -1683,8 +1684,10 @@ async fn the_settings_install_the_app_and_keep_the_newest_mail_for_offline() {
         .wait_for("!document.querySelector('.banner.offline')")
         .await;
 
-    // Off: what was kept goes.
+    // Off: what was kept goes. (The settings are a part of the app fetched when first used:
+    // after the reload, from the service worker.)
     browser.click(".topbar .settings").await;
+    browser.find("#keep-offline").await;
     browser.eval(&choose("off")).await;
     let nothing_kept = format!(
         "webmailDevice.get('webmail Imap {}', 'message/{lunch}/INBOX').then(m => m === null)",

@@ -328,14 +328,14 @@ async fn an_editor_that_cannot_be_fetched_is_told_and_tried_again() {
     browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
     browser.click("#write").await;
     browser
-        .text_of("#editor-missing", |t| {
+        .text_of("#part-missing", |t| {
             t.contains("cannot be loaded without a connection")
         })
         .await;
     browser.screenshot("editor-missing-desktop.png").await;
     browser.click("[role=alertdialog] button").await;
     browser
-        .wait_for("!document.querySelector('#editor-missing')")
+        .wait_for("!document.querySelector('#part-missing')")
         .await;
 
     browser.block_urls(&[]).await;

@@ -118,8 +118,9 @@ pub struct Strings {
     pub theme_light: &'static str,
     pub theme_dark: &'static str,
     pub close: &'static str,
-    /// The editor could not be fetched (offline before it was ever kept).
-    pub editor_missing: &'static str,
+    /// A part of the app (the editor, the settings) could not be fetched (offline before it was
+    /// ever kept).
+    pub part_missing: &'static str,
     pub shortcuts: &'static str,
     pub shortcut_list: &'static [(&'static str, &'static str)],
     pub inbox: &'static str,
@@ -293,7 +294,7 @@ const EN: Strings = Strings {
     theme_light: "Light",
     theme_dark: "Dark",
     close: "Close",
-    editor_missing: "The editor cannot be loaded without a connection. Try again once you are online.",
+    part_missing: "This part of the app cannot be loaded without a connection. Try again once you are online.",
     shortcuts: "Keyboard shortcuts",
     shortcut_list: &[
         ("j / ↓", "Next message"),
@@ -450,7 +451,7 @@ const DE: Strings = Strings {
     theme_light: "Hell",
     theme_dark: "Dunkel",
     close: "Schließen",
-    editor_missing: "Der Editor lässt sich ohne Verbindung nicht laden. Versuchen Sie es wieder, sobald Sie online sind.",
+    part_missing: "Dieser Teil der App lässt sich ohne Verbindung nicht laden. Versuchen Sie es wieder, sobald Sie online sind.",
     shortcuts: "Tastenkürzel",
     shortcut_list: &[
         ("j / ↓", "Nächste Nachricht"),

@@ -151,25 +151,12 @@ pub fn Composer() -> impl IntoView {
     move || {
         mail.compose.get().map(|draft| {
             remember_writing(&draft);
-            Suspend::new(async move {
-                editor(draft).await.unwrap_or_else(|_| {
-                    // Offline before the service worker kept the editor's part.
-                    let t = texts();
-                    view! {
-                        <div class="dialog" role="alertdialog" aria-labelledby="editor-missing">
-                            <p id="editor-missing">{t.editor_missing}</p>
-                            <button on:click=move |_| mail.compose.set(None)>{t.close}</button>
-                        </div>
-                    }
-                    .into_any()
-                })
-            })
+            super::parts::fetched(editor(draft), move || mail.compose.set(None))
         })
     }
 }
 
-/// The editor is a wasm file of its own (split off by `scripts/split-app`), fetched the first
-/// time someone writes: most visits only read, and should not wait for it.
+/// The editor is a part of its own (views::parts).
 #[leptos::wasm_split::wasm_split(editor, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn editor(draft: Draft) -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
     Ok(view! { <Editor draft /> }.into_any())

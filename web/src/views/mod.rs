@@ -8,6 +8,7 @@ mod keyboard;
 mod list;
 mod mail;
 mod message;
+mod parts;
 mod settings;
 mod swipe;
 pub mod undo;

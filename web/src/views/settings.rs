@@ -13,6 +13,22 @@ use crate::{
 #[component]
 pub fn SettingsDialog() -> impl IntoView {
     let mail = expect_context::<Mail>();
+    move || {
+        mail.settings_open
+            .get()
+            .then(|| super::parts::fetched(settings(), move || mail.settings_open.set(false)))
+    }
+}
+
+/// The settings and the shortcut list are a part of their own (views::parts).
+#[leptos::wasm_split::wasm_split(settings, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn settings() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+    Ok(view! { <Settings /> }.into_any())
+}
+
+#[component]
+fn Settings() -> impl IntoView {
+    let mail = expect_context::<Mail>();
     let lang = expect_context::<RwSignal<Lang>>();
     let t = texts();
     let theme = RwSignal::new(Theme::saved());
@@ -30,7 +46,6 @@ pub fn SettingsDialog() -> impl IntoView {
         theme.set(chosen);
     };
     view! {
-        <Show when=move || mail.settings_open.get()>
             <div class="dialog-backdrop" on:click=move |_| mail.settings_open.set(false)></div>
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="settings-title">
                 <h2 id="settings-title">{t.settings}</h2>
@@ -96,7 +111,6 @@ pub fn SettingsDialog() -> impl IntoView {
                 </button>
                 <button class="close" on:click=move |_| mail.settings_open.set(false)>{t.close}</button>
             </div>
-        </Show>
     }
 }
 
@@ -154,9 +168,23 @@ fn IdentityEditor(identity: protocol::Identity, index: usize) -> impl IntoView {
 #[component]
 pub fn HelpDialog() -> impl IntoView {
     let mail = expect_context::<Mail>();
+    move || {
+        mail.help_open
+            .get()
+            .then(|| super::parts::fetched(shortcuts(), move || mail.help_open.set(false)))
+    }
+}
+
+#[leptos::wasm_split::wasm_split(settings, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn shortcuts() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+    Ok(view! { <Shortcuts /> }.into_any())
+}
+
+#[component]
+fn Shortcuts() -> impl IntoView {
+    let mail = expect_context::<Mail>();
     let t = texts();
     view! {
-        <Show when=move || mail.help_open.get()>
             <div class="dialog-backdrop" on:click=move |_| mail.help_open.set(false)></div>
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="help-title">
                 <h2 id="help-title">{t.shortcuts}</h2>
@@ -168,6 +196,5 @@ pub fn HelpDialog() -> impl IntoView {
                 </dl>
                 <button class="close" on:click=move |_| mail.help_open.set(false)>{t.close}</button>
             </div>
-        </Show>
     }
 }

@@ -3,26 +3,51 @@
 // and /ws always go to the relay (what the app keeps to read offline is in IndexedDB, per
 // account, deleted at sign-out).
 const CACHE = "webmail-shell-v4";
+// The page of the release before, kept for what it names.
+const PREVIOUS = "/previous-release";
 
-// Keeps the page and everything it names (script, wasm and the app's other parts, styles,
-// icons), and lets go of what it no longer names (an earlier release's files). Run at install,
-// so that the very first visit already works offline (those files were fetched before this
-// worker was there to keep them), and with each fresh page: a new release's parts are kept
-// before they are first used, so the editor opens offline after an update too.
-async function keepShell(page) {
-  const cache = await caches.open(CACHE);
-  const html = await page.clone().text();
-  await cache.put("/", page);
-  // Attributes name most; the loader (Trunk.toml) names the app's files in quotes.
-  const named = new Set([...html.matchAll(/(?:src|href)="(\/[^"]+)"|'(\/[^']+\.(?:js|wasm))'/g)]
+// The paths a page of the app names: attributes name most; the loader (Trunk.toml) names the
+// app's files (the script, the wasm and its other parts) in quotes.
+function namedIn(html) {
+  return new Set([...html.matchAll(/(?:src|href)="(\/[^"]+)"|'(\/[^']+\.(?:js|wasm))'/g)]
     .map((m) => m[1] || m[2])
     .filter((path) => !path.startsWith("/api/")));
+}
+
+// Keeps the page and everything it names, so that the very first visit already works offline
+// (those files were fetched before this worker was there to keep them), and, with each fresh
+// page, a new release's parts before they are first used (the editor opens offline after an
+// update too). What is missing is fetched first, all or nothing, and only then the page that
+// names it is kept. Files of the release before the newest stay: a tab still open on it may
+// yet need its parts. Anything but the app's page (an error page from a proxy) is refused.
+async function keepShell(page) {
+  const html = page.ok && (page.headers.get("content-type") || "").startsWith("text/html")
+    ? await page.clone().text()
+    : "";
+  const names = namedIn(html);
+  if (![...names].some((path) => path.startsWith("/webmail-web-"))) {
+    throw new Error("not the app's page");
+  }
+  const cache = await caches.open(CACHE);
   const kept = await cache.keys();
-  await Promise.all(kept
-    .filter((request) => !named.has(new URL(request.url).pathname) && new URL(request.url).pathname !== "/")
-    .map((request) => cache.delete(request)));
   const have = new Set(kept.map((request) => new URL(request.url).pathname));
-  await cache.addAll([...named].filter((path) => !have.has(path)));
+  await cache.addAll([...names].filter((path) => !have.has(path)));
+  const current = await cache.match("/");
+  if (current) {
+    const currentNames = namedIn(await current.clone().text());
+    if ([...names].some((path) => !currentNames.has(path))) {
+      await cache.put(PREVIOUS, current);
+    }
+  }
+  await cache.put("/", page);
+  const previous = await cache.match(PREVIOUS);
+  const before = previous ? namedIn(await previous.text()) : new Set();
+  await Promise.all(kept
+    .filter((request) => {
+      const path = new URL(request.url).pathname;
+      return path !== "/" && path !== PREVIOUS && !names.has(path) && !before.has(path);
+    })
+    .map((request) => cache.delete(request)));
 }
 
 self.addEventListener("install", (event) => {

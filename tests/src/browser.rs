@@ -260,6 +260,12 @@ impl Browser {
         .await;
     }
 
+    /// Empties the browser's HTTP cache (not the service worker's), as a phone that dropped it.
+    pub async fn clear_http_cache(&self) {
+        self.devtools("Network.clearBrowserCache", serde_json::json!({}))
+            .await;
+    }
+
     /// Runs a DevTools protocol command in the page.
     async fn devtools(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
         self.client

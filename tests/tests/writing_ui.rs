@@ -169,6 +169,7 @@ async fn the_editor_takes_the_phone_screen_with_send_in_thumb_reach() {
         "Write floats bottom right: {fab}"
     );
     browser.click("#write").await;
+    browser.find("#compose-send").await;
     let layout = browser
         .eval("const c = document.querySelector('.composer').getBoundingClientRect(); const s = document.querySelector('#compose-send').getBoundingClientRect(); return [c.width, c.height, s.top, s.height, innerWidth, innerHeight]")
         .await;
@@ -293,16 +294,19 @@ async fn the_editor_is_fetched_apart_and_kept_for_writing_offline() {
     let (_family, relay) = setup().await;
     let browser = Browser::phone().await;
     browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+    let editor = "/\\/editor-[0-9a-f]+\\.wasm$/";
     let fetched_editor =
-        "return performance.getEntriesByType('resource').some(e => /\\/editor-[0-9a-f]{16}\\.wasm$/.test(e.name))";
-    assert_eq!(browser.eval(fetched_editor).await, false, "read only");
+        format!("return performance.getEntriesByType('resource').some(e => {editor}.test(e.name))");
+    assert_eq!(browser.eval(&fetched_editor).await, false, "read only");
 
     // The worker has kept it, and controls the page.
-    let kept = "return navigator.serviceWorker.controller !== null && caches.keys()
-        .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
-        .then((lists) => lists.flat().some((r) => /\\/editor-[0-9a-f]{16}\\.wasm$/.test(r.url)))";
+    let kept = format!(
+        "return navigator.serviceWorker.controller !== null && caches.keys()
+            .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
+            .then((lists) => lists.flat().some((r) => {editor}.test(r.url)))"
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while browser.eval(kept).await != true {
+    while browser.eval(&kept).await != true {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the editor is never kept"
@@ -310,6 +314,8 @@ async fn the_editor_is_fetched_apart_and_kept_for_writing_offline() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Only the worker has it now.
+    browser.clear_http_cache().await;
     browser.set_offline(true).await;
     browser.click("#write").await;
     type_into(&browser, "#compose-subject", "Offline geschrieben").await;
@@ -317,8 +323,9 @@ async fn the_editor_is_fetched_apart_and_kept_for_writing_offline() {
     browser.close().await;
 }
 
-/// Where the editor's part cannot be fetched (offline before the worker kept it), Write says so
-/// and can be closed, and a later Write fetches it.
+/// Where the editor's part cannot be fetched, Write says why and what helps (offline: try
+/// again later; online, where the relay no longer has it after an update: reload), can be
+/// closed or left with Back, and a later Write fetches it.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_editor_that_cannot_be_fetched_is_told_and_tried_again() {
     let (_family, relay) = setup().await;
@@ -326,17 +333,47 @@ async fn an_editor_that_cannot_be_fetched_is_told_and_tried_again() {
     // No worker either: it would fetch the part on its own.
     browser.block_urls(&["*/editor-*", "*/sw.js"]).await;
     browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
+
+    browser.set_offline(true).await;
     browser.click("#write").await;
     browser
-        .text_of("#part-missing", |t| {
+        .text_of(".part-missing", |t| {
             t.contains("cannot be loaded without a connection")
         })
         .await;
+    browser
+        .wait_for("document.activeElement?.textContent === 'Close'")
+        .await;
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
     browser.screenshot("editor-missing-desktop.png").await;
     browser.click("[role=alertdialog] button").await;
     browser
-        .wait_for("!document.querySelector('#part-missing')")
+        .wait_for("!document.querySelector('.part-missing')")
         .await;
+    browser.set_offline(false).await;
+
+    browser.click("#write").await;
+    browser
+        .text_of(".part-missing", |t| {
+            t.contains("a newer version is on the server")
+        })
+        .await;
+    browser
+        .wait_for("document.activeElement?.textContent === 'Reload'")
+        .await;
+    // Back closes it, as it closes the editor.
+    browser.client.back().await.unwrap();
+    browser
+        .wait_for("!document.querySelector('.part-missing')")
+        .await;
+    assert!(!browser
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .contains("compose="));
 
     browser.block_urls(&[]).await;
     browser.click("#write").await;

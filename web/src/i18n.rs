@@ -121,6 +121,10 @@ pub struct Strings {
     /// A part of the app (the editor, the settings) could not be fetched (offline before it was
     /// ever kept).
     pub part_missing: &'static str,
+    /// The same while online: the relay no longer has it (a newer release).
+    pub part_outdated: &'static str,
+    pub part_missing_title: &'static str,
+    pub reload: &'static str,
     pub shortcuts: &'static str,
     pub shortcut_list: &'static [(&'static str, &'static str)],
     pub inbox: &'static str,
@@ -295,6 +299,9 @@ const EN: Strings = Strings {
     theme_dark: "Dark",
     close: "Close",
     part_missing: "This part of the app cannot be loaded without a connection. Try again once you are online.",
+    part_outdated: "This part of the app could not be loaded, most likely because a newer version is on the server. Reload the page to go on.",
+    part_missing_title: "Could not be loaded",
+    reload: "Reload",
     shortcuts: "Keyboard shortcuts",
     shortcut_list: &[
         ("j / ↓", "Next message"),
@@ -452,6 +459,9 @@ const DE: Strings = Strings {
     theme_dark: "Dunkel",
     close: "Schließen",
     part_missing: "Dieser Teil der App lässt sich ohne Verbindung nicht laden. Versuchen Sie es wieder, sobald Sie online sind.",
+    part_outdated: "Dieser Teil der App ließ sich nicht laden, vermutlich weil auf dem Server eine neuere Version liegt. Laden Sie die Seite neu, um weiterzumachen.",
+    part_missing_title: "Konnte nicht geladen werden",
+    reload: "Neu laden",
     shortcuts: "Tastenkürzel",
     shortcut_list: &[
         ("j / ↓", "Nächste Nachricht"),

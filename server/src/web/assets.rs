@@ -60,14 +60,15 @@ async fn cache_policy(request: Request, next: Next) -> Response {
 }
 
 /// Whether the file name carries a content hash, as Trunk writes it: 16 hex digits after the
-/// last `-`, then `.` or `_bg.` (`style-530b29e948f52647.css`).
+/// last `-`, then `.` or `_bg.` (`style-530b29e948f52647.css`); 15 where the hash begins with a
+/// zero (Trunk does not pad it).
 fn names_its_content(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let Some((_, tail)) = name.rsplit_once('-') else {
         return false;
     };
     let hash = tail.split(['.', '_']).next().unwrap_or_default();
-    hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    (15..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -80,6 +81,11 @@ mod tests {
             "/webmail-web-fa93c6176d84d121.js",
             "/webmail-web-fa93c6176d84d121_bg.wasm",
             "/style-530b29e948f52647.css",
+            // The app's other parts (scripts/split-app).
+            "/split-fa93c6176d84d121.js",
+            "/editor-fa93c6176d84d121.wasm",
+            "/chunk_3-fa93c6176d84d121.wasm",
+            "/webmail-web-a93c6176d84d121.js",
         ] {
             assert!(names_its_content(hashed), "{hashed}");
         }
@@ -89,7 +95,7 @@ mod tests {
             "/sw.js",
             "/manifest.webmanifest",
             "/icons/icon-192.png",
-            "/style-530b29e948f5264.css",
+            "/style-530b29e948f526.css",
             "/x-530b29e948f5264z.css",
         ] {
             assert!(!names_its_content(plain), "{plain}");

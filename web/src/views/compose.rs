@@ -151,7 +151,21 @@ pub fn Composer() -> impl IntoView {
     move || {
         mail.compose.get().map(|draft| {
             remember_writing(&draft);
-            super::parts::fetched(editor(draft), move || mail.compose.set(None))
+            // Back before the editor is there (its part still coming, or not to be had) ends
+            // it here: nothing was typed yet. Once there, the editor saves and ends it itself.
+            let there = StoredValue::new(false);
+            Effect::new(move |first: Option<()>| {
+                mail.leave_compose.track();
+                if first.is_some() && !there.get_value() {
+                    mail.compose.set(None);
+                }
+            });
+            let editor = async move {
+                let editor = editor(draft).await;
+                there.set_value(editor.is_ok());
+                editor
+            };
+            super::parts::fetched(editor, move || mail.compose.set(None))
         })
     }
 }

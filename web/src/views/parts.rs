@@ -4,27 +4,66 @@
 
 use std::future::Future;
 
-use leptos::{prelude::*, wasm_split::SplitLoaderError};
+use leptos::{html, prelude::*, wasm_split::SplitLoaderError};
 
 use crate::state::texts;
 
-/// Shows what `part` (a `#[wasm_split]` function's call) makes once its file is there. Where it
-/// cannot be fetched (offline before the service worker kept it), says so; `close` gives up,
-/// and the next try fetches again.
-pub fn fetched<F>(part: F, close: impl Fn() + Send + Sync + 'static) -> impl IntoView
+/// Shows what `part` (a `#[wasm_split]` function's call) makes once its file is there, and
+/// "Loading…" until then. Where it cannot be fetched, says why and offers what helps: offline
+/// (before the service worker kept it), to try again later; online, the relay no longer has
+/// it (a newer release came while this tab was open), to reload. `close` gives up; the next
+/// try fetches again.
+pub fn fetched<F>(part: F, close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView
 where
     F: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
 {
-    Suspend::new(async move {
-        part.await.unwrap_or_else(|_| {
-            let t = texts();
-            view! {
-                <div class="dialog" role="alertdialog" aria-labelledby="part-missing">
-                    <p id="part-missing">{t.part_missing}</p>
-                    <button on:click=move |_| close()>{t.close}</button>
-                </div>
-            }
-            .into_any()
-        })
-    })
+    let t = texts();
+    let shown = Suspend::new(async move {
+        match part.await {
+            Ok(view) => view,
+            Err(_) => missing(close).into_any(),
+        }
+    });
+    view! {
+        <Suspense fallback=move || view! { <div class="dialog" role="status">{t.loading}</div> }>
+            {shown}
+        </Suspense>
+    }
+}
+
+fn missing(close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let t = texts();
+    let online = web_sys::window().is_some_and(|w| w.navigator().on_line());
+    let button = NodeRef::<html::Button>::new();
+    // Said at once to a screen reader, as a dialog that takes the focus (once in the document:
+    // the button is made before it is placed).
+    Effect::new(move |_| {
+        if let Some(button) = button.get() {
+            request_animation_frame(move || {
+                let _ = button.focus();
+            });
+        }
+    });
+    let reload = move |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    };
+    view! {
+        <div class="dialog-backdrop"></div>
+        <div class="dialog" role="alertdialog" aria-modal="true" aria-label=t.part_missing_title>
+            <p class="part-missing">{if online { t.part_outdated } else { t.part_missing }}</p>
+            {if online {
+                view! { <button node_ref=button on:click=reload>{t.reload}</button> }.into_any()
+            } else {
+                let close = close.clone();
+                view! { <button node_ref=button on:click=move |_| close()>{t.close}</button> }
+                    .into_any()
+            }}
+            {online.then(|| {
+                let close = close.clone();
+                view! { <button class="secondary" on:click=move |_| close()>{t.close}</button> }
+            })}
+        </div>
+    }
 }

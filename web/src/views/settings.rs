@@ -13,9 +13,10 @@ use crate::{
 #[component]
 pub fn SettingsDialog() -> impl IntoView {
     let mail = expect_context::<Mail>();
+    // Built again only when it opens, not each time the flag is set (a language switch sets it).
+    let open = Memo::new(move |_| mail.settings_open.get());
     move || {
-        mail.settings_open
-            .get()
+        open.get()
             .then(|| super::parts::fetched(settings(), move || mail.settings_open.set(false)))
     }
 }
@@ -168,9 +169,10 @@ fn IdentityEditor(identity: protocol::Identity, index: usize) -> impl IntoView {
 #[component]
 pub fn HelpDialog() -> impl IntoView {
     let mail = expect_context::<Mail>();
+    // Built again only when it opens, not each time the flag is set (a language switch sets it).
+    let open = Memo::new(move |_| mail.help_open.get());
     move || {
-        mail.help_open
-            .get()
+        open.get()
             .then(|| super::parts::fetched(shortcuts(), move || mail.help_open.set(false)))
     }
 }

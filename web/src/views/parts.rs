@@ -18,16 +18,19 @@ where
     F: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
 {
     let t = texts();
+    // Not `<Suspense>`: its machinery would cost the part every visit needs 2 KB (brotli).
+    let coming = RwSignal::new(true);
     let shown = Suspend::new(async move {
-        match part.await {
+        let shown = match part.await {
             Ok(view) => view,
             Err(_) => missing(close).into_any(),
-        }
+        };
+        coming.set(false);
+        shown
     });
     view! {
-        <Suspense fallback=move || view! { <div class="dialog" role="status">{t.loading}</div> }>
-            {shown}
-        </Suspense>
+        {move || coming.get().then(|| view! { <div class="dialog" role="status">{t.loading}</div> })}
+        {shown}
     }
 }
 

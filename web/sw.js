@@ -50,6 +50,16 @@ async function keepShell(page) {
     .map((request) => cache.delete(request)));
 }
 
+// Most visits bring the page already kept: then nothing is done, and the app's start (whose
+// files this worker serves meanwhile) is not slowed.
+async function keepNewRelease(page) {
+  const kept = await caches.match("/");
+  const [fresh, before] = await Promise.all([page.clone().text(), kept ? kept.text() : ""]);
+  if (fresh !== before) {
+    await keepShell(page);
+  }
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(fetch("/", { cache: "no-cache" }).then(keepShell).then(() => self.skipWaiting()));
 });
@@ -73,7 +83,7 @@ self.addEventListener("fetch", (event) => {
       fetch(event.request)
         .then((response) => {
           if (response.ok) {
-            event.waitUntil(keepShell(response.clone()).catch(() => {}));
+            event.waitUntil(keepNewRelease(response.clone()).catch(() => {}));
           }
           return response;
         })

@@ -15,11 +15,13 @@ function namedIn(html) {
 }
 
 // Keeps the page and everything it names, so that the very first visit already works offline
-// (those files were fetched before this worker was there to keep them), and, with each fresh
-// page, a new release's parts before they are first used (the editor opens offline after an
-// update too). What is missing is fetched first, all or nothing, and only then the page that
-// names it is kept. Files of the release before the newest stay: a tab still open on it may
-// yet need its parts. Anything but the app's page (an error page from a proxy) is refused.
+// (those files were fetched before this worker was there to keep them), and, with a page that
+// changed (a new release), its parts before they are first used (the editor opens offline after
+// an update too). Most visits bring the page already kept: then nothing is done, and the app's
+// start (whose files this worker serves meanwhile) is not slowed. What is missing is fetched
+// first, all or nothing, and only then the page that names it is kept. Files of the release
+// before the newest stay: a tab still open on it may yet need its parts. Anything but the app's
+// page (an error page from a proxy) is refused.
 async function keepShell(page) {
   const html = page.ok && (page.headers.get("content-type") || "").startsWith("text/html")
     ? await page.clone().text()
@@ -29,15 +31,17 @@ async function keepShell(page) {
     throw new Error("not the app's page");
   }
   const cache = await caches.open(CACHE);
+  const current = await cache.match("/");
+  const currentHtml = current ? await current.clone().text() : "";
+  if (html === currentHtml) {
+    return;
+  }
   const kept = await cache.keys();
   const have = new Set(kept.map((request) => new URL(request.url).pathname));
   await cache.addAll([...names].filter((path) => !have.has(path)));
-  const current = await cache.match("/");
-  if (current) {
-    const currentNames = namedIn(await current.clone().text());
-    if ([...names].some((path) => !currentNames.has(path))) {
-      await cache.put(PREVIOUS, current);
-    }
+  const currentNames = namedIn(currentHtml);
+  if (current && [...names].some((path) => !currentNames.has(path))) {
+    await cache.put(PREVIOUS, current);
   }
   await cache.put("/", page);
   const previous = await cache.match(PREVIOUS);
@@ -48,16 +52,6 @@ async function keepShell(page) {
       return path !== "/" && path !== PREVIOUS && !names.has(path) && !before.has(path);
     })
     .map((request) => cache.delete(request)));
-}
-
-// Most visits bring the page already kept: then nothing is done, and the app's start (whose
-// files this worker serves meanwhile) is not slowed.
-async function keepNewRelease(page) {
-  const kept = await caches.match("/");
-  const [fresh, before] = await Promise.all([page.clone().text(), kept ? kept.text() : ""]);
-  if (fresh !== before) {
-    await keepShell(page);
-  }
 }
 
 self.addEventListener("install", (event) => {
@@ -83,7 +77,7 @@ self.addEventListener("fetch", (event) => {
       fetch(event.request)
         .then((response) => {
           if (response.ok) {
-            event.waitUntil(keepNewRelease(response.clone()).catch(() => {}));
+            event.waitUntil(keepShell(response.clone()).catch(() => {}));
           }
           return response;
         })

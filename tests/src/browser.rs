@@ -171,6 +171,28 @@ impl Browser {
         panic!("never true in the page: {condition}");
     }
 
+    /// Waits up to 10 s until the JavaScript promise `promise` resolves to true in the page.
+    pub async fn wait_for_promise(&self, promise: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let value = self
+                .client
+                .execute_async(
+                    &format!("const done = arguments[arguments.length - 1]; ({promise}).then(v => done(!!v), () => done(false));"),
+                    vec![],
+                )
+                .await;
+            if matches!(value, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never true: {promise}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Clicks the folder whose button names `label` (as the pane shows it: "Inbox").
     pub async fn go_to_folder(&self, label: &str) {
         self.eval(&format!(

@@ -1607,32 +1607,10 @@ async fn flag_open_message_offline(browser: &Browser) {
 
 /// Once `kept` is true: the browser's network off, and the page loaded again, offline.
 async fn reload_offline(browser: &Browser, kept: &str) {
-    wait_for_promise(browser, kept).await;
+    browser.wait_for_promise(kept).await;
     browser.set_offline(true).await;
     browser.client.refresh().await.unwrap();
     browser.find(".banner.offline").await;
-}
-
-/// Waits up to 10 s until the JavaScript promise `promise` resolves to true in the page.
-async fn wait_for_promise(browser: &Browser, promise: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let value = browser
-            .client
-            .execute_async(
-                &format!("const done = arguments[arguments.length - 1]; ({promise}).then(v => done(!!v), () => done(false));"),
-                vec![],
-            )
-            .await;
-        if matches!(value, Ok(serde_json::Value::Bool(true))) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never true: {promise}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The settings offer to install the app once the browser offers it, and to keep the Inbox's
@@ -1670,8 +1648,8 @@ async fn the_settings_install_the_app_and_keep_the_newest_mail_for_offline() {
     browser.eval(&choose("newest")).await;
     browser.client.refresh().await.unwrap();
     // Both kept without being opened, and the newsletter reads offline.
-    wait_for_promise(&browser, &kept(&lunch)).await;
-    wait_for_promise(&browser, &kept(&newsletter)).await;
+    browser.wait_for_promise(&kept(&lunch)).await;
+    browser.wait_for_promise(&kept(&newsletter)).await;
     browser.set_offline(true).await;
     browser.client.refresh().await.unwrap();
     browser.find(".banner.offline").await;
@@ -1693,6 +1671,6 @@ async fn the_settings_install_the_app_and_keep_the_newest_mail_for_offline() {
         "webmailDevice.get('webmail Imap {}', 'message/{lunch}/INBOX').then(m => m === null)",
         ALICE.0
     );
-    wait_for_promise(&browser, &nothing_kept).await;
+    browser.wait_for_promise(&nothing_kept).await;
     browser.close().await;
 }

@@ -300,19 +300,14 @@ async fn the_editor_is_fetched_apart_and_kept_for_writing_offline() {
     assert_eq!(browser.eval(&fetched_editor).await, false, "read only");
 
     // The worker has kept it, and controls the page.
-    let kept = format!(
-        "return navigator.serviceWorker.controller !== null && caches.keys()
-            .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
-            .then((lists) => lists.flat().some((r) => {editor}.test(r.url)))"
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while browser.eval(&kept).await != true {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the editor is never kept"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser
+        .wait_for_promise(&format!(
+            "caches.keys()
+                .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
+                .then((lists) => navigator.serviceWorker.controller !== null
+                    && lists.flat().some((r) => {editor}.test(r.url)))"
+        ))
+        .await;
 
     // Only the worker has it now.
     browser.clear_http_cache().await;
@@ -321,6 +316,18 @@ async fn the_editor_is_fetched_apart_and_kept_for_writing_offline() {
     type_into(&browser, "#compose-subject", "Offline geschrieben").await;
     browser.set_offline(false).await;
     browser.close().await;
+}
+
+/// Taps Write where the editor's part cannot be fetched: the dialog says `why`, and its button
+/// `focused` has the focus.
+async fn write_and_see_missing(browser: &Browser, why: &str, focused: &str) {
+    browser.click("#write").await;
+    browser.text_of(".part-missing", |t| t.contains(why)).await;
+    browser
+        .wait_for(&format!(
+            "document.activeElement?.textContent === '{focused}'"
+        ))
+        .await;
 }
 
 /// Where the editor's part cannot be fetched, Write says why and what helps (offline: try
@@ -335,15 +342,7 @@ async fn an_editor_that_cannot_be_fetched_is_told_and_tried_again() {
     browser.log_in(&relay.url(), ALICE.0, ALICE.1).await;
 
     browser.set_offline(true).await;
-    browser.click("#write").await;
-    browser
-        .text_of(".part-missing", |t| {
-            t.contains("cannot be loaded without a connection")
-        })
-        .await;
-    browser
-        .wait_for("document.activeElement?.textContent === 'Close'")
-        .await;
+    write_and_see_missing(&browser, "cannot be loaded without a connection", "Close").await;
     let problems = browser.accessibility_problems().await;
     assert!(problems.is_empty(), "{problems:#?}");
     browser.screenshot("editor-missing-desktop.png").await;
@@ -353,15 +352,7 @@ async fn an_editor_that_cannot_be_fetched_is_told_and_tried_again() {
         .await;
     browser.set_offline(false).await;
 
-    browser.click("#write").await;
-    browser
-        .text_of(".part-missing", |t| {
-            t.contains("a newer version is on the server")
-        })
-        .await;
-    browser
-        .wait_for("document.activeElement?.textContent === 'Reload'")
-        .await;
+    write_and_see_missing(&browser, "a newer version is on the server", "Reload").await;
     // Back closes it, as it closes the editor.
     browser.client.back().await.unwrap();
     browser

@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use leptos::{html, prelude::*, wasm_split::SplitLoaderError};
+use wasm_bindgen::JsCast;
 
 use crate::state::texts;
 
@@ -13,7 +14,7 @@ use crate::state::texts;
 /// (before the service worker kept it), to try again later; online, the relay no longer has
 /// it (a newer release came while this tab was open), to reload. `close` gives up; the next
 /// try fetches again.
-pub fn fetched<F>(part: F, close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView
+pub fn fetched<F>(part: F, close: impl Fn() + Send + Sync + 'static) -> impl IntoView
 where
     F: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
 {
@@ -34,16 +35,32 @@ where
     }
 }
 
-fn missing(close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+/// A dialog that is a part of its own: shown while `open`, closed by setting it false.
+pub fn dialog<F>(open: RwSignal<bool>, part: fn() -> F) -> impl IntoView
+where
+    F: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
+{
+    // Built again only when it opens, not each time the flag is set (a language switch sets it).
+    let shown = Memo::new(move |_| open.get());
+    move || {
+        shown
+            .get()
+            .then(|| fetched(part(), move || open.set(false)))
+    }
+}
+
+fn missing(close: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     let t = texts();
     let online = web_sys::window().is_some_and(|w| w.navigator().on_line());
-    let button = NodeRef::<html::Button>::new();
-    // Said at once to a screen reader, as a dialog that takes the focus (once in the document:
-    // the button is made before it is placed).
+    let dialog = NodeRef::<html::Div>::new();
+    // Said at once to a screen reader, as a dialog whose first button takes the focus (once in
+    // the document: the dialog is made before it is placed).
     Effect::new(move |_| {
-        if let Some(button) = button.get() {
+        if let Some(dialog) = dialog.get() {
             request_animation_frame(move || {
-                let _ = button.focus();
+                if let Ok(Some(button)) = dialog.query_selector("button") {
+                    let _ = button.unchecked_into::<web_sys::HtmlElement>().focus();
+                }
             });
         }
     });
@@ -54,19 +71,11 @@ fn missing(close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     };
     view! {
         <div class="dialog-backdrop"></div>
-        <div class="dialog" role="alertdialog" aria-modal="true" aria-label=t.part_missing_title>
+        <div class="dialog" role="alertdialog" aria-modal="true" aria-label=t.part_missing_title
+            node_ref=dialog>
             <p class="part-missing">{if online { t.part_outdated } else { t.part_missing }}</p>
-            {if online {
-                view! { <button node_ref=button on:click=reload>{t.reload}</button> }.into_any()
-            } else {
-                let close = close.clone();
-                view! { <button node_ref=button on:click=move |_| close()>{t.close}</button> }
-                    .into_any()
-            }}
-            {online.then(|| {
-                let close = close.clone();
-                view! { <button class="secondary" on:click=move |_| close()>{t.close}</button> }
-            })}
+            {online.then(|| view! { <button on:click=reload>{t.reload}</button> })}
+            <button class:secondary=online on:click=move |_| close()>{t.close}</button>
         </div>
     }
 }

@@ -12,13 +12,7 @@ use crate::{
 
 #[component]
 pub fn SettingsDialog() -> impl IntoView {
-    let mail = expect_context::<Mail>();
-    // Built again only when it opens, not each time the flag is set (a language switch sets it).
-    let open = Memo::new(move |_| mail.settings_open.get());
-    move || {
-        open.get()
-            .then(|| super::parts::fetched(settings(), move || mail.settings_open.set(false)))
-    }
+    super::parts::dialog(expect_context::<Mail>().settings_open, settings)
 }
 
 /// The settings and the shortcut list are a part of their own (views::parts).
@@ -168,13 +162,7 @@ fn IdentityEditor(identity: protocol::Identity, index: usize) -> impl IntoView {
 
 #[component]
 pub fn HelpDialog() -> impl IntoView {
-    let mail = expect_context::<Mail>();
-    // Built again only when it opens, not each time the flag is set (a language switch sets it).
-    let open = Memo::new(move |_| mail.help_open.get());
-    move || {
-        open.get()
-            .then(|| super::parts::fetched(shortcuts(), move || mail.help_open.set(false)))
-    }
+    super::parts::dialog(expect_context::<Mail>().help_open, shortcuts)
 }
 
 #[leptos::wasm_split::wasm_split(settings, wasm_split_path = ::leptos::wasm_split, fallible)]

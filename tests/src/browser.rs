@@ -193,6 +193,33 @@ impl Browser {
         }
     }
 
+    /// Epoch milliseconds in the page just before it runs the JavaScript `action`: where a
+    /// benchmark starts timing what the user waits for.
+    pub async fn act(&self, action: &str) -> f64 {
+        let script =
+            format!("const t = performance.timeOrigin + performance.now(); {action}; return t;");
+        self.eval(&script).await.as_f64().expect("a time")
+    }
+
+    /// Epoch milliseconds of the first animation frame in which `condition` holds (within 25 s);
+    /// `None`, and a screenshot, where it never does.
+    pub async fn frame_when(&self, condition: &str) -> Option<f64> {
+        let script = format!(
+            "const done = arguments[arguments.length - 1]; const until = Date.now() + 25000;
+             const check = () => {{ if ({condition}) done(performance.timeOrigin + performance.now());
+               else if (Date.now() > until) done(null); else requestAnimationFrame(check); }};
+             requestAnimationFrame(check);"
+        );
+        match self.client.execute_async(&script, vec![]).await {
+            Ok(serde_json::Value::Number(n)) => n.as_f64(),
+            other => {
+                eprintln!("never showed: {condition}: {other:?}");
+                self.screenshot("never-showed.png").await;
+                None
+            }
+        }
+    }
+
     /// Clicks the folder whose button names `label` (as the pane shows it: "Inbox").
     pub async fn go_to_folder(&self, label: &str) {
         self.eval(&format!(
@@ -258,15 +285,44 @@ impl Browser {
     /// emulation, over the DevTools protocol through chromedriver): requests, sockets and
     /// `navigator.onLine` all see it.
     pub async fn set_offline(&self, offline: bool) {
+        self.emulate_network(offline, 0.0, -1.0, -1.0).await;
+    }
+
+    /// Makes the browser a mid-range phone on a slow mobile link, as Lighthouse's mobile profile
+    /// does with DevTools throttling ("mobileSlow4G"): 562.5 ms added to each request, 1,474.56
+    /// kbit/s down, 675 kbit/s up, and the CPU 4 times slower.
+    pub async fn be_a_slow_phone(&self) {
+        let kbit = 1000.0 / 8.0;
+        self.emulate_network(false, 562.5, 1474.56 * kbit, 675.0 * kbit)
+            .await;
+        self.devtools(
+            "Emulation.setCPUThrottlingRate",
+            serde_json::json!({ "rate": 4 }),
+        )
+        .await;
+    }
+
+    /// Chromium's network emulation: latency in ms, throughputs in bytes/s (-1: unlimited).
+    async fn emulate_network(&self, offline: bool, latency: f64, down: f64, up: f64) {
         self.devtools("Network.enable", serde_json::json!({})).await;
         self.devtools(
             "Network.emulateNetworkConditions",
             serde_json::json!({
                 "offline": offline,
-                "latency": 0,
-                "downloadThroughput": -1,
-                "uploadThroughput": -1,
+                "latency": latency,
+                "downloadThroughput": down,
+                "uploadThroughput": up,
             }),
+        )
+        .await;
+    }
+
+    /// Runs the JavaScript `script` in every page this browser opens from now on, before the
+    /// page's own scripts.
+    pub async fn on_every_page(&self, script: &str) {
+        self.devtools(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": script }),
         )
         .await;
     }

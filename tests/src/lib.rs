@@ -19,6 +19,7 @@ pub mod relay;
 pub mod relay_process;
 pub mod roundcube;
 pub mod scenarios;
+pub mod webmails;
 
 use std::{collections::BTreeSet, net::TcpListener, path::PathBuf, sync::Mutex, time::Duration};
 

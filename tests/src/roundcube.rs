@@ -1,5 +1,8 @@
 //! Roundcube (Debian's package, served by `php -S` with OPcache on): the peer the browser
-//! benchmark measures on the same mailbox. Its own config directory, SQLite database, logs.
+//! benchmarks measure on the same mailbox. Its own config directory, SQLite database, logs.
+//! `php -S` compresses nothing, where a deployed Roundcube sits behind Apache or nginx sending
+//! its pages, scripts and styles compressed; so the browser reaches it through a compressing
+//! web server here ([`Front`]).
 
 use std::{
     fs,
@@ -8,6 +11,19 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{
+        header::{CACHE_CONTROL, EXPIRES},
+        HeaderValue, StatusCode,
+    },
+    response::IntoResponse,
+    Router,
+};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use tower_http::compression::CompressionLayer;
+
 use crate::{free_port, kill_group, wait_for_port};
 
 const INSTALL: &str = "/usr/share/roundcube";
@@ -15,6 +31,7 @@ const INSTALL: &str = "/usr/share/roundcube";
 pub struct Roundcube {
     pub url: String,
     server: Child,
+    _front: Front,
     _dir: tempfile::TempDir,
 }
 
@@ -91,11 +108,66 @@ $config['language'] = 'en_US';
             .spawn()
             .expect("php -S");
         wait_for_port(port, "Roundcube").await;
+        let front = Front::start(port).await;
         Self {
-            url: format!("http://127.0.0.1:{port}/"),
+            url: format!("http://127.0.0.1:{}/", front.port),
             server,
+            _front: front,
             _dir: dir,
         }
+    }
+}
+
+/// The web server in front of `php -S`, doing what Debian's `/etc/roundcube/htaccess` has Apache
+/// do: it compresses the answer with brotli or gzip where the browser takes them (tower-http's
+/// default levels and choice of what is worth compressing), and lets browsers keep for a month
+/// what says nothing of caching (`ExpiresDefault "access plus 1 month"`: the scripts, styles,
+/// fonts and images, whose URLs change with them; Roundcube's pages say `no-cache`).
+struct Front {
+    port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Front {
+    async fn start(php_port: u16) -> Self {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Body>();
+        let pass_on = move |mut request: Request| {
+            let client = client.clone();
+            async move {
+                let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                *request.uri_mut() = format!("http://127.0.0.1:{php_port}{path}")
+                    .parse()
+                    .expect("a URI");
+                match client.request(request).await {
+                    Ok(mut answer) => {
+                        let headers = answer.headers_mut();
+                        if !headers.contains_key(CACHE_CONTROL) && !headers.contains_key(EXPIRES) {
+                            headers
+                                .insert(CACHE_CONTROL, HeaderValue::from_static("max-age=2592000"));
+                        }
+                        answer.map(Body::new).into_response()
+                    }
+                    Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+                }
+            }
+        };
+        let app = Router::new()
+            .fallback(pass_on)
+            .layer(CompressionLayer::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port on loopback");
+        let port = listener.local_addr().expect("its address").port();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { port, task }
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

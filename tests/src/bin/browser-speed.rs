@@ -11,11 +11,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use serde_json::Value;
 use webmail_server::config::TlsMode;
 use webmail_tests::{
     browser::Browser, dovecot::Dovecot, latency::LatencyProxy, mail, raw_imap::RawImap,
-    relay::RunningRelay, roundcube::Roundcube,
+    relay::RunningRelay, roundcube::Roundcube, webmails::Webmail,
 };
 
 const ALICE: (&str, &str) = ("alice@example.org", "alice-pw");
@@ -46,69 +45,6 @@ fn inbox_subject(i: u32) -> String {
     format!("Inbox message {i:05}")
 }
 
-/// The two webmails, as the steps drive them.
-#[derive(Clone, Copy, PartialEq)]
-enum Webmail {
-    Ours,
-    Roundcube,
-}
-
-impl Webmail {
-    fn rows_show(self, subject: &str) -> String {
-        let rows = match self {
-            Webmail::Ours => ".rows .row",
-            Webmail::Roundcube => "#messagelist tbody tr",
-        };
-        format!("[...document.querySelectorAll('{rows}')].some(r => r.textContent.includes('{subject}'))")
-    }
-
-    fn click_row(self, subject: &str) -> String {
-        match self {
-            Webmail::Ours => format!("[...document.querySelectorAll('.rows .row')].find(r => r.textContent.includes('{subject}')).querySelector('button.open').click()"),
-            Webmail::Roundcube => format!("[...document.querySelectorAll('#messagelist tbody tr')].find(r => r.textContent.includes('{subject}')).dispatchEvent(new MouseEvent('mousedown', {{bubbles: true}})), [...document.querySelectorAll('#messagelist tbody tr')].find(r => r.textContent.includes('{subject}')).dispatchEvent(new MouseEvent('mouseup', {{bubbles: true}}))"),
-        }
-    }
-
-    fn message_shows(self, subject: &str) -> String {
-        match self {
-            Webmail::Ours => format!("[...document.querySelectorAll('.message-pane h1')].some(h => h.textContent.includes('{subject}'))"),
-            Webmail::Roundcube => format!("(() => {{ const f = document.querySelector('#messagecontframe'); return !!(f && f.contentDocument && f.contentDocument.body && f.contentDocument.body.textContent.includes('{subject}')); }})()"),
-        }
-    }
-
-    fn click_folder(self, name: &str) -> String {
-        match self {
-            Webmail::Ours => format!("[...document.querySelectorAll('.folders button')].find(b => b.textContent.trim().startsWith('{}')).click()", if name == "INBOX" { "Inbox" } else { name }),
-            Webmail::Roundcube => format!("document.querySelector('#mailboxlist a[rel=\"{name}\"]').click()"),
-        }
-    }
-}
-
-/// Epoch milliseconds in the page, after running `action` there.
-async fn act(browser: &Browser, action: &str) -> f64 {
-    let script =
-        format!("const t = performance.timeOrigin + performance.now(); {action}; return t;");
-    browser.eval(&script).await.as_f64().expect("a time")
-}
-
-/// Epoch milliseconds of the first animation frame in which `condition` holds (within 25 s).
-async fn frame_when(browser: &Browser, condition: &str) -> Option<f64> {
-    let script = format!(
-        "const done = arguments[arguments.length - 1]; const until = Date.now() + 25000;
-         const check = () => {{ if ({condition}) done(performance.timeOrigin + performance.now());
-           else if (Date.now() > until) done(null); else requestAnimationFrame(check); }};
-         requestAnimationFrame(check);"
-    );
-    match browser.client.execute_async(&script, vec![]).await {
-        Ok(Value::Number(n)) => n.as_f64(),
-        other => {
-            eprintln!("never showed: {condition}: {other:?}");
-            browser.screenshot("browser-speed-failed.png").await;
-            None
-        }
-    }
-}
-
 fn now_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -128,14 +64,7 @@ async fn round(
     let newest = inbox_subject(INBOX_SIZE - 1);
     let _ = browser.client.delete_all_cookies().await;
     browser.client.goto(url).await.expect("the page loads");
-    let (user, password, submit) = match webmail {
-        Webmail::Ours => (
-            "input[name=email]",
-            "input[name=password]",
-            "button[type=submit]",
-        ),
-        Webmail::Roundcube => ("#rcmloginuser", "#rcmloginpwd", "#rcmloginsubmit"),
-    };
+    let [user, password, submit] = webmail.login_fields();
     if webmail == Webmail::Ours {
         // The form shows once the relay said what it offers.
         browser.login_form_shown().await;
@@ -186,8 +115,8 @@ async fn round(
     let mut times = Vec::new();
     for (pause, action, shown) in clicks {
         tokio::time::sleep(pause).await;
-        let t = act(browser, &action).await;
-        let time = frame_when(browser, &shown).await.map(|f| f - t);
+        let t = browser.act(&action).await;
+        let time = browser.frame_when(&shown).await.map(|f| f - t);
         times.push(time);
         // A step that never showed leaves the page somewhere the next cannot start from.
         if time.is_none() {
@@ -212,7 +141,8 @@ async fn round(
         let t = now_ms();
         phone.append("INBOX", &raw, "").await;
         times.push(
-            frame_when(browser, &webmail.rows_show(&subject))
+            browser
+                .frame_when(&webmail.rows_show(&subject))
                 .await
                 .map(|f| f - t),
         );

@@ -1,25 +1,56 @@
-//! Figures: what the app costs on the wire, as Chromium (a phone screen) received it from the
-//! relay: the first visit to the login page, the same visit once signed in (the app fetched as
-//! the user typed), and a visit after logging in once (the service
-//! worker and the HTTP cache in place). Bytes are `transferSize` (headers and body as they came,
-//! compressed), per file of the app; the mail itself (`/api`, the WebSocket) is not counted.
+//! Figures: what a first visit costs on a phone, this webmail next to Roundcube (served
+//! compressed, roundcube.rs) in the same run, on the same Dovecot mailbox. Each visit is a fresh
+//! Chromium as a mid-range phone on a slow mobile link (Lighthouse's mobile throttling, see
+//! `Browser::be_a_slow_phone`):
+//! - the login page: bytes on the wire, and when its form can be used;
+//! - signing in, right away (a password manager filled the form) or 3 s after the first key
+//!   (the user types; our page fetches the app meanwhile): from the click to the first frame
+//!   showing the newest inbox row, and the bytes of the whole visit;
+//! - a repeat visit (a reload, signed in): bytes, and when the newest row shows.
+//!
+//! Bytes are `transferSize` (headers and body as they came, compressed) of the files that make
+//! the app; mail is not counted (our relay's `/api/` and socket, Roundcube's `_remote=1`
+//! requests). Times are medians of a few visits.
 //! Run by `scripts/bundle-size`, or `cargo run --release -p webmail-tests --bin first-load`.
 
+use std::time::Duration;
+
 use webmail_server::config::TlsMode;
-use webmail_tests::{browser::Browser, dovecot::Dovecot, mail, relay::RunningRelay};
+use webmail_tests::{
+    browser::Browser, dovecot::Dovecot, mail, relay::RunningRelay, roundcube::Roundcube,
+    webmails::Webmail,
+};
 
-const USER: (&str, &str) = ("load@example.org", "load");
+const USER: (&str, &str) = ("load@example.org", "load-pw");
+const MESSAGES: u32 = 30;
+const VISITS: usize = 3;
+const NEWEST: &str = "Message 29";
 
-/// Name and bytes of every file of the app the page received, the page first.
-async fn app_bytes(browser: &Browser) -> Vec<(String, u64)> {
-    let entries = browser
-        .eval(
-            "return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
-               .filter(e => { const p = new URL(e.name).pathname; return !p.startsWith('/api/') && p !== '/ws'; })
-               .map(e => [new URL(e.name).pathname, e.transferSize]);",
-        )
+/// What one first visit, and the reload after it, cost and took.
+struct Visit {
+    login_page: Vec<(String, u64)>,
+    signed_in: Vec<(String, u64)>,
+    repeat: Vec<(String, u64)>,
+    /// ms from the start of navigation.
+    form_usable: f64,
+    /// ms from the click.
+    submit_to_rows: f64,
+    /// ms from the start of navigation.
+    repeat_rows: f64,
+}
+
+/// The start of navigation, and each file of the app the page has received with its bytes.
+async fn app_files(browser: &Browser, webmail: Webmail) -> (f64, Vec<(String, u64)>) {
+    let is_app_file = webmail.is_app_file();
+    let answer = browser
+        .eval(&format!(
+            "return [performance.timeOrigin,
+               [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+                 .filter(e => {{ const u = new URL(e.name); return {is_app_file}; }})
+                 .map(e => {{ const u = new URL(e.name); return [u.pathname + u.search, e.transferSize]; }})];"
+        ))
         .await;
-    entries
+    let files = answer[1]
         .as_array()
         .expect("a list")
         .iter()
@@ -29,75 +60,215 @@ async fn app_bytes(browser: &Browser) -> Vec<(String, u64)> {
                 e[1].as_u64().unwrap_or(0),
             )
         })
-        .collect()
+        .collect();
+    (answer[0].as_f64().expect("a time origin"), files)
 }
 
-fn print(title: &str, files: &[(String, u64)]) {
+/// A script for every page the browser opens: notes in `window.marks` the first frame (ms from
+/// the start of navigation) in which the login form can be used, and the newest row shows.
+fn marks_script(webmail: Webmail) -> String {
+    let form = match webmail {
+        Webmail::Ours => {
+            "document.getElementById('login-form')?.hidden === false \
+             && !document.documentElement.classList.contains('signed-in')"
+        }
+        Webmail::Roundcube => "!!document.querySelector('#rcmloginuser')",
+    };
+    let rows = webmail.rows_show(NEWEST);
+    format!(
+        "window.marks = {{}};
+         const watch = () => {{
+           if (window.marks.form === undefined && ({form})) window.marks.form = performance.now();
+           if (window.marks.rows === undefined && ({rows})) window.marks.rows = performance.now();
+           if (window.marks.rows === undefined) requestAnimationFrame(watch);
+         }};
+         requestAnimationFrame(watch);"
+    )
+}
+
+async fn mark(browser: &Browser, name: &str) -> f64 {
+    browser
+        .wait_for(&format!("window.marks?.{name} !== undefined"))
+        .await;
+    browser
+        .eval(&format!("return window.marks.{name}"))
+        .await
+        .as_f64()
+        .expect("a time")
+}
+
+async fn first_visit(webmail: Webmail, url: &str, typing: Duration) -> Visit {
+    let browser = Browser::phone().await;
+    browser.be_a_slow_phone().await;
+    browser.on_every_page(&marks_script(webmail)).await;
+    let loaded = "document.readyState === 'complete'";
+
+    browser.client.goto(url).await.expect("the page loads");
+    let form_usable = mark(&browser, "form").await;
+    browser.wait_for(loaded).await;
+    let (login_origin, login_page) = app_files(&browser, webmail).await;
+
+    let [user, password, submit] = webmail.login_fields();
+    browser
+        .find(user)
+        .await
+        .send_keys(USER.0)
+        .await
+        .expect("typing");
+    tokio::time::sleep(typing).await;
+    browser
+        .find(password)
+        .await
+        .send_keys(USER.1)
+        .await
+        .expect("typing");
+    let clicked = browser
+        .act(&format!("document.querySelector('{submit}').click()"))
+        .await;
+    let shown = browser
+        .frame_when(&webmail.rows_show(NEWEST))
+        .await
+        .expect("the inbox shows");
+    browser.wait_for(loaded).await;
+    let (origin, mut signed_in) = app_files(&browser, webmail).await;
+    // Roundcube's login leads to another page; ours stays on the one it started on.
+    if origin != login_origin {
+        signed_in.splice(0..0, login_page.iter().cloned());
+    }
+
+    if webmail == Webmail::Ours {
+        browser
+            .wait_for("navigator.serviceWorker.controller !== null")
+            .await;
+    }
+    browser.client.refresh().await.expect("reload");
+    let repeat_rows = mark(&browser, "rows").await;
+    browser.wait_for(loaded).await;
+    let (_, repeat) = app_files(&browser, webmail).await;
+    browser.close().await;
+    Visit {
+        login_page,
+        signed_in,
+        repeat,
+        form_usable,
+        submit_to_rows: shown - clicked,
+        repeat_rows,
+    }
+}
+
+fn total(files: &[(String, u64)]) -> u64 {
+    files.iter().map(|(_, bytes)| bytes).sum()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn print_files(title: &str, files: &[(String, u64)]) {
     println!("{title}");
     for (name, bytes) in files {
-        println!("  {name:<48} {bytes:>9}");
+        println!("  {name:<60} {bytes:>9}");
     }
-    let total: u64 = files.iter().map(|(_, b)| b).sum();
-    println!("  {:<48} {total:>9}\n", "total");
+    println!("  {:<60} {:>9}\n", "total", total(files));
 }
 
 #[tokio::main]
 async fn main() {
     let dovecot = Dovecot::start(&[USER]).await;
-    dovecot.deliver(
-        USER.0,
-        &mail::message(
+    dovecot.deliver_many(USER.0, MESSAGES, |i| {
+        mail::message(
             "A <a@example.org>",
             USER.0,
-            "Hello",
-            "Mon, 13 Nov 2023 12:00:00 +0000",
+            &format!("Message {i}"),
+            &format!("Mon, 13 Nov 2023 12:{i:02}:00 +0000"),
             "Hi",
-        ),
-        false,
-    );
+        )
+    });
     let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
-    let browser = Browser::phone().await;
+    let roundcube = Roundcube::start(dovecot.imap_port, &dovecot.pki.ca_pem).await;
 
-    browser
-        .client
-        .goto(&relay.url())
-        .await
-        .expect("the page loads");
-    browser.login_form_shown().await;
-    // Everything the login page pulls in, icons and manifest included, has arrived.
-    browser.wait_for("document.readyState === 'complete'").await;
-    print(
-        "First visit, the login page (bytes on the wire):",
-        &app_bytes(&browser).await,
-    );
-
-    // Signing in on that page: the app comes as the user types, and starts once signed in.
-    for (field, value) in [("email", USER.0), ("password", USER.1)] {
-        browser
-            .find(&format!("input[name={field}]"))
-            .await
-            .send_keys(value)
-            .await
-            .expect("typing");
+    let typings = [
+        ("at once (filled in by the browser)", Duration::ZERO),
+        ("3 s after the first key", Duration::from_secs(3)),
+    ];
+    // [webmail][typing] → visits
+    let mut visits: Vec<Vec<Vec<Visit>>> = Vec::new();
+    for (webmail, url) in [
+        (Webmail::Ours, relay.url()),
+        (Webmail::Roundcube, roundcube.url.clone()),
+    ] {
+        let mut by_typing = Vec::new();
+        for (_, typing) in typings {
+            let mut runs = Vec::new();
+            for _ in 0..VISITS {
+                runs.push(first_visit(webmail, &url, typing).await);
+            }
+            by_typing.push(runs);
+        }
+        visits.push(by_typing);
     }
-    browser.click("button[type=submit]").await;
-    browser
-        .wait_for("document.querySelectorAll('.rows .row:not(.placeholder)').length > 0")
-        .await;
-    print(
-        "The same first visit once signed in, the inbox showing (the page and the app):",
-        &app_bytes(&browser).await,
+
+    let ours = &visits[0][0][0];
+    print_files(
+        "Ours, first visit, the login page (bytes on the wire):",
+        &ours.login_page,
+    );
+    print_files(
+        "Ours, the same visit once signed in, the inbox showing (the page and the app):",
+        &ours.signed_in,
+    );
+    print_files(
+        "Ours, repeat visit, signed in (0: from the service worker or the HTTP cache):",
+        &ours.repeat,
+    );
+    let peer = &visits[1][0][0];
+    println!(
+        "Roundcube: {} files on the login page, {} once signed in, {} on a repeat visit.\n",
+        peer.login_page.len(),
+        peer.signed_in.len(),
+        peer.repeat.len()
     );
 
-    browser
-        .wait_for("navigator.serviceWorker.controller !== null")
-        .await;
-    browser.client.refresh().await.expect("reload");
-    browser.find(".rows .row").await;
-    browser.wait_for("document.readyState === 'complete'").await;
-    print(
-        "Repeat visit, logged in (0: from the service worker or the HTTP cache):",
-        &app_bytes(&browser).await,
+    println!(
+        "A phone on a slow mobile link (Lighthouse's mobile throttling: +562.5 ms a request, \
+         1.47 Mbit/s down, CPU 4x slower), a fresh browser each visit; times are medians of {VISITS}:\n"
     );
-    browser.close().await;
+    println!("{:<56} {:>12} {:>12}", "", "ours", "Roundcube");
+    let row = |label: &str, figure: &dyn Fn(&Visit) -> f64, unit: &str| {
+        let cell = |w: usize| {
+            let all: Vec<f64> = visits[w].iter().flatten().map(figure).collect();
+            format!("{:>9.0} {unit}", median(all))
+        };
+        println!("{label:<56} {:>12} {:>12}", cell(0), cell(1));
+    };
+    row(
+        "the login page, bytes",
+        &|v| total(&v.login_page) as f64,
+        " B",
+    );
+    row("the login form can be used", &|v| v.form_usable, "ms");
+    for (t, (typing, _)) in typings.iter().enumerate() {
+        let cell = |w: usize| {
+            let times: Vec<f64> = visits[w][t].iter().map(|v| v.submit_to_rows).collect();
+            format!("{:>9.0} ms", median(times))
+        };
+        println!(
+            "{:<56} {:>12} {:>12}",
+            format!("signing in {typing} → newest row"),
+            cell(0),
+            cell(1)
+        );
+    }
+    row(
+        "the whole first visit, bytes",
+        &|v| total(&v.signed_in) as f64,
+        " B",
+    );
+    row("repeat visit, bytes", &|v| total(&v.repeat) as f64, " B");
+    row(
+        "repeat visit, the newest row shows",
+        &|v| v.repeat_rows,
+        "ms",
+    );
 }

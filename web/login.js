@@ -1,5 +1,5 @@
 // The login page (index.html's form), without the app: a first visit costs the page, not the
-// app's wasm. The app is fetched ahead as soon as someone starts typing, and started once they
+// app's wasm. The app is fetched ahead as soon as someone goes into the form, and started once they
 // are signed in (window.webmailApp, the loader Trunk.toml puts in the page); it hands the
 // session over in window.webmailSession so that the app need not ask for it again. Where
 // someone is signed in on this device the loader starts the app at once and this page hides.
@@ -49,7 +49,7 @@
     return;
   }
 
-  fetch("/api/server")
+  (window.webmailOffer ?? fetch("/api/server"))
     .then((response) => response.json())
     .then((info) => {
       const kinds = info.account_kinds || [];
@@ -65,8 +65,11 @@
       form.hidden = false;
     });
 
-  // Whoever starts typing is about to sign in: the app comes while they type.
-  form.addEventListener("input", () => window.webmailApp?.fetch().catch(() => {}), { once: true });
+  // Whoever goes into the form (a tap into a field, a password manager filling it in) is about
+  // to sign in: the app comes while they type or pick.
+  const fetchApp = () => window.webmailApp?.fetch().catch(() => {});
+  form.addEventListener("focusin", fetchApp, { once: true });
+  form.addEventListener("input", fetchApp, { once: true });
 
   const alert = form.querySelector("[role=alert]");
   const texts = () => TEXTS[root.lang === "de" ? "de" : "en"];

@@ -1422,6 +1422,69 @@ async fn reads_offline(browser: Browser, delete: &str) {
     browser.close().await;
 }
 
+/// A repeat visit on a slow phone shows the Inbox this device keeps at once, before the relay's
+/// answer comes (a few round trips away), and then the server's Inbox in its place: mail that
+/// came meanwhile, and none that went.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeat_visit_shows_the_kept_inbox_at_once_then_the_servers() {
+    let (dovecot, relay) = setup().await;
+    let browser = Browser::phone().await;
+    log_in(&browser, &relay).await;
+    row_uid(&browser, "Newsletter").await;
+    browser
+        .wait_for_promise(&format!(
+            "webmailDevice.get('webmail Imap {}', 'list/INBOX').then(l => l && l.includes('Newsletter'))",
+            ALICE.0
+        ))
+        .await;
+    browser.client.goto("about:blank").await.unwrap();
+
+    // Meanwhile, elsewhere: new mail comes, and the newsletter is deleted.
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Carol <carol@example.org>",
+            ALICE.0,
+            "Fresh from the server",
+            "Tue, 14 Nov 2023 12:00:00 +0000",
+            "Hi",
+        ),
+        false,
+    );
+    let mut imap = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
+    imap.ok("SELECT INBOX").await;
+    imap.ok("STORE 2 +FLAGS.SILENT (\\Deleted)").await;
+    imap.ok("EXPUNGE").await;
+
+    // The rows of the first frame that shows any.
+    browser
+        .on_every_page(
+            "const watch = () => {
+               const rows = [...document.querySelectorAll('.rows .row:not(.placeholder)')];
+               if (rows.length > 0) window.firstRows = rows.map(r => r.textContent);
+               else requestAnimationFrame(watch);
+             };
+             requestAnimationFrame(watch);",
+        )
+        .await;
+    browser.be_a_slow_phone().await;
+    browser.client.goto(&relay.url()).await.unwrap();
+    let server_rows = "[...document.querySelectorAll('.rows .row')].map(r => r.textContent).join()";
+    browser
+        .wait_for(&format!(
+            "{server_rows}.includes('Fresh from the server') && !{server_rows}.includes('Newsletter')"
+        ))
+        .await;
+    let first = browser.eval("return window.firstRows.join()").await;
+    let first = first.as_str().unwrap();
+    assert!(
+        first.contains("Lunch on Friday?") && first.contains("Newsletter"),
+        "the kept Inbox did not show first: {first}"
+    );
+    assert!(!first.contains("Fresh from the server"), "{first}");
+    browser.close().await;
+}
+
 /// The login page is the page itself: it shows and works without the app (its wasm held back
 /// here, as on a slow phone connection), in the language the device chose, and not on a device
 /// someone is signed in on. A first visit fetches no app; typing fetches it, and signing in

@@ -55,6 +55,13 @@ fn FolderList() -> impl IntoView {
                 offset: page * PAGE,
                 limit: PAGE,
             };
+            if page == 0 && list.rows.with_untracked(HashMap::is_empty) {
+                show_kept(mail, request.clone(), move || {
+                    generation.get_value() == asked_in && list.version.get_value().is_none()
+                });
+                // The relay's rows replace the kept ones whole (fewer, or in another order).
+                replacing.set_value(true);
+            }
             let answer = mail.request(request).await;
             if page == 0 && generation.get_value() == asked_in {
                 let not_kept = matches!(&answer, Err(e) if e.code == ErrorCode::NotKept);
@@ -316,6 +323,21 @@ pub fn apply_conversations(mail: Mail, version: u32, sizes: Vec<(u32, u32)>) {
 }
 
 /// One row of the folder list, at position `index`; its content arrives when its page does.
+/// A start, nothing shown yet: the rows this device keeps of the folder show at once (on a
+/// phone's link the relay's answer is a few round trips away), while `still_waiting` (the
+/// relay's answer has not come).
+fn show_kept(mail: Mail, request: Request, still_waiting: impl Fn() -> bool + 'static) {
+    spawn_local(async move {
+        let Some(Response::MessageList(kept)) = mail.device.kept(&request).await else {
+            return;
+        };
+        if still_waiting() && mail.list.rows.with_untracked(HashMap::is_empty) {
+            mail.list.total.set(Some(kept.total));
+            mail.list.rows.set((0..).zip(kept.messages).collect());
+        }
+    });
+}
+
 #[component]
 fn Row(index: u32) -> impl IntoView {
     let mail = expect_context::<Mail>();

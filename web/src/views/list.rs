@@ -341,11 +341,13 @@ fn show_kept(mail: Mail, request: Request, still_waiting: impl Fn() -> bool + 's
 #[component]
 fn Row(index: u32) -> impl IntoView {
     let mail = expect_context::<Mail>();
-    let message = move || mail.list.rows.with(|rows| rows.get(&index).cloned());
+    // Drawn again only when this row changed: a page coming, or the relay's rows taking the
+    // place of the kept ones, leaves the same rows as they are.
+    let message = Memo::new(move |_| mail.list.rows.with(|rows| rows.get(&index).cloned()));
     let top = format!("{}px", u64::from(index) * u64::from(ROW_HEIGHT));
     view! {
         <li class="row-slot" style:top=top>
-            {move || match message() {
+            {move || match message.get() {
                 Some(message) => view! { <MessageRow message folder=None index /> }.into_any(),
                 None => view! { <div class="row placeholder" aria-hidden="true"></div> }.into_any(),
             }}

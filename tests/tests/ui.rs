@@ -1424,7 +1424,7 @@ async fn reads_offline(browser: Browser, delete: &str) {
 
 /// A repeat visit on a slow phone shows the Inbox this device keeps at once, before the relay's
 /// answer comes (a few round trips away), and then the server's Inbox in its place: mail that
-/// came meanwhile, and none that went.
+/// came meanwhile, and none that went. The page asks whether the session holds as it loads.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_repeat_visit_shows_the_kept_inbox_at_once_then_the_servers() {
     let (dovecot, relay) = setup().await;
@@ -1482,6 +1482,11 @@ async fn a_repeat_visit_shows_the_kept_inbox_at_once_then_the_servers() {
         "the kept Inbox did not show first: {first}"
     );
     assert!(!first.contains("Fresh from the server"), "{first}");
+    // Whether the session holds was asked once, by the page as it loaded, not again by the app.
+    let asked = browser
+        .eval("return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/api/session')).length")
+        .await;
+    assert_eq!(asked, serde_json::json!(1));
     browser.close().await;
 }
 

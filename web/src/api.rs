@@ -6,8 +6,22 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, Response};
 
+/// Who is signed in. The first time, the page has asked already, as it loaded (index.html).
 pub async fn session() -> Result<SessionInfo, ErrorInfo> {
-    call("GET", protocol::SESSION_PATH, None).await
+    let response = match taken_from_page("webmailSessionAsked").and_then(|v| v.dyn_into().ok()) {
+        Some(asked) => answer(asked).await?,
+        None => send("GET", protocol::SESSION_PATH, None).await?,
+    };
+    read(response).await
+}
+
+/// What the page (index.html, login.js) left for the app under `window[name]`, taken once.
+pub fn taken_from_page(name: &str) -> Option<wasm_bindgen::JsValue> {
+    let window = web_sys::window()?;
+    let key = wasm_bindgen::JsValue::from_str(name);
+    let value = js_sys::Reflect::get(&window, &key).ok()?;
+    let _ = js_sys::Reflect::delete_property(&window, &key);
+    (!value.is_undefined()).then_some(value)
 }
 
 /// Whether the relay heard it. Whatever the answer, the app shows the login form next.
@@ -20,12 +34,8 @@ pub async fn logout_everywhere() {
     let _ = send("POST", protocol::LOGOUT_EVERYWHERE_PATH, None).await;
 }
 
-async fn call<T: serde::de::DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<String>,
-) -> Result<T, ErrorInfo> {
-    let response = send(method, path, body).await?;
+/// The relay's answer: `T`, or the error it names.
+async fn read<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ErrorInfo> {
     let text = JsFuture::from(response.text().map_err(|_| unreachable_relay())?)
         .await
         .map_err(|_| unreachable_relay())?
@@ -53,7 +63,12 @@ async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response
         let _ = request.headers().set("Content-Type", "application/json");
     }
     let window = web_sys::window().expect("runs in a browser window");
-    JsFuture::from(window.fetch_with_request(&request))
+    answer(window.fetch_with_request(&request)).await
+}
+
+/// The response `fetch` promised; the relay cannot be reached where there is none.
+async fn answer(fetch: js_sys::Promise) -> Result<Response, ErrorInfo> {
+    JsFuture::from(fetch)
         .await
         .map_err(|_| unreachable_relay())?
         .dyn_into()

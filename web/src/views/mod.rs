@@ -96,10 +96,7 @@ async fn starting_phase() -> Phase {
 /// The session login.js opened (its `/api/login` answer, in `window.webmailSession`), taken
 /// once: a later start (a reload) asks the relay.
 fn handed_over_session() -> Option<SessionInfo> {
-    let window = web_sys::window()?;
-    let key = wasm_bindgen::JsValue::from_str("webmailSession");
-    let text = js_sys::Reflect::get(&window, &key).ok()?.as_string()?;
-    let _ = js_sys::Reflect::delete_property(&window, &key);
+    let text = api::taken_from_page("webmailSession")?.as_string()?;
     serde_json::from_str(&text).ok()
 }
 

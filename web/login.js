@@ -1,8 +1,9 @@
 // The login page (index.html's form), without the app: a first visit costs the page, not the
-// app's wasm. The app is fetched ahead as soon as someone goes into the form, and started once they
-// are signed in (window.webmailApp, the loader Trunk.toml puts in the page); it hands the
-// session over in window.webmailSession so that the app need not ask for it again. Where
-// someone is signed in on this device the loader starts the app at once and this page hides.
+// app's wasm. The app is fetched ahead as soon as someone goes into the form, and started once
+// they are signed in (window.webmailApp, the loader Trunk.toml puts in the page); it hands the
+// session over in window.webmailSession so that the app need not ask for it again, and the
+// socket, opened meanwhile, in window.webmailSocket. Where someone is signed in on this device
+// the loader starts the app at once and this page hides.
 "use strict";
 
 (() => {
@@ -94,6 +95,9 @@
       session ??= await signIn();
       storage.remove("sign-out-pending");
       window.webmailSession = session;
+      // The socket opens while the app may still be coming (src/socket.rs takes it).
+      window.webmailSocket?.close();
+      window.webmailSocket = window.webmailOpenSocket?.();
       try {
         await window.webmailApp.start();
       } catch (_) {

@@ -8,20 +8,11 @@ use web_sys::{Request, RequestCredentials, RequestInit, Response};
 
 /// Who is signed in. The first time, the page has asked already, as it loaded (index.html).
 pub async fn session() -> Result<SessionInfo, ErrorInfo> {
-    let response = match taken_from_page("webmailSessionAsked").and_then(|v| v.dyn_into().ok()) {
+    let response = match crate::page::taken("webmailSessionAsked").and_then(|v| v.dyn_into().ok()) {
         Some(asked) => answer(asked).await?,
         None => send("GET", protocol::SESSION_PATH, None).await?,
     };
     read(response).await
-}
-
-/// What the page (index.html, login.js) left for the app under `window[name]`, taken once.
-pub fn taken_from_page(name: &str) -> Option<wasm_bindgen::JsValue> {
-    let window = web_sys::window()?;
-    let key = wasm_bindgen::JsValue::from_str(name);
-    let value = js_sys::Reflect::get(&window, &key).ok()?;
-    let _ = js_sys::Reflect::delete_property(&window, &key);
-    (!value.is_undefined()).then_some(value)
 }
 
 /// Whether the relay heard it. Whatever the answer, the app shows the login form next.

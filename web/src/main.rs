@@ -5,6 +5,7 @@ mod dates;
 mod i18n;
 mod icons;
 mod offline;
+mod page;
 mod places;
 mod prefs;
 mod pwa;

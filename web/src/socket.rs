@@ -123,46 +123,18 @@ fn connect(inner: &Rc<Inner>) {
     if busy {
         return;
     }
-    let location = web_sys::window().expect("browser window").location();
-    let scheme = match location.protocol().as_deref() {
-        Ok("https:") => "wss",
-        _ => "ws",
-    };
-    let host = location.host().unwrap_or_default();
-    let Ok(ws) = WebSocket::new(&format!("{scheme}://{host}{}", protocol::WS_PATH)) else {
+    let Some(ws) = adopted().or_else(|| WebSocket::new(&address()).ok()) else {
         schedule_reconnect(inner);
         return;
     };
     let weak = Rc::downgrade(inner);
-    let on_open = handler(&weak, |inner, _| {
-        inner.attempts.set(0);
-        if let Some(ws) = inner.ws.borrow().as_ref() {
-            for frame in inner.queued.borrow_mut().drain(..) {
-                let _ = ws.send_with_str(&frame);
-            }
-        }
-        if inner.lost.replace(false) {
-            (inner.on_notice)(Notice::Back);
-        }
-    });
+    let on_open = handler(&weak, |inner, _| opened(inner));
     let on_message = handler(&weak, |inner, event| {
-        let Some(text) = event
+        if let Some(text) = event
             .dyn_ref::<MessageEvent>()
             .and_then(|m| m.data().as_string())
-        else {
-            return;
-        };
-        match serde_json::from_str::<ServerFrame>(&text) {
-            Ok(ServerFrame::Response { id, body }) => answer(inner, id, Ok(body)),
-            Ok(ServerFrame::Error {
-                id: Some(id),
-                error,
-            }) => answer(inner, id, Err(error)),
-            Ok(ServerFrame::Error { id: None, error }) => {
-                web_sys::console::warn_1(&error.message.into());
-            }
-            Ok(ServerFrame::Event { event }) => (inner.on_notice)(Notice::Event(event)),
-            Err(e) => web_sys::console::warn_1(&format!("unreadable frame: {e}").into()),
+        {
+            heard(inner, &text);
         }
     });
     let on_close = handler(&weak, |inner, _| {
@@ -182,7 +154,67 @@ fn connect(inner: &Rc<Inner>) {
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     *inner.handlers.borrow_mut() = vec![on_open, on_message, on_close];
+    // What came on a socket the page opened before these handlers were there.
+    let early: Vec<String> = js_sys::Reflect::get(&ws, &"early".into())
+        .ok()
+        .and_then(|frames| frames.dyn_into::<js_sys::Array>().ok())
+        .map(|frames| frames.iter().filter_map(|f| f.as_string()).collect())
+        .unwrap_or_default();
+    let open = ws.ready_state() == WebSocket::OPEN;
     *inner.ws.borrow_mut() = Some(ws);
+    if open {
+        opened(inner);
+    }
+    for text in early {
+        heard(inner, &text);
+    }
+}
+
+/// The socket the page opened once someone was signed in (index.html, login.js), while the app
+/// loaded: taken at the first connect, where it is open or opening.
+fn adopted() -> Option<WebSocket> {
+    let ws: WebSocket = crate::page::taken("webmailSocket")?.dyn_into().ok()?;
+    matches!(ws.ready_state(), WebSocket::CONNECTING | WebSocket::OPEN).then_some(ws)
+}
+
+/// The relay's socket, where the page came from.
+fn address() -> String {
+    let location = web_sys::window().expect("browser window").location();
+    let scheme = match location.protocol().as_deref() {
+        Ok("https:") => "wss",
+        _ => "ws",
+    };
+    let host = location.host().unwrap_or_default();
+    format!("{scheme}://{host}{}", protocol::WS_PATH)
+}
+
+/// Connected: the frames written meanwhile go out.
+fn opened(inner: &Rc<Inner>) {
+    inner.attempts.set(0);
+    if let Some(ws) = inner.ws.borrow().as_ref() {
+        for frame in inner.queued.borrow_mut().drain(..) {
+            let _ = ws.send_with_str(&frame);
+        }
+    }
+    if inner.lost.replace(false) {
+        (inner.on_notice)(Notice::Back);
+    }
+}
+
+/// A frame from the relay: an answer goes to its request, an event to the app.
+fn heard(inner: &Rc<Inner>, text: &str) {
+    match serde_json::from_str::<ServerFrame>(text) {
+        Ok(ServerFrame::Response { id, body }) => answer(inner, id, Ok(body)),
+        Ok(ServerFrame::Error {
+            id: Some(id),
+            error,
+        }) => answer(inner, id, Err(error)),
+        Ok(ServerFrame::Error { id: None, error }) => {
+            web_sys::console::warn_1(&error.message.into());
+        }
+        Ok(ServerFrame::Event { event }) => (inner.on_notice)(Notice::Event(event)),
+        Err(e) => web_sys::console::warn_1(&format!("unreadable frame: {e}").into()),
+    }
 }
 
 /// A handler that does nothing once the socket is gone.

@@ -96,7 +96,7 @@ async fn starting_phase() -> Phase {
 /// The session login.js opened (its `/api/login` answer, in `window.webmailSession`), taken
 /// once: a later start (a reload) asks the relay.
 fn handed_over_session() -> Option<SessionInfo> {
-    let text = api::taken_from_page("webmailSession")?.as_string()?;
+    let text = crate::page::taken("webmailSession")?.as_string()?;
     serde_json::from_str(&text).ok()
 }
 

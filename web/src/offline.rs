@@ -97,6 +97,8 @@ pub struct Device {
     /// Done once the stored index is read (and merged with what changed meanwhile): the app
     /// does not wait for it to start, but the queue does before it goes out.
     loaded: StoredValue<Shared<LocalBoxFuture<'static, ()>>, LocalStorage>,
+    /// The stored index has been read and merged with what changed meanwhile.
+    index_read: StoredValue<bool>,
 }
 
 impl PartialEq for Device {
@@ -129,16 +131,21 @@ impl Device {
     /// The store named `name`; its index is read in the background.
     fn named(name: String) -> Self {
         let index = RwSignal::new(Index::default());
+        let index_read = StoredValue::new(false);
         let loading = {
             let name = name.clone();
             async move {
                 let stored: Index = read(&name, INDEX).await.unwrap_or_default();
-                let Some(Some(evicted)) = index.try_update(|now| {
+                let merged = index.try_update(|now| {
                     let changed = *now != Index::default();
                     let (merged, evicted) = stored.merged(std::mem::take(now));
                     *now = merged;
                     changed.then_some(evicted)
-                }) else {
+                });
+                // From here on every change is saved as it comes (save_index), also while
+                // what changed before is written below.
+                let _ = index_read.try_set_value(true);
+                let Some(Some(evicted)) = merged else {
                     return;
                 };
                 // What changed before the stored index was read is written now.
@@ -160,6 +167,7 @@ impl Device {
             replaying: StoredValue::new(false),
             fetching_ahead: StoredValue::new(false),
             loaded: StoredValue::new_local(loading),
+            index_read,
         }
     }
 
@@ -450,7 +458,8 @@ impl Device {
     /// Writes the index, once the stored one is read (until then it would be lost; the merge
     /// then writes it).
     fn save_index(self) {
-        if self.loaded.with_value(|l| l.peek().is_none()) {
+        // Before the stored index is read, what changes is merged into it then.
+        if !self.index_read.get_value() {
             return;
         }
         let name = self.name.get_value();

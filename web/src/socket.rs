@@ -165,9 +165,15 @@ fn connect(inner: &Rc<Inner>) {
     if open {
         opened(inner);
     }
-    for text in early {
-        heard(inner, &text);
-    }
+    // Once the app holds the socket: an event may have it ask the relay at once.
+    let weak = Rc::downgrade(inner);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(inner) = weak.upgrade() {
+            for text in early {
+                heard(&inner, &text);
+            }
+        }
+    });
 }
 
 /// The socket the page opened once someone was signed in (index.html, login.js), while the app

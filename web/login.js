@@ -106,6 +106,9 @@
       form.elements.password.value = "";
       root.classList.add("signed-in");
     } catch (error) {
+      // A socket the app did not take would keep the session alive.
+      window.webmailSocket?.close();
+      delete window.webmailSocket;
       form.elements.password.value = "";
       alert.textContent = texts()[error.code] || error.message;
     } finally {

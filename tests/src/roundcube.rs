@@ -30,6 +30,8 @@ const INSTALL: &str = "/usr/share/roundcube";
 
 pub struct Roundcube {
     pub url: String,
+    /// Where `url` points: the compressing front.
+    pub port: u16,
     server: Child,
     _front: Front,
     _dir: tempfile::TempDir,
@@ -111,6 +113,7 @@ $config['language'] = 'en_US';
         let front = Front::start(port).await;
         Self {
             url: format!("http://127.0.0.1:{}/", front.port),
+            port: front.port,
             server,
             _front: front,
             _dir: dir,

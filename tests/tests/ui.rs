@@ -1461,7 +1461,7 @@ async fn a_repeat_visit_shows_the_kept_inbox_at_once_then_the_servers() {
     imap.ok("STORE 2 +FLAGS.SILENT (\\Deleted)").await;
     imap.ok("EXPUNGE").await;
 
-    // The rows of the first frame that shows any.
+    // The rows of the first frame that shows any; and each socket the page makes, counted.
     browser
         .on_every_page(
             "const watch = () => {
@@ -1469,7 +1469,11 @@ async fn a_repeat_visit_shows_the_kept_inbox_at_once_then_the_servers() {
                if (rows.length > 0) window.firstRows = rows.map(r => r.textContent);
                else requestAnimationFrame(watch);
              };
-             requestAnimationFrame(watch);",
+             requestAnimationFrame(watch);
+             const Socket = WebSocket;
+             window.socketsMade = 0;
+             window.WebSocket = function (...args) { window.socketsMade += 1; return new Socket(...args); };
+             window.WebSocket.prototype = Socket.prototype;",
         )
         .await;
     browser.client.goto(&url).await.unwrap();
@@ -1486,11 +1490,17 @@ async fn a_repeat_visit_shows_the_kept_inbox_at_once_then_the_servers() {
         "the kept Inbox did not show first: {first}"
     );
     assert!(!first.contains("Fresh from the server"), "{first}");
-    // Whether the session holds was asked once, by the page as it loaded, not again by the app.
+    // Whether the session holds was asked once, by the page before the app was even fetched,
+    // and the socket the page opened meanwhile is the app's: no second one.
     let asked = browser
-        .eval("return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/api/session')).length")
+        .eval(
+            "const start = (end) => performance.getEntriesByType('resource')
+               .filter(e => e.name.endsWith(end)).map(e => e.startTime);
+             return [start('/api/session').length, start('/api/session')[0] < start('_bg.wasm')[0],
+                     window.socketsMade];",
+        )
         .await;
-    assert_eq!(asked, serde_json::json!(1));
+    assert_eq!(asked, serde_json::json!([1, true, 1]));
     browser.close().await;
 }
 

@@ -1,7 +1,9 @@
 //! Figures: what a first visit costs on a phone, this webmail next to Roundcube (served
 //! compressed, roundcube.rs) in the same run, on the same Dovecot mailbox. Each visit is a fresh
-//! Chromium as a mid-range phone on a slow mobile link (Lighthouse's mobile throttling, see
-//! `Browser::be_a_slow_phone`):
+//! Chromium as a mid-range phone on a slow mobile link, as Lighthouse's mobile profile has it:
+//! its throughput and CPU (`Browser::be_a_slow_phone`), and its 150 ms round trip between the
+//! browser and each webmail (a `LatencyProxy`, which delays every byte, a socket's frames and
+//! a service worker's fetches included):
 //! - the login page: bytes on the wire, and when its form can be used;
 //! - signing in, right away (a password manager filled the form) or 3 s after the first key
 //!   (the user types; our page fetches the app meanwhile): from the click to the first frame
@@ -17,14 +19,16 @@ use std::time::Duration;
 
 use webmail_server::config::TlsMode;
 use webmail_tests::{
-    browser::Browser, dovecot::Dovecot, mail, relay::RunningRelay, roundcube::Roundcube,
-    webmails::Webmail,
+    browser::Browser, dovecot::Dovecot, latency::LatencyProxy, mail, relay::RunningRelay,
+    roundcube::Roundcube, webmails::Webmail,
 };
 
 const USER: (&str, &str) = ("load@example.org", "load-pw");
 const MESSAGES: u32 = 30;
 const VISITS: usize = 3;
 const NEWEST: &str = "Message 29";
+/// Lighthouse's mobile round trip ("mobileSlow4G": 150 ms).
+const ROUND_TRIP: Duration = Duration::from_millis(150);
 
 /// What one first visit, and the reload after it, cost and took.
 struct Visit {
@@ -187,6 +191,8 @@ async fn main() {
     });
     let relay = RunningRelay::start(dovecot.imap_server(TlsMode::Starttls)).await;
     let roundcube = Roundcube::start(dovecot.imap_port, &dovecot.pki.ca_pem).await;
+    let to_relay = LatencyProxy::start(relay.addr.port(), ROUND_TRIP).await;
+    let to_roundcube = LatencyProxy::start(roundcube.port, ROUND_TRIP).await;
 
     let typings = [
         ("at once (filled in by the browser)", Duration::ZERO),
@@ -195,8 +201,14 @@ async fn main() {
     // [webmail][typing] → visits
     let mut visits: Vec<Vec<Vec<Visit>>> = Vec::new();
     for (webmail, url) in [
-        (Webmail::Ours, relay.url()),
-        (Webmail::Roundcube, roundcube.url.clone()),
+        (
+            Webmail::Ours,
+            format!("http://127.0.0.1:{}/", to_relay.port),
+        ),
+        (
+            Webmail::Roundcube,
+            format!("http://127.0.0.1:{}/", to_roundcube.port),
+        ),
     ] {
         let mut by_typing = Vec::new();
         for (_, typing) in typings {
@@ -231,7 +243,7 @@ async fn main() {
     );
 
     println!(
-        "A phone on a slow mobile link (Lighthouse's mobile throttling: +562.5 ms a request, \
+        "A phone on a slow mobile link (Lighthouse's mobile profile: 150 ms round trip, \
          1.47 Mbit/s down, CPU 4x slower), a fresh browser each visit; times are medians of {VISITS}:\n"
     );
     println!("{:<56} {:>12} {:>12}", "", "ours", "Roundcube");

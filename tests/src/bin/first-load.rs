@@ -25,7 +25,7 @@ use webmail_tests::{
 
 const USER: (&str, &str) = ("load@example.org", "load-pw");
 const MESSAGES: u32 = 30;
-const VISITS: usize = 3;
+const VISITS: usize = 5;
 const NEWEST: &str = "Message 29";
 /// Lighthouse's mobile round trip ("mobileSlow4G": 150 ms).
 const ROUND_TRIP: Duration = Duration::from_millis(150);
@@ -164,9 +164,16 @@ fn total(files: &[(String, u64)]) -> u64 {
     files.iter().map(|(_, bytes)| bytes).sum()
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+/// The median, and for times the lowest and the highest.
+fn summary(mut values: Vec<f64>, unit: &str) -> String {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let median = values[values.len() / 2];
+    if unit == "ms" {
+        let (low, high) = (values[0], values[values.len() - 1]);
+        format!("{median:>6.0} ({low:.0}–{high:.0}) ms")
+    } else {
+        format!("{median:>9.0} {unit}")
+    }
 }
 
 fn print_files(title: &str, files: &[(String, u64)]) {
@@ -244,29 +251,29 @@ async fn main() {
 
     println!(
         "A phone on a slow mobile link (Lighthouse's mobile profile: 150 ms round trip, \
-         1.47 Mbit/s down, CPU 4x slower), a fresh browser each visit; times are medians of {VISITS}:\n"
+         1.47 Mbit/s down, CPU 4x slower), a fresh browser each visit; times are medians of {VISITS} (lowest–highest):\n"
     );
-    println!("{:<56} {:>12} {:>12}", "", "ours", "Roundcube");
+    println!("{:<56} {:>22} {:>22}", "", "ours", "Roundcube");
     let row = |label: &str, figure: &dyn Fn(&Visit) -> f64, unit: &str| {
         let cell = |w: usize| {
             let all: Vec<f64> = visits[w].iter().flatten().map(figure).collect();
-            format!("{:>9.0} {unit}", median(all))
+            summary(all, unit)
         };
-        println!("{label:<56} {:>12} {:>12}", cell(0), cell(1));
+        println!("{label:<56} {:>22} {:>22}", cell(0), cell(1));
     };
     row(
         "the login page, bytes",
         &|v| total(&v.login_page) as f64,
-        " B",
+        "B",
     );
     row("the login form can be used", &|v| v.form_usable, "ms");
     for (t, (typing, _)) in typings.iter().enumerate() {
         let cell = |w: usize| {
             let times: Vec<f64> = visits[w][t].iter().map(|v| v.submit_to_rows).collect();
-            format!("{:>9.0} ms", median(times))
+            summary(times, "ms")
         };
         println!(
-            "{:<56} {:>12} {:>12}",
+            "{:<56} {:>22} {:>22}",
             format!("signing in {typing} → newest row"),
             cell(0),
             cell(1)
@@ -275,9 +282,9 @@ async fn main() {
     row(
         "the whole first visit, bytes",
         &|v| total(&v.signed_in) as f64,
-        " B",
+        "B",
     );
-    row("repeat visit, bytes", &|v| total(&v.repeat) as f64, " B");
+    row("repeat visit, bytes", &|v| total(&v.repeat) as f64, "B");
     row(
         "repeat visit, the newest row shows",
         &|v| v.repeat_rows,

@@ -297,9 +297,8 @@ impl Device {
         self.save_index();
     }
 
-    /// What this device keeps as the answer to `request`: offline, the answer; at a start, what
-    /// shows while the relay's answer comes.
-    pub async fn kept(self, request: &Request) -> Option<Response> {
+    /// What this device keeps as the answer to `request`.
+    async fn kept(self, request: &Request) -> Option<Response> {
         if self.keeping() == Keeping::Off {
             return None;
         }

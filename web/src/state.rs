@@ -47,10 +47,6 @@ pub struct ListData {
     pub version: StoredValue<Option<u32>>,
     /// Pages asked for since the list last changed under them.
     pub requested: StoredValue<std::collections::HashSet<u32>>,
-    /// A page has come (from the relay, or offline from the device) since the app started: the
-    /// rows this device keeps no longer stand in while a folder loads (they may be older than
-    /// what the user has seen since).
-    pub answered: StoredValue<bool>,
 }
 
 /// A message in the relay's outbox, as the strip shows it.
@@ -125,7 +121,6 @@ impl Mail {
                 checked: RwSignal::new(Vec::new()),
                 version: StoredValue::new(None),
                 requested: StoredValue::new(Default::default()),
-                answered: StoredValue::new(false),
             },
             help_open: RwSignal::new(false),
             settings_open: RwSignal::new(false),

@@ -55,19 +55,6 @@ fn FolderList() -> impl IntoView {
                 offset: page * PAGE,
                 limit: PAGE,
             };
-            if page == 0
-                && !list.answered.get_value()
-                && list.rows.with_untracked(HashMap::is_empty)
-            {
-                // Not once the answer came, nor after it failed (the rows were cleared then).
-                show_kept(mail, request.clone(), move || {
-                    generation.try_get_value() == Some(asked_in)
-                        && replacing.try_get_value() == Some(true)
-                        && list.version.get_value().is_none()
-                });
-                // The relay's rows replace the kept ones whole (fewer, or in another order).
-                replacing.set_value(true);
-            }
             let answer = mail.request(request).await;
             // The list was closed meanwhile (a search took its place): nothing to show.
             let Some(current) = generation.try_get_value() else {
@@ -81,7 +68,7 @@ fn FolderList() -> impl IntoView {
                 requested.update_value(|r| {
                     r.remove(&page);
                 });
-                // The other folder's (or the kept) rows must not stand in for this one's.
+                // The other folder's rows must not stand in for this one's.
                 if current == asked_in && replacing.get_value() {
                     replacing.set_value(false);
                     list.rows.set(Default::default());
@@ -92,7 +79,6 @@ fn FolderList() -> impl IntoView {
             if current != asked_in {
                 return; // the folder changed meanwhile
             }
-            list.answered.set_value(true);
             // A page of another state of the folder than the rows shown: load again.
             match list.version.get_value() {
                 Some(version) if version != answer.version => {
@@ -333,27 +319,11 @@ pub fn apply_conversations(mail: Mail, version: u32, sizes: Vec<(u32, u32)>) {
     });
 }
 
-/// The app's start, nothing shown yet: the rows this device keeps of the folder show at once
-/// (on a phone's link the relay's answer is a few round trips away), while `still_waiting`
-/// (the relay's answer has not come).
-fn show_kept(mail: Mail, request: Request, still_waiting: impl Fn() -> bool + 'static) {
-    spawn_local(async move {
-        let Some(Response::MessageList(kept)) = mail.device.kept(&request).await else {
-            return;
-        };
-        if still_waiting() && mail.list.rows.with_untracked(HashMap::is_empty) {
-            mail.list.total.set(Some(kept.total));
-            mail.list.rows.set((0..).zip(kept.messages).collect());
-        }
-    });
-}
-
 /// One row of the folder list, at position `index`; its content arrives when its page does.
 #[component]
 fn Row(index: u32) -> impl IntoView {
     let mail = expect_context::<Mail>();
-    // Drawn again only when this row changed: a page coming, or the relay's rows taking the
-    // place of the kept ones, leaves the same rows as they are.
+    // Drawn again only when this row changed: a page coming leaves the rows shown as they are.
     let message = Memo::new(move |_| mail.list.rows.with(|rows| rows.get(&index).cloned()));
     let top = format!("{}px", u64::from(index) * u64::from(ROW_HEIGHT));
     view! {

@@ -297,14 +297,6 @@ impl Device {
         self.save_index();
     }
 
-    /// What this device keeps as the answer to `request`.
-    async fn kept(self, request: &Request) -> Option<Response> {
-        if self.keeping() == Keeping::Off {
-            return None;
-        }
-        read(&self.name.get_value(), &read_key(request)?).await
-    }
-
     /// The answer to `request` while the relay cannot be reached: what the device keeps, or
     /// the action queued; `None` for requests only the relay can answer.
     pub async fn answer(
@@ -315,8 +307,9 @@ impl Device {
         if self.keeping() == Keeping::Off {
             return None;
         }
-        if read_key(request).is_some() {
-            return Some(self.kept(request).await.ok_or_else(not_kept));
+        if let Some(key) = read_key(request) {
+            let kept: Option<Response> = read(&self.name.get_value(), &key).await;
+            return Some(kept.ok_or_else(not_kept));
         }
         if !queues(request) {
             return None;

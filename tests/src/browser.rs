@@ -138,11 +138,8 @@ impl Browser {
     /// Waits until the page shows its login form: nobody is signed in (the app, where it ran,
     /// has given way to the page), and the relay said what it offers.
     pub async fn login_form_shown(&self) {
-        self.wait_for(
-            "document.getElementById('login-form')?.hidden === false \
-             && !document.documentElement.classList.contains('signed-in')",
-        )
-        .await;
+        self.wait_for(crate::webmails::Webmail::Ours.login_form_shows())
+            .await;
     }
 
     /// Opens `url`, fills in the login form and sends it.
@@ -285,7 +282,7 @@ impl Browser {
     /// emulation, over the DevTools protocol through chromedriver): requests, sockets and
     /// `navigator.onLine` all see it.
     pub async fn set_offline(&self, offline: bool) {
-        self.emulate_network(offline, 0.0, -1.0, -1.0).await;
+        self.emulate_network(offline, -1.0, -1.0).await;
     }
 
     /// Makes the browser a mid-range phone on a slow mobile link, as Lighthouse's mobile profile
@@ -295,7 +292,7 @@ impl Browser {
     /// [`crate::latency::LatencyProxy`] in front of each server instead.
     pub async fn be_a_slow_phone(&self) {
         let kbit = 1000.0 / 8.0;
-        self.emulate_network(false, 0.0, 1474.56 * kbit, 675.0 * kbit)
+        self.emulate_network(false, 1474.56 * kbit, 675.0 * kbit)
             .await;
         self.devtools(
             "Emulation.setCPUThrottlingRate",
@@ -304,14 +301,15 @@ impl Browser {
         .await;
     }
 
-    /// Chromium's network emulation: latency in ms, throughputs in bytes/s (-1: unlimited).
-    async fn emulate_network(&self, offline: bool, latency: f64, down: f64, up: f64) {
+    /// Chromium's network emulation, throughputs in bytes/s (-1: unlimited); never its latency
+    /// (see `be_a_slow_phone`).
+    async fn emulate_network(&self, offline: bool, down: f64, up: f64) {
         self.devtools("Network.enable", serde_json::json!({})).await;
         self.devtools(
             "Network.emulateNetworkConditions",
             serde_json::json!({
                 "offline": offline,
-                "latency": latency,
+                "latency": 0,
                 "downloadThroughput": down,
                 "uploadThroughput": up,
             }),

@@ -29,8 +29,7 @@ use crate::{free_port, kill_group, wait_for_port};
 const INSTALL: &str = "/usr/share/roundcube";
 
 pub struct Roundcube {
-    pub url: String,
-    /// Where `url` points: the compressing front.
+    /// The compressing front's, where the browser goes.
     pub port: u16,
     server: Child,
     _front: Front,
@@ -38,6 +37,10 @@ pub struct Roundcube {
 }
 
 impl Roundcube {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
     /// Roundcube reading mail over IMAP with STARTTLS at `127.0.0.1:imap_port`, trusting the
     /// CA in `ca_pem`.
     pub async fn start(imap_port: u16, ca_pem: &Path) -> Self {
@@ -112,7 +115,6 @@ $config['language'] = 'en_US';
         wait_for_port(port, "Roundcube").await;
         let front = Front::start(port).await;
         Self {
-            url: format!("http://127.0.0.1:{}/", front.port),
             port: front.port,
             server,
             _front: front,

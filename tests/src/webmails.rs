@@ -28,6 +28,18 @@ impl Webmail {
         }
     }
 
+    /// JavaScript: the login form can be used. Ours shows once nobody is signed in (the app,
+    /// where it ran, has given way to the page) and the relay said what it offers.
+    pub fn login_form_shows(self) -> &'static str {
+        match self {
+            Webmail::Ours => {
+                "document.getElementById('login-form')?.hidden === false \
+                 && !document.documentElement.classList.contains('signed-in')"
+            }
+            Webmail::Roundcube => "!!document.querySelector('#rcmloginuser')",
+        }
+    }
+
     /// JavaScript: the message list shows a row with `subject`.
     pub fn rows_show(self, subject: &str) -> String {
         let rows = match self {

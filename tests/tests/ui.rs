@@ -1438,9 +1438,9 @@ async fn a_repeat_visit_starts_the_session_check_and_the_socket_while_the_app_lo
     browser.log_in(&url, ALICE.0, ALICE.1).await;
     row_uid(&browser, "Newsletter").await;
     browser
-        .wait_for_promise(&format!(
-            "webmailDevice.get('webmail Imap {}', 'list/INBOX').then(l => l && l.includes('Newsletter'))",
-            ALICE.0
+        .wait_for_promise(&on_device(
+            "list/INBOX",
+            "l => l && l.includes('Newsletter')",
         ))
         .await;
     browser.client.goto("about:blank").await.unwrap();
@@ -1650,12 +1650,21 @@ async fn a_change_made_offline_to_mail_deleted_elsewhere_meanwhile_is_dropped_an
     browser.close().await;
 }
 
-/// A script whose promise is true once the device keeps Alice's INBOX message `uid` (the app
-/// writes to IndexedDB in the background).
-fn kept_message(uid: &str) -> String {
+/// A script whose promise is what `then` (JavaScript taking the kept value, or null) makes of
+/// what the device keeps of Alice's IMAP account under `key` (the app writes to IndexedDB in
+/// the background).
+fn on_device(key: &str, then: &str) -> String {
     format!(
-        "webmailDevice.get('webmail Imap {}', 'index').then(i => i && JSON.parse(i).messages.some(m => m[1] == {uid}))",
+        "webmailDevice.get('webmail Imap {}', '{key}').then({then})",
         ALICE.0
+    )
+}
+
+/// A script whose promise is true once the device keeps Alice's INBOX message `uid`.
+fn kept_message(uid: &str) -> String {
+    on_device(
+        "index",
+        &format!("i => i && JSON.parse(i).messages.some(m => m[1] == {uid})"),
     )
 }
 
@@ -1702,20 +1711,14 @@ async fn the_settings_install_the_app_and_keep_the_newest_mail_for_offline() {
         .wait_for("!document.querySelector('#install')")
         .await;
 
-    let kept = |uid: &str| {
-        format!(
-            "webmailDevice.get('webmail Imap {}', 'index').then(i => i && JSON.parse(i).messages.some(m => m[1] == {uid}))",
-            ALICE.0
-        )
-    };
     let choose = |value: &str| {
         format!("const s = document.querySelector('#keep-offline'); s.value = '{value}'; s.dispatchEvent(new Event('change')); return true")
     };
     browser.eval(&choose("newest")).await;
     browser.client.refresh().await.unwrap();
     // Both kept without being opened, and the newsletter reads offline.
-    browser.wait_for_promise(&kept(&lunch)).await;
-    browser.wait_for_promise(&kept(&newsletter)).await;
+    browser.wait_for_promise(&kept_message(&lunch)).await;
+    browser.wait_for_promise(&kept_message(&newsletter)).await;
     browser.set_offline(true).await;
     browser.client.refresh().await.unwrap();
     browser.find(".banner.offline").await;
@@ -1733,10 +1736,7 @@ async fn the_settings_install_the_app_and_keep_the_newest_mail_for_offline() {
     browser.click(".topbar .settings").await;
     browser.find("#keep-offline").await;
     browser.eval(&choose("off")).await;
-    let nothing_kept = format!(
-        "webmailDevice.get('webmail Imap {}', 'message/{lunch}/INBOX').then(m => m === null)",
-        ALICE.0
-    );
+    let nothing_kept = on_device(&format!("message/{lunch}/INBOX"), "m => m === null");
     browser.wait_for_promise(&nothing_kept).await;
     browser.close().await;
 }

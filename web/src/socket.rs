@@ -123,7 +123,8 @@ fn connect(inner: &Rc<Inner>) {
     if busy {
         return;
     }
-    let Some(ws) = adopted().or_else(|| WebSocket::new(&address()).ok()) else {
+    let Some((ws, early)) = adopted().or_else(|| Some((WebSocket::new(&address()).ok()?, vec![])))
+    else {
         schedule_reconnect(inner);
         return;
     };
@@ -154,16 +155,13 @@ fn connect(inner: &Rc<Inner>) {
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     *inner.handlers.borrow_mut() = vec![on_open, on_message, on_close];
-    // What came on a socket the page opened before these handlers were there.
-    let early: Vec<String> = js_sys::Reflect::get(&ws, &"early".into())
-        .ok()
-        .and_then(|frames| frames.dyn_into::<js_sys::Array>().ok())
-        .map(|frames| frames.iter().filter_map(|f| f.as_string()).collect())
-        .unwrap_or_default();
     let open = ws.ready_state() == WebSocket::OPEN;
     *inner.ws.borrow_mut() = Some(ws);
     if open {
         opened(inner);
+    }
+    if early.is_empty() {
+        return;
     }
     // Once the app holds the socket: an event may have it ask the relay at once.
     let weak = Rc::downgrade(inner);
@@ -177,10 +175,20 @@ fn connect(inner: &Rc<Inner>) {
 }
 
 /// The socket the page opened once someone was signed in (index.html, login.js), while the app
-/// loaded: taken at the first connect, where it is open or opening.
-fn adopted() -> Option<WebSocket> {
+/// loaded, where it is open or opening; with the frames that came on it before the app's
+/// handlers replace the page's (read in the same turn, so none comes in between). The page
+/// hands it over once: later connects open their own.
+fn adopted() -> Option<(WebSocket, Vec<String>)> {
     let ws: WebSocket = crate::page::taken("webmailSocket")?.dyn_into().ok()?;
-    matches!(ws.ready_state(), WebSocket::CONNECTING | WebSocket::OPEN).then_some(ws)
+    if !matches!(ws.ready_state(), WebSocket::CONNECTING | WebSocket::OPEN) {
+        return None;
+    }
+    let early = js_sys::Reflect::get(&ws, &"early".into())
+        .ok()
+        .and_then(|frames| frames.dyn_into::<js_sys::Array>().ok())
+        .map(|frames| frames.iter().filter_map(|f| f.as_string()).collect())
+        .unwrap_or_default();
+    Some((ws, early))
 }
 
 /// The relay's socket, where the page came from.

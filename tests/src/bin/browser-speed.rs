@@ -256,7 +256,7 @@ async fn main() {
         let (ours, ours_first) = measure(Webmail::Ours, &relay.url(), &mut phone).await;
         drop(relay);
         let roundcube = Roundcube::start(proxy.port, &dovecot.pki.ca_pem).await;
-        let (peer, peer_first) = measure(Webmail::Roundcube, &roundcube.url, &mut phone).await;
+        let (peer, peer_first) = measure(Webmail::Roundcube, &roundcube.url(), &mut phone).await;
         table.push((rtt, ours, peer));
         firsts.push((rtt, ours_first, peer_first));
     }

@@ -71,13 +71,7 @@ async fn app_files(browser: &Browser, webmail: Webmail) -> (f64, Vec<(String, u6
 /// A script for every page the browser opens: notes in `window.marks` the first frame (ms from
 /// the start of navigation) in which the login form can be used, and the newest row shows.
 fn marks_script(webmail: Webmail) -> String {
-    let form = match webmail {
-        Webmail::Ours => {
-            "document.getElementById('login-form')?.hidden === false \
-             && !document.documentElement.classList.contains('signed-in')"
-        }
-        Webmail::Roundcube => "!!document.querySelector('#rcmloginuser')",
-    };
+    let form = webmail.login_form_shows();
     let rows = webmail.rows_show(NEWEST);
     format!(
         "window.marks = {{}};
@@ -158,6 +152,11 @@ async fn first_visit(webmail: Webmail, url: &str, typing: Duration) -> Visit {
         submit_to_rows: shown - clicked,
         repeat_rows,
     }
+}
+
+/// All visits to one webmail, whatever the typing.
+fn every_visit(by_typing: &[Vec<Visit>]) -> Vec<&Visit> {
+    by_typing.iter().flatten().collect()
 }
 
 fn total(files: &[(String, u64)]) -> u64 {
@@ -254,12 +253,16 @@ async fn main() {
          1.47 Mbit/s down, CPU 4x slower), a fresh browser each visit; times are medians of {VISITS} (lowest–highest):\n"
     );
     println!("{:<56} {:>22} {:>22}", "", "ours", "Roundcube");
-    let row = |label: &str, figure: &dyn Fn(&Visit) -> f64, unit: &str| {
-        let cell = |w: usize| {
-            let all: Vec<f64> = visits[w].iter().flatten().map(figure).collect();
-            summary(all, unit)
-        };
+    // A row: what `figure` gives for the visits `of` each webmail picks.
+    let print_row = |label: &str,
+                     of: &dyn Fn(&[Vec<Visit>]) -> Vec<&Visit>,
+                     figure: &dyn Fn(&Visit) -> f64,
+                     unit: &str| {
+        let cell = |w: usize| summary(of(&visits[w]).into_iter().map(figure).collect(), unit);
         println!("{label:<56} {:>22} {:>22}", cell(0), cell(1));
+    };
+    let row = |label: &str, figure: &dyn Fn(&Visit) -> f64, unit: &str| {
+        print_row(label, &every_visit, figure, unit)
     };
     row(
         "the login page, bytes",
@@ -268,15 +271,11 @@ async fn main() {
     );
     row("the login form can be used", &|v| v.form_usable, "ms");
     for (t, (typing, _)) in typings.iter().enumerate() {
-        let cell = |w: usize| {
-            let times: Vec<f64> = visits[w][t].iter().map(|v| v.submit_to_rows).collect();
-            summary(times, "ms")
-        };
-        println!(
-            "{:<56} {:>22} {:>22}",
-            format!("signing in {typing} → newest row"),
-            cell(0),
-            cell(1)
+        print_row(
+            &format!("signing in {typing} → newest row"),
+            &|by_typing| by_typing[t].iter().collect(),
+            &|v| v.submit_to_rows,
+            "ms",
         );
     }
     row(

@@ -5,6 +5,8 @@
 const CACHE = "webmail-shell-v4";
 // The page of the release before, kept for what it names.
 const PREVIOUS = "/previous-release";
+// How long a visit waits for the page from the network before it takes the kept one (ms).
+const PAGE_PATIENCE = 3000;
 
 // The paths a page of the app names: attributes name most; the loader (Trunk.toml) names the
 // app's files (the script, the wasm and its other parts) in quotes.
@@ -72,17 +74,16 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (event.request.mode === "navigate") {
-    // The page: fresh when online (a new release), the cached one when not.
-    event.respondWith(
-      fetch(event.request)
-        .then((response) => {
-          if (response.ok) {
-            event.waitUntil(keepShell(response.clone()).catch(() => {}));
-          }
-          return response;
-        })
-        .catch(() => caches.match("/")),
-    );
+    // The page: fresh when online (a new release shows at once), the kept one when not, or
+    // when the network has not answered within PAGE_PATIENCE (a link that hangs, as a phone's
+    // does between cells). A fresh page that comes later is still kept, for the next visit.
+    const fresh = fetch(event.request);
+    // Registered first, so the copy is taken before the page reads the response.
+    event.waitUntil(fresh.then((response) => response.ok && keepShell(response.clone()))
+      .catch(() => {}));
+    const patience = new Promise((resolve) => setTimeout(resolve, PAGE_PATIENCE));
+    const kept = patience.then(() => caches.match("/")).then((page) => page || fresh);
+    event.respondWith(Promise.race([fresh, kept]).catch(() => caches.match("/")));
     return;
   }
   // Script, wasm, styles, icons: their names change with their content, so the cache is right.

@@ -157,8 +157,14 @@ impl Browser {
 
     /// Waits up to 10 s until the JavaScript expression `condition` is true in the page.
     pub async fn wait_for(&self, condition: &str) {
+        self.wait_for_within(condition, Duration::from_secs(10))
+            .await;
+    }
+
+    /// Waits up to `patience` until the JavaScript expression `condition` is true in the page.
+    pub async fn wait_for_within(&self, condition: &str, patience: Duration) {
         let script = format!("return !!({condition});");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + patience;
         while tokio::time::Instant::now() < deadline {
             if let Ok(serde_json::Value::Bool(true)) = self.client.execute(&script, vec![]).await {
                 return;

@@ -1,6 +1,7 @@
 //! A TCP proxy in front of a real server that can cut every connection through it, stall them
-//! (hold them open, passing nothing), or slip bytes into what the server sends, to test what the relay does when its mail-server connection
-//! drops or turns to garbage. Otherwise it forwards bytes unchanged.
+//! (hold them open, passing nothing), or slip bytes into what the server sends: to test what the
+//! relay does when its mail-server connection drops or turns to garbage, and what the app does
+//! when its link to the relay hangs. Otherwise it forwards bytes unchanged.
 
 use std::{
     sync::{
@@ -34,6 +35,10 @@ pub struct FaultProxy {
     /// For connections opened from now on: once the server has sent the first of these bytes,
     /// the second follow in the same write (a man in the middle before STARTTLS).
     append: Arc<Mutex<Option<Append>>>,
+    /// Every connection passes nothing while set: see [`FaultProxy::hang`].
+    hanging: Arc<AtomicBool>,
+    /// For connections opened from now on: see [`FaultProxy::hold_asking`].
+    hold: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 /// What [`FaultProxy::append_after`] slips in, and after what.
@@ -55,6 +60,10 @@ impl FaultProxy {
         let counter = Arc::clone(&passed);
         let append: Arc<Mutex<Option<Append>>> = Arc::default();
         let appending = Arc::clone(&append);
+        let hanging: Arc<AtomicBool> = Arc::default();
+        let link = Arc::clone(&hanging);
+        let hold: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+        let holding = Arc::clone(&hold);
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
@@ -68,7 +77,8 @@ impl FaultProxy {
                     injected,
                     limit,
                     appending.lock().expect("not poisoned").clone(),
-                    Arc::clone(&stalled),
+                    holding.lock().expect("not poisoned").clone(),
+                    [Arc::clone(&stalled), Arc::clone(&link)],
                     Arc::clone(&counter),
                 ));
                 tracked.lock().expect("not poisoned").push(Connection {
@@ -85,6 +95,8 @@ impl FaultProxy {
             cut_after,
             passed,
             append,
+            hanging,
+            hold,
         }
     }
 
@@ -126,6 +138,20 @@ impl FaultProxy {
         live
     }
 
+    /// Connections opened from now on pass nothing more, either way, once the client sends a
+    /// chunk that starts with `asking` (`None`: never), as through a middlebox that holds what
+    /// it does not understand, such as a WebSocket's upgrade. Other requests pass as before.
+    pub fn hold_asking(&self, asking: Option<&[u8]>) {
+        *self.hold.lock().expect("not poisoned") = asking.map(<[u8]>::to_vec);
+    }
+
+    /// The link hangs (`true`) or passes again (`false`): every connection, open or opened
+    /// meanwhile, passes nothing either way but stays open, as on a phone between cells. New
+    /// connections are still accepted: only a timeout can tell.
+    pub fn hang(&self, hanging: bool) {
+        self.hanging.store(hanging, Ordering::SeqCst);
+    }
+
     /// Every open connection stops passing bytes either way but stays open, as behind a dead
     /// router: only a timeout can tell. New connections pass bytes as before.
     pub fn stall_all(&self) {
@@ -147,7 +173,9 @@ async fn forward(
     mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
     mut budget: Option<usize>,
     mut append: Option<Append>,
-    stalled: Arc<AtomicBool>,
+    hold: Option<Vec<u8>>,
+    // This connection's own stall, and the whole link's.
+    stalled: [Arc<AtomicBool>; 2],
     passed: Arc<AtomicU64>,
 ) {
     let (mut from_client, mut to_client) = client.split();
@@ -155,7 +183,7 @@ async fn forward(
     let mut up = [0u8; 16 * 1024];
     let mut down = [0u8; 16 * 1024];
     loop {
-        if stalled.load(Ordering::SeqCst) {
+        if stalled.iter().any(|s| s.load(Ordering::SeqCst)) {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
@@ -165,6 +193,10 @@ async fn forward(
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     passed.fetch_add(n as u64, Ordering::SeqCst);
+                    if hold.as_ref().is_some_and(|asking| up[..n].starts_with(asking)) {
+                        stalled[0].store(true, Ordering::SeqCst);
+                        continue;
+                    }
                     if to_server.write_all(&up[..n]).await.is_err() { break }
                 }
             },

@@ -1492,6 +1492,80 @@ async fn a_repeat_visit_starts_the_session_check_and_the_socket_while_the_app_lo
     browser.close().await;
 }
 
+/// A phone whose link hangs (connections open, nothing comes back: between cells, or through a
+/// middlebox that holds WebSockets) is not left on a blank page or an empty list: after a few
+/// seconds it shows the Inbox the device keeps and says it is offline; once the link passes
+/// again, the server's mail shows without a reload.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_that_hangs_shows_the_kept_inbox_and_the_servers_once_it_passes() {
+    let (dovecot, relay) = setup().await;
+    let link = FaultProxy::start(relay.addr.port()).await;
+    let url = format!("http://127.0.0.1:{}", link.port);
+    let browser = Browser::phone().await;
+    browser.log_in(&url, ALICE.0, ALICE.1).await;
+    row_uid(&browser, "Newsletter").await;
+    let kept =
+        |subject: &str| on_device("list/INBOX", &format!("l => l && l.includes({subject:?})"));
+    browser.wait_for_promise(&kept("Newsletter")).await;
+    // The service worker keeps the page for the next visit.
+    browser.wait_for_promise("caches.match('/')").await;
+    let rows = "[...document.querySelectorAll('.rows .row')].map(r => r.textContent).join()";
+    let offline = "!!document.querySelector('.banner.offline')";
+    let shows = |subject: &str, offline_too: bool| {
+        format!("{rows}.includes({subject:?}) && {offline} === {offline_too}")
+    };
+    let new_mail = |subject: &str| {
+        dovecot.deliver(
+            ALICE.0,
+            &mail::message(
+                "Carol <carol@example.org>",
+                ALICE.0,
+                subject,
+                "Tue, 14 Nov 2023 12:00:00 +0000",
+                "Hi",
+            ),
+            false,
+        );
+    };
+
+    // The socket's upgrade is held, the page and the session check pass.
+    browser.client.goto("about:blank").await.unwrap();
+    link.hold_asking(Some(b"GET /ws"));
+    new_mail("First while away");
+    browser.client.goto(&url).await.unwrap();
+    browser
+        .wait_for_within(&shows("Newsletter", true), Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        browser
+            .eval(&format!("return {rows}.includes('First while away')"))
+            .await,
+        false
+    );
+    link.hold_asking(None);
+    browser
+        .wait_for_within(&shows("First while away", false), Duration::from_secs(40))
+        .await;
+    browser.wait_for_promise(&kept("First while away")).await;
+
+    // The whole link hangs: the page too comes from the device.
+    browser.client.goto("about:blank").await.unwrap();
+    link.hang(true);
+    new_mail("Second while away");
+    tokio::time::timeout(Duration::from_secs(20), browser.client.goto(&url))
+        .await
+        .expect("the kept page shows while the link hangs")
+        .unwrap();
+    browser
+        .wait_for_within(&shows("First while away", true), Duration::from_secs(20))
+        .await;
+    link.hang(false);
+    browser
+        .wait_for_within(&shows("Second while away", false), Duration::from_secs(40))
+        .await;
+    browser.close().await;
+}
+
 /// The login page is the page itself: it shows and works without the app (its wasm held back
 /// here, as on a slow phone connection), in the language the device chose, and not on a device
 /// someone is signed in on. A first visit fetches no app; going into the form fetches it, and

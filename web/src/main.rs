@@ -15,6 +15,7 @@ mod text;
 mod theme;
 mod upload;
 mod views;
+mod wait;
 
 fn main() {
     leptos::mount::mount_to_body(views::App);

@@ -5,9 +5,11 @@ use std::{
     cell::{Cell, RefCell},
     collections::HashMap,
     rc::{Rc, Weak},
+    time::Duration,
 };
 
 use futures_channel::oneshot;
+use leptos::prelude::set_timeout;
 use protocol::{ErrorCode, ErrorInfo, Event, RequestId, Response, ServerFrame};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{MessageEvent, WebSocket};
@@ -43,8 +45,15 @@ struct Inner {
     lost: Cell<bool>,
 }
 
+/// How long a socket may take to open. A link that hangs (a phone between cells, a captive
+/// portal) would keep it opening for minutes, and every request behind it: after this, it is
+/// given up as if it had dropped, and tried again.
+const PATIENCE: Duration = Duration::from_secs(8);
+
 impl Socket {
-    pub fn open(on_notice: impl Fn(Notice) + 'static) -> Self {
+    /// `away`: the relay has not answered yet and the app reads what the device keeps; the
+    /// first time the socket opens is told as [`Notice::Back`].
+    pub fn open(away: bool, on_notice: impl Fn(Notice) + 'static) -> Self {
         let inner = Rc::new(Inner {
             ws: RefCell::new(None),
             next_id: Cell::new(1),
@@ -54,7 +63,7 @@ impl Socket {
             handlers: RefCell::default(),
             on_online: RefCell::default(),
             attempts: Cell::new(0),
-            lost: Cell::new(false),
+            lost: Cell::new(away),
         });
         connect(&inner);
         // A phone back on the network: try at once rather than at the end of the backoff.
@@ -156,9 +165,19 @@ fn connect(inner: &Rc<Inner>) {
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     *inner.handlers.borrow_mut() = vec![on_open, on_message, on_close];
     let open = ws.ready_state() == WebSocket::OPEN;
-    *inner.ws.borrow_mut() = Some(ws);
+    *inner.ws.borrow_mut() = Some(ws.clone());
     if open {
         opened(inner);
+    } else {
+        // Closing a socket still opening fails it: `on_close` above takes it from there.
+        set_timeout(
+            move || {
+                if ws.ready_state() == WebSocket::CONNECTING {
+                    let _ = ws.close();
+                }
+            },
+            PATIENCE,
+        );
     }
     if early.is_empty() {
         return;
@@ -247,17 +266,14 @@ fn schedule_reconnect(inner: &Rc<Inner>) {
     inner.attempts.set(attempts + 1);
     let delay = (1000 * 2u32.saturating_pow(attempts)).min(30_000);
     let weak = Rc::downgrade(inner);
-    let retry = Closure::once_into_js(move || {
-        if let Some(inner) = weak.upgrade() {
-            connect(&inner);
-        }
-    });
-    if let Some(window) = web_sys::window() {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-            retry.unchecked_ref(),
-            delay as i32,
-        );
-    }
+    set_timeout(
+        move || {
+            if let Some(inner) = weak.upgrade() {
+                connect(&inner);
+            }
+        },
+        Duration::from_millis(delay.into()),
+    );
 }
 
 fn answer(inner: &Rc<Inner>, id: RequestId, result: Answer) {

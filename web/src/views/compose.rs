@@ -74,16 +74,6 @@ fn signed(identity: &Identity, text: String) -> String {
     format!("\n\n-- \n{}{text}", identity.signature.trim_end())
 }
 
-/// Waits `ms` milliseconds.
-async fn pause(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 /// Starts a reply or forward of a message: the relay fills in recipients, subject, quote.
 pub fn answer(mail: Mail, folder: String, uid: u32, kind: ReplyKind) {
     let lang = crate::i18n::Lang::initial().tag().to_owned();
@@ -377,7 +367,7 @@ fn Editor(draft: Draft) -> impl IntoView {
         spawn_local(async move {
             // A save under way changes where the attachments are: send what it leaves.
             while save_in_flight.get() {
-                pause(50).await;
+                crate::wait::pause(std::time::Duration::from_millis(50)).await;
             }
             let draft = current();
             let delay_seconds = undo_delay();

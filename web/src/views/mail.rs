@@ -17,12 +17,21 @@ use crate::{
 };
 
 #[component]
-pub fn MailApp(info: SessionInfo, device: Device, phase: RwSignal<Phase>) -> impl IntoView {
+pub fn MailApp(
+    info: SessionInfo,
+    device: Device,
+    phase: RwSignal<Phase>,
+    /// The relay has not answered (yet): what the device keeps shows until it does.
+    away: bool,
+) -> impl IntoView {
     let lang = expect_context::<RwSignal<Lang>>();
     let mail = Mail::new(info.sending.clone(), device);
+    if away {
+        mail.link.set(Link::Lost);
+    }
     provide_context(mail);
 
-    let socket = Socket::open(move |notice| match notice {
+    let socket = Socket::open(away, move |notice| match notice {
         // Signed out elsewhere ("everywhere", or in another tab), or the session's time is up.
         Notice::Event(Event::LoggedOut) => spawn_local(super::signed_out(phase, device)),
         Notice::Event(Event::FolderChanged {

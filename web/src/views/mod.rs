@@ -15,10 +15,13 @@ pub mod undo;
 
 pub use compose::resume as resume_writing;
 
+use std::{pin::pin, time::Duration};
+
+use futures_util::future::{select, Either};
 use leptos::{prelude::*, task::spawn_local};
 use protocol::{ErrorCode, SessionInfo};
 
-use crate::{api, i18n::Lang, offline::Device, theme::Theme};
+use crate::{api, i18n::Lang, offline::Device, theme::Theme, wait::pause};
 
 /// Where the user is; the whole app hangs on this one signal.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,9 +32,17 @@ pub enum Phase {
     Unreachable,
     /// The page's login form takes over: see [`show_login`].
     LoggedOut,
-    /// Also while the relay cannot be reached: the user reads what the device keeps.
+    /// The relay said the session holds.
     LoggedIn(SessionInfo, Device),
+    /// Signed in on this device, but the relay cannot be reached or has not answered in time:
+    /// the user reads what the device keeps until the socket gets through.
+    Away(SessionInfo, Device),
 }
+
+/// How long the start waits for the relay to say whether the session holds, where the device
+/// keeps mail to show meanwhile. On a link that hangs, the answer may take minutes; where the
+/// device keeps nothing, the start waits for it however long it takes.
+const PATIENCE: Duration = Duration::from_secs(4);
 
 /// localStorage: a sign-out the relay did not hear of (it could not be reached), which the login
 /// page finishes (login.js).
@@ -77,10 +88,18 @@ async fn starting_phase() -> Phase {
     if crate::prefs::get(SIGN_OUT_PENDING).is_some() || crate::prefs::get(SIGNED_IN).is_none() {
         return Phase::LoggedOut;
     }
-    match api::session().await {
+    let asked = pin!(api::session());
+    let answer = match select(asked, pin!(pause(PATIENCE))).await {
+        Either::Left((answer, _)) => answer,
+        Either::Right(((), asked)) => match Device::last_session().await {
+            Some((info, device)) => return Phase::Away(info, device),
+            None => asked.await,
+        },
+    };
+    match answer {
         Ok(info) => signed_in(info).await,
         Err(e) if e.code == ErrorCode::ServerUnreachable => match Device::last_session().await {
-            Some((info, device)) => Phase::LoggedIn(info, device),
+            Some((info, device)) => Phase::Away(info, device),
             None => Phase::Unreachable,
         },
         Err(_) => {
@@ -137,6 +156,11 @@ pub fn App() -> impl IntoView {
             show_login();
             ().into_any()
         }
-        Phase::LoggedIn(info, device) => view! { <mail::MailApp info device phase /> }.into_any(),
+        Phase::LoggedIn(info, device) => {
+            view! { <mail::MailApp info device phase away=false /> }.into_any()
+        }
+        Phase::Away(info, device) => {
+            view! { <mail::MailApp info device phase away=true /> }.into_any()
+        }
     }
 }

@@ -126,7 +126,7 @@ impl Client {
             .collect()
     }
 
-    /// Sends a raw text frame (for garbage tests).
+    /// Sends a raw text frame: garbage, or a request whose answer is not waited for.
     pub async fn send_raw(&mut self, text: &str) {
         self.ws
             .send(Message::text(text))

@@ -444,6 +444,31 @@ async fn a_silent_socket_is_closed_and_a_live_one_kept() {
     assert!(closed, "the silent socket was closed by the relay");
 }
 
+/// The app's sign of life (`ping`) is answered at once, even while the mail server hangs
+/// behind a request on the same socket: the app does not take a slow mail server for a dead
+/// socket.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ping_is_answered_at_once_while_the_mail_server_hangs() {
+    let dovecot = dovecot_with_mail().await;
+    let proxy = FaultProxy::start(dovecot.imap_port).await;
+    let mut imap = dovecot.imap_server(TlsMode::Starttls);
+    imap.port = proxy.port;
+    let relay = RunningRelay::start(imap).await;
+    let mut client = Client::login(&relay, ALICE.0, ALICE.1).await;
+    client.ok(json!({"op": "list_folders"})).await;
+    proxy.stall_all();
+    client
+        .send_raw(
+            &json!({"id": 900, "op": "search", "folder": "INBOX", "query": {"text": "lunch"}})
+                .to_string(),
+        )
+        .await;
+    let answered = tokio::time::timeout(Duration::from_secs(2), client.ok(json!({"op": "ping"})))
+        .await
+        .expect("the ping is answered while the search waits for the mail server");
+    assert_eq!(answered["kind"], "done");
+}
+
 /// The app's files in `dist/` whose names end in `suffix` (one each; the build hashes names).
 fn built(suffix: &str) -> String {
     let dist = webmail_tests::workspace_root().join("dist");

@@ -1446,17 +1446,7 @@ async fn a_repeat_visit_starts_the_session_check_and_the_socket_while_the_app_lo
     browser.client.goto("about:blank").await.unwrap();
 
     // Meanwhile, elsewhere: new mail comes, and the newsletter is deleted.
-    dovecot.deliver(
-        ALICE.0,
-        &mail::message(
-            "Carol <carol@example.org>",
-            ALICE.0,
-            "Fresh from the server",
-            "Tue, 14 Nov 2023 12:00:00 +0000",
-            "Hi",
-        ),
-        false,
-    );
+    new_mail(&dovecot, "Fresh from the server");
     let mut imap = RawImap::login(dovecot.imap_port, ALICE.0, ALICE.1).await;
     imap.ok("SELECT INBOX").await;
     imap.ok("STORE 2 +FLAGS.SILENT (\\Deleted)").await;
@@ -1514,24 +1504,11 @@ async fn a_link_that_hangs_shows_the_kept_inbox_and_the_servers_once_it_passes()
     let shows = |subject: &str, offline_too: bool| {
         format!("{rows}.includes({subject:?}) && {offline} === {offline_too}")
     };
-    let new_mail = |subject: &str| {
-        dovecot.deliver(
-            ALICE.0,
-            &mail::message(
-                "Carol <carol@example.org>",
-                ALICE.0,
-                subject,
-                "Tue, 14 Nov 2023 12:00:00 +0000",
-                "Hi",
-            ),
-            false,
-        );
-    };
 
     // The socket's upgrade is held, the page and the session check pass.
     browser.client.goto("about:blank").await.unwrap();
     link.hold_asking(Some(b"GET /ws"));
-    new_mail("First while away");
+    new_mail(&dovecot, "First while away");
     browser.client.goto(&url).await.unwrap();
     browser
         .wait_for_within(&shows("Newsletter", true), Duration::from_secs(20))
@@ -1551,7 +1528,7 @@ async fn a_link_that_hangs_shows_the_kept_inbox_and_the_servers_once_it_passes()
     // The whole link hangs: the page too comes from the device.
     browser.client.goto("about:blank").await.unwrap();
     link.hang(true);
-    new_mail("Second while away");
+    new_mail(&dovecot, "Second while away");
     tokio::time::timeout(Duration::from_secs(20), browser.client.goto(&url))
         .await
         .expect("the kept page shows while the link hangs")
@@ -1562,6 +1539,45 @@ async fn a_link_that_hangs_shows_the_kept_inbox_and_the_servers_once_it_passes()
     link.hang(false);
     browser
         .wait_for_within(&shows("Second while away", false), Duration::from_secs(40))
+        .await;
+    browser.close().await;
+}
+
+/// A socket that died without a word (a phone between cells, a router that forgot the
+/// connection: nothing comes, nothing fails) is noticed and replaced, both when the page is
+/// shown again (a phone woken up) and when a message is long in opening; the mail that came
+/// meanwhile shows, without a reload.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_that_died_silently_is_noticed_and_replaced() {
+    let (dovecot, relay) = setup().await;
+    let link = FaultProxy::start(relay.addr.port()).await;
+    let browser = Browser::desktop().await;
+    browser
+        .log_in(&format!("http://127.0.0.1:{}", link.port), ALICE.0, ALICE.1)
+        .await;
+    let newsletter = row_uid(&browser, "Newsletter").await;
+    let listed = |subject: &str| {
+        format!("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes({subject:?}))")
+    };
+
+    // The page is shown again, its socket dead meanwhile.
+    link.stall_all();
+    new_mail(&dovecot, "First while asleep");
+    browser
+        .eval("document.dispatchEvent(new Event('visibilitychange')); return true")
+        .await;
+    browser
+        .wait_for_within(&listed("First while asleep"), Duration::from_secs(30))
+        .await;
+
+    // A message is opened just after the socket died.
+    link.stall_all();
+    new_mail(&dovecot, "Second while away");
+    browser
+        .click(&format!(".row[data-uid='{newsletter}'] .open"))
+        .await;
+    browser
+        .wait_for_within(&listed("Second while away"), Duration::from_secs(40))
         .await;
     browser.close().await;
 }
@@ -1722,6 +1738,21 @@ async fn a_change_made_offline_to_mail_deleted_elsewhere_meanwhile_is_dropped_an
     );
     assert!(imap.messages("Trash").await.is_empty());
     browser.close().await;
+}
+
+/// New unread mail for Alice, from Carol, with this subject.
+fn new_mail(dovecot: &Dovecot, subject: &str) {
+    dovecot.deliver(
+        ALICE.0,
+        &mail::message(
+            "Carol <carol@example.org>",
+            ALICE.0,
+            subject,
+            "Tue, 14 Nov 2023 12:00:00 +0000",
+            "Hi",
+        ),
+        false,
+    );
 }
 
 /// A script whose promise is what `then` (JavaScript taking the kept value, or null) makes of

@@ -10,7 +10,7 @@ use std::{
 
 use futures_channel::oneshot;
 use leptos::prelude::set_timeout;
-use protocol::{ErrorCode, ErrorInfo, Event, RequestId, Response, ServerFrame};
+use protocol::{ErrorCode, ErrorInfo, Event, Request, RequestId, Response, ServerFrame};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{MessageEvent, WebSocket};
 
@@ -39,16 +39,47 @@ struct Inner {
     queued: RefCell<Vec<String>>,
     on_notice: Box<dyn Fn(Notice)>,
     handlers: RefCell<Vec<Handler>>,
-    on_online: RefCell<Option<Handler>>,
+    /// On the network coming back, and on the page being shown again: see [`woken`].
+    on_wake: RefCell<Option<Handler>>,
     /// Reconnect attempts since the last successful open.
     attempts: Cell<u32>,
     lost: Cell<bool>,
+    /// Frames heard, to tell a socket that has gone silent.
+    heard: Cell<u64>,
+    /// A ping is out: see [`probe`].
+    probing: Cell<bool>,
 }
 
-/// How long a socket may take to open. A link that hangs (a phone between cells, a captive
-/// portal) would keep it opening for minutes, and every request behind it: after this, it is
-/// given up as if it had dropped, and tried again.
+/// How long a socket may take to open, or to answer a ping. A link that hangs (a phone between
+/// cells, a captive portal) would keep it opening, or an open one silent, for minutes, and every
+/// request behind it: after this, it is given up as if it had dropped, and tried again.
 const PATIENCE: Duration = Duration::from_secs(8);
+
+/// How long a request waits, with nothing heard on the socket, before the relay is asked for a
+/// sign of life.
+const PROBE_AFTER: Duration = Duration::from_secs(4);
+
+/// Where the page listens for a reason to check the socket: see [`woken`].
+const WAKE_EVENTS: [(Target, &str); 2] = [
+    (Target::Window, "online"),
+    (Target::Document, "visibilitychange"),
+];
+
+#[derive(Clone, Copy)]
+enum Target {
+    Window,
+    Document,
+}
+
+impl Target {
+    fn get(self) -> Option<web_sys::EventTarget> {
+        let window = web_sys::window()?;
+        match self {
+            Target::Window => Some(window.into()),
+            Target::Document => window.document().map(Into::into),
+        }
+    }
+}
 
 impl Socket {
     /// `away`: the relay has not answered yet and the app reads what the device keeps; the
@@ -61,22 +92,21 @@ impl Socket {
             queued: RefCell::default(),
             on_notice: Box::new(on_notice),
             handlers: RefCell::default(),
-            on_online: RefCell::default(),
+            on_wake: RefCell::default(),
             attempts: Cell::new(0),
             lost: Cell::new(away),
+            heard: Cell::new(0),
+            probing: Cell::new(false),
         });
         connect(&inner);
-        // A phone back on the network: try at once rather than at the end of the backoff.
-        let weak = Rc::downgrade(&inner);
-        let on_online = handler(&weak, |inner, _| {
-            inner.attempts.set(0);
-            connect(inner);
-        });
-        if let Some(window) = web_sys::window() {
-            let _ = window
-                .add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        let on_wake = handler(&Rc::downgrade(&inner), |inner, _| woken(inner));
+        for (target, event) in WAKE_EVENTS {
+            if let Some(target) = target.get() {
+                let _ = target
+                    .add_event_listener_with_callback(event, on_wake.as_ref().unchecked_ref());
+            }
         }
-        *inner.on_online.borrow_mut() = Some(on_online);
+        *inner.on_wake.borrow_mut() = Some(on_wake);
         Self { inner }
     }
 
@@ -87,32 +117,145 @@ impl Socket {
             return Err(ErrorInfo::new(ErrorCode::BadRequest, "not a request"));
         };
         let inner = &self.inner;
-        let id = inner.next_id.get();
-        inner.next_id.set(id + 1);
-        let frame = format!("{{\"id\":{id},{fields}");
+        let (id, frame) = framed(inner, fields);
         let (reply, answer) = oneshot::channel();
         inner.pending.borrow_mut().insert(id, reply);
-        let open = inner
-            .ws
-            .borrow()
-            .as_ref()
-            .filter(|ws| ws.ready_state() == WebSocket::OPEN)
-            .map(|ws| ws.send_with_str(&frame).is_ok())
-            .unwrap_or(false);
-        if !open {
+        if sent(inner, &frame) {
+            // An answer that is long in coming on a socket that says nothing else: is it alive?
+            let heard = inner.heard.get();
+            let weak = Rc::downgrade(inner);
+            set_timeout(
+                move || {
+                    if let Some(inner) = weak.upgrade() {
+                        if inner.pending.borrow().contains_key(&id) && inner.heard.get() == heard {
+                            probe(&inner);
+                        }
+                    }
+                },
+                PROBE_AFTER,
+            );
+        } else {
             inner.queued.borrow_mut().push(frame);
         }
         answer.await.unwrap_or_else(|_| Err(lost()))
     }
 }
 
+/// The frame for a request's JSON fields (without the opening brace), with a new id in front,
+/// as [`protocol::ClientFrame`] has it.
+fn framed(inner: &Inner, fields: &str) -> (RequestId, String) {
+    let id = inner.next_id.get();
+    inner.next_id.set(id + 1);
+    (id, format!("{{\"id\":{id},{fields}"))
+}
+
+/// Whether `frame` went out on an open socket.
+fn sent(inner: &Inner, frame: &str) -> bool {
+    inner
+        .ws
+        .borrow()
+        .as_ref()
+        .filter(|ws| ws.ready_state() == WebSocket::OPEN)
+        .is_some_and(|ws| ws.send_with_str(frame).is_ok())
+}
+
+/// Asks the relay for a sign of life. Where nothing at all is heard within [`PATIENCE`], the
+/// socket died without a word (a phone between cells, a router that forgot it): it is given up,
+/// so requests fall back to what the device keeps and a new socket is tried.
+fn probe(inner: &Rc<Inner>) {
+    let Some(ws) = inner.ws.borrow().clone() else {
+        return;
+    };
+    if inner.probing.replace(true) {
+        return;
+    }
+    let ping = serde_json::to_string(&Request::Ping).expect("serializes");
+    let (_, frame) = framed(inner, &ping[1..]);
+    let heard = inner.heard.get();
+    if !sent(inner, &frame) {
+        inner.probing.set(false);
+        return;
+    }
+    let weak = Rc::downgrade(inner);
+    set_timeout(
+        move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.probing.set(false);
+                if inner.heard.get() == heard && current(&inner, &ws) {
+                    give_up(&inner);
+                }
+            }
+        },
+        PATIENCE,
+    );
+}
+
+/// The network came back, or the page is shown again (a phone woken up, whose socket may have
+/// died meanwhile): a socket that is down is tried at once rather than at the end of the
+/// backoff, one that is open is checked.
+fn woken(inner: &Rc<Inner>) {
+    let hidden = web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden());
+    if hidden {
+        return;
+    }
+    let open = inner
+        .ws
+        .borrow()
+        .as_ref()
+        .is_some_and(|ws| ws.ready_state() == WebSocket::OPEN);
+    if open {
+        probe(inner);
+    } else {
+        inner.attempts.set(0);
+        connect(inner);
+    }
+}
+
+fn current(inner: &Inner, ws: &WebSocket) -> bool {
+    inner.ws.borrow().as_ref() == Some(ws)
+}
+
+/// Gives the socket up at once: what waits on it fails now, not after a close handshake that a
+/// dead link never finishes, and a new one is tried.
+fn give_up(inner: &Rc<Inner>) {
+    let Some(ws) = inner.ws.borrow_mut().take() else {
+        return;
+    };
+    ws.set_onopen(None);
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
+    let _ = ws.close();
+    dropped(inner);
+}
+
+/// The socket closed, or was given up.
+fn dropped(inner: &Rc<Inner>) {
+    // Every request waiting is told it failed, and the frames not sent yet go with them: they
+    // must not go out later, after their sender heard they failed.
+    inner.queued.borrow_mut().clear();
+    for (_, waiting) in inner.pending.borrow_mut().drain() {
+        let _ = waiting.send(Err(lost()));
+    }
+    // Told at every failed attempt, not only the first: the app checks each time whether the
+    // session is still there (a relay that restarted comes back without it).
+    inner.lost.set(true);
+    (inner.on_notice)(Notice::Lost);
+    schedule_reconnect(inner);
+}
+
 impl Drop for Socket {
     fn drop(&mut self) {
-        if let (Some(window), Some(on_online)) =
-            (web_sys::window(), self.inner.on_online.borrow().as_ref())
-        {
-            let _ = window
-                .remove_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        if let Some(on_wake) = self.inner.on_wake.borrow().as_ref() {
+            for (target, event) in WAKE_EVENTS {
+                if let Some(target) = target.get() {
+                    let _ = target.remove_event_listener_with_callback(
+                        event,
+                        on_wake.as_ref().unchecked_ref(),
+                    );
+                }
+            }
         }
         if let Some(ws) = self.inner.ws.borrow_mut().take() {
             ws.set_onclose(None);
@@ -148,17 +291,8 @@ fn connect(inner: &Rc<Inner>) {
         }
     });
     let on_close = handler(&weak, |inner, _| {
-        // Every request waiting is told it failed, and the frames not sent yet go with them:
-        // they must not go out later, after their sender heard they failed.
-        inner.queued.borrow_mut().clear();
-        for (_, waiting) in inner.pending.borrow_mut().drain() {
-            let _ = waiting.send(Err(lost()));
-        }
-        // Told at every failed attempt, not only the first: the app checks each time whether
-        // the session is still there (a relay that restarted comes back without it).
-        inner.lost.set(true);
-        (inner.on_notice)(Notice::Lost);
-        schedule_reconnect(inner);
+        inner.ws.borrow_mut().take();
+        dropped(inner);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -169,11 +303,13 @@ fn connect(inner: &Rc<Inner>) {
     if open {
         opened(inner);
     } else {
-        // Closing a socket still opening fails it: `on_close` above takes it from there.
+        let weak = Rc::downgrade(inner);
         set_timeout(
             move || {
-                if ws.ready_state() == WebSocket::CONNECTING {
-                    let _ = ws.close();
+                if let Some(inner) = weak.upgrade() {
+                    if current(&inner, &ws) && ws.ready_state() == WebSocket::CONNECTING {
+                        give_up(&inner);
+                    }
                 }
             },
             PATIENCE,
@@ -236,6 +372,7 @@ fn opened(inner: &Rc<Inner>) {
 
 /// A frame from the relay: an answer goes to its request, an event to the app.
 fn heard(inner: &Rc<Inner>, text: &str) {
+    inner.heard.set(inner.heard.get() + 1);
     match serde_json::from_str::<ServerFrame>(text) {
         Ok(ServerFrame::Response { id, body }) => answer(inner, id, Ok(body)),
         Ok(ServerFrame::Error {

@@ -202,6 +202,10 @@ pub enum Request {
     AllowImagesFrom {
         sender: String,
     },
+    /// A sign of life: the relay answers `done` at once, whatever the mail server is doing.
+    /// The app asks where a request has waited long or the page is shown again, to tell a
+    /// connection that died silently (a phone between cells) from a slow answer.
+    Ping,
     /// Server-side search in one folder, or in all folders when `folder` is absent.
     Search {
         folder: Option<String>,

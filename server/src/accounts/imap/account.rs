@@ -610,10 +610,8 @@ impl Actor {
                     "writing requests are answered by `write`".into(),
                 ))
             }
-            Request::AllowImagesFrom { .. } => {
-                return Err(ImapError::BadInput(
-                    "image senders are kept by the session".into(),
-                ))
+            Request::AllowImagesFrom { .. } | Request::Ping => {
+                return Err(ImapError::BadInput("answered by the session".into()))
             }
             Request::Search { folder, query } => {
                 let folders = match folder {

@@ -377,9 +377,9 @@ fn answer(
         Request::Write(_) => Err(StoreError::BadInput(
             "writing requests are answered by `write`".into(),
         )),
-        Request::AllowImagesFrom { .. } => Err(StoreError::BadInput(
-            "image senders are kept by the session".into(),
-        )),
+        Request::AllowImagesFrom { .. } | Request::Ping => {
+            Err(StoreError::BadInput("answered by the session".into()))
+        }
         Request::Search { folder, query } => {
             let hits = store.search(user, folder.as_deref(), &query)?;
             Ok((Response::SearchResults { hits }, Vec::new(), false))

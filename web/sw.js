@@ -81,9 +81,13 @@ self.addEventListener("fetch", (event) => {
     // Registered first, so the copy is taken before the page reads the response.
     event.waitUntil(fresh.then((response) => response.ok && keepShell(response.clone()))
       .catch(() => {}));
+    // An error page (a gateway's while the relay restarts) is shown only where none is kept.
+    const usable = fresh.then((response) => response.ok
+      ? response
+      : caches.match("/").then((page) => page || response));
     const patience = new Promise((resolve) => setTimeout(resolve, PAGE_PATIENCE));
-    const kept = patience.then(() => caches.match("/")).then((page) => page || fresh);
-    event.respondWith(Promise.race([fresh, kept]).catch(() => caches.match("/")));
+    const kept = patience.then(() => caches.match("/")).then((page) => page || usable);
+    event.respondWith(Promise.race([usable, kept]).catch(() => caches.match("/")));
     return;
   }
   // Script, wasm, styles, icons: their names change with their content, so the cache is right.

@@ -35,10 +35,34 @@ pub struct FaultProxy {
     /// For connections opened from now on: once the server has sent the first of these bytes,
     /// the second follow in the same write (a man in the middle before STARTTLS).
     append: Arc<Mutex<Option<Append>>>,
-    /// Every connection passes nothing while set: see [`FaultProxy::hang`].
-    hanging: Arc<AtomicBool>,
-    /// For connections opened from now on: see [`FaultProxy::hold_asking`].
-    hold: Arc<Mutex<Option<Vec<u8>>>>,
+    /// What every connection, open or new, meets from the moment it is set.
+    link: Arc<Link>,
+}
+
+#[derive(Default)]
+struct Link {
+    /// See [`FaultProxy::hang`].
+    hanging: AtomicBool,
+    /// See [`FaultProxy::hold_asking`].
+    hold: Mutex<Option<Vec<u8>>>,
+    /// See [`FaultProxy::answer_asking`]: the start of a request, and what is answered instead.
+    answer: Mutex<Option<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl Link {
+    fn holds(&self, request: &[u8]) -> bool {
+        let hold = self.hold.lock().expect("not poisoned");
+        hold.as_ref()
+            .is_some_and(|asking| request.starts_with(asking))
+    }
+
+    fn answer(&self, request: &[u8]) -> Option<Vec<u8>> {
+        let answer = self.answer.lock().expect("not poisoned");
+        answer
+            .as_ref()
+            .filter(|(asking, _)| request.starts_with(asking))
+            .map(|(_, answer)| answer.clone())
+    }
 }
 
 /// What [`FaultProxy::append_after`] slips in, and after what.
@@ -60,10 +84,8 @@ impl FaultProxy {
         let counter = Arc::clone(&passed);
         let append: Arc<Mutex<Option<Append>>> = Arc::default();
         let appending = Arc::clone(&append);
-        let hanging: Arc<AtomicBool> = Arc::default();
-        let link = Arc::clone(&hanging);
-        let hold: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
-        let holding = Arc::clone(&hold);
+        let link: Arc<Link> = Arc::default();
+        let rules = Arc::clone(&link);
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
@@ -77,8 +99,7 @@ impl FaultProxy {
                     injected,
                     limit,
                     appending.lock().expect("not poisoned").clone(),
-                    holding.lock().expect("not poisoned").clone(),
-                    [Arc::clone(&stalled), Arc::clone(&link)],
+                    (Arc::clone(&stalled), Arc::clone(&rules)),
                     Arc::clone(&counter),
                 ));
                 tracked.lock().expect("not poisoned").push(Connection {
@@ -95,8 +116,7 @@ impl FaultProxy {
             cut_after,
             passed,
             append,
-            hanging,
-            hold,
+            link,
         }
     }
 
@@ -138,18 +158,26 @@ impl FaultProxy {
         live
     }
 
-    /// Connections opened from now on pass nothing more, either way, once the client sends a
+    /// From now on, a connection passes nothing more, either way, once the client sends a
     /// chunk that starts with `asking` (`None`: never), as through a middlebox that holds what
     /// it does not understand, such as a WebSocket's upgrade. Other requests pass as before.
     pub fn hold_asking(&self, asking: Option<&[u8]>) {
-        *self.hold.lock().expect("not poisoned") = asking.map(<[u8]>::to_vec);
+        *self.link.hold.lock().expect("not poisoned") = asking.map(<[u8]>::to_vec);
+    }
+
+    /// From now on, a client chunk that starts with `asking` is answered with `answer`, and
+    /// its connection closed, without the server hearing of it (`None`: never), as by a
+    /// captive portal or a gateway with its own error page.
+    pub fn answer_asking(&self, rule: Option<(&[u8], &[u8])>) {
+        *self.link.answer.lock().expect("not poisoned") =
+            rule.map(|(asking, answer)| (asking.to_vec(), answer.to_vec()));
     }
 
     /// The link hangs (`true`) or passes again (`false`): every connection, open or opened
     /// meanwhile, passes nothing either way but stays open, as on a phone between cells. New
     /// connections are still accepted: only a timeout can tell.
     pub fn hang(&self, hanging: bool) {
-        self.hanging.store(hanging, Ordering::SeqCst);
+        self.link.hanging.store(hanging, Ordering::SeqCst);
     }
 
     /// Every open connection stops passing bytes either way but stays open, as behind a dead
@@ -173,9 +201,7 @@ async fn forward(
     mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
     mut budget: Option<usize>,
     mut append: Option<Append>,
-    hold: Option<Vec<u8>>,
-    // This connection's own stall, and the whole link's.
-    stalled: [Arc<AtomicBool>; 2],
+    (stalled, link): (Arc<AtomicBool>, Arc<Link>),
     passed: Arc<AtomicU64>,
 ) {
     let (mut from_client, mut to_client) = client.split();
@@ -183,7 +209,7 @@ async fn forward(
     let mut up = [0u8; 16 * 1024];
     let mut down = [0u8; 16 * 1024];
     loop {
-        if stalled.iter().any(|s| s.load(Ordering::SeqCst)) {
+        if stalled.load(Ordering::SeqCst) || link.hanging.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
@@ -192,11 +218,15 @@ async fn forward(
             n = from_client.read(&mut up) => match n {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    passed.fetch_add(n as u64, Ordering::SeqCst);
-                    if hold.as_ref().is_some_and(|asking| up[..n].starts_with(asking)) {
-                        stalled[0].store(true, Ordering::SeqCst);
+                    if link.holds(&up[..n]) {
+                        stalled.store(true, Ordering::SeqCst);
                         continue;
                     }
+                    if let Some(answer) = link.answer(&up[..n]) {
+                        let _ = to_client.write_all(&answer).await;
+                        break;
+                    }
+                    passed.fetch_add(n as u64, Ordering::SeqCst);
                     if to_server.write_all(&up[..n]).await.is_err() { break }
                 }
             },

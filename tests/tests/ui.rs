@@ -1488,15 +1488,10 @@ async fn a_repeat_visit_starts_the_session_check_and_the_socket_while_the_app_lo
 /// again, the server's mail shows without a reload.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_link_that_hangs_shows_the_kept_inbox_and_the_servers_once_it_passes() {
-    let (dovecot, relay) = setup().await;
-    let link = FaultProxy::start(relay.addr.port()).await;
-    let url = format!("http://127.0.0.1:{}", link.port);
     let browser = Browser::phone().await;
-    browser.log_in(&url, ALICE.0, ALICE.1).await;
-    row_uid(&browser, "Newsletter").await;
+    let (dovecot, _relay, link, url) = signed_in_through_a_link(&browser).await;
     let kept =
         |subject: &str| on_device("list/INBOX", &format!("l => l && l.includes({subject:?})"));
-    browser.wait_for_promise(&kept("Newsletter")).await;
     // The service worker keeps the page for the next visit.
     browser.wait_for_promise("caches.match('/')").await;
     let rows = "[...document.querySelectorAll('.rows .row')].map(r => r.textContent).join()";
@@ -1560,7 +1555,9 @@ async fn a_socket_that_died_silently_is_noticed_and_replaced() {
         format!("[...document.querySelectorAll('.rows .row')].some(r => r.textContent.includes({subject:?}))")
     };
 
-    // The page is shown again, its socket dead meanwhile.
+    // The page is shown again, its socket dead meanwhile (nothing was under way: no request
+    // waits that could tell).
+    link.until_quiet(Duration::from_millis(500)).await;
     link.stall_all();
     new_mail(&dovecot, "First while asleep");
     browser
@@ -1571,6 +1568,7 @@ async fn a_socket_that_died_silently_is_noticed_and_replaced() {
         .await;
 
     // A message is opened just after the socket died.
+    link.until_quiet(Duration::from_millis(500)).await;
     link.stall_all();
     new_mail(&dovecot, "Second while away");
     browser
@@ -1578,6 +1576,57 @@ async fn a_socket_that_died_silently_is_noticed_and_replaced() {
         .await;
     browser
         .wait_for_within(&listed("Second while away"), Duration::from_secs(40))
+        .await;
+    browser.close().await;
+}
+
+/// A network that answers for the relay (a captive portal's sign-in page, a gateway's error
+/// page) is not taken for a session that ended: the user stays signed in, the mail the device
+/// keeps stays and shows, and the server's mail once the relay is reached again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_is_not_the_relays_keeps_the_user_signed_in_and_the_mail_kept() {
+    let browser = Browser::phone().await;
+    let (dovecot, _relay, link, url) = signed_in_through_a_link(&browser).await;
+    let kept = on_device("list/INBOX", "l => l && l.includes('Newsletter')");
+    browser.client.goto("about:blank").await.unwrap();
+
+    // The portal answers the session check with its own page, and lets no socket through.
+    let page = "<h1>Sign in to the hotel's Wi-Fi</h1>";
+    let portal = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
+    link.answer_asking(Some((b"GET /api/session", portal.as_bytes())));
+    link.hold_asking(Some(b"GET /ws"));
+    browser.client.goto(&url).await.unwrap();
+    let rows = "[...document.querySelectorAll('.rows .row')].map(r => r.textContent).join()";
+    browser
+        .wait_for_within(
+            &format!(
+                "{rows}.includes('Newsletter') && !!document.querySelector('.banner.offline')"
+            ),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("return localStorage.getItem('signed-in')")
+            .await,
+        serde_json::json!("1")
+    );
+    browser.wait_for_promise(&kept).await;
+
+    // Past the portal.
+    link.answer_asking(None);
+    link.hold_asking(None);
+    new_mail(&dovecot, "Past the portal");
+    browser
+        .wait_for_within(
+            &format!(
+                "{rows}.includes('Past the portal') && !document.querySelector('.banner.offline')"
+            ),
+            Duration::from_secs(40),
+        )
         .await;
     browser.close().await;
 }
@@ -1738,6 +1787,25 @@ async fn a_change_made_offline_to_mail_deleted_elsewhere_meanwhile_is_dropped_an
     );
     assert!(imap.messages("Trash").await.is_empty());
     browser.close().await;
+}
+
+/// Alice signed in through a `FaultProxy` in front of the relay (the link a test can break),
+/// her Inbox kept on the device: the servers, the link, and the page's address through it.
+async fn signed_in_through_a_link(
+    browser: &Browser,
+) -> (Dovecot, RunningRelay, FaultProxy, String) {
+    let (dovecot, relay) = setup().await;
+    let link = FaultProxy::start(relay.addr.port()).await;
+    let url = format!("http://127.0.0.1:{}", link.port);
+    browser.log_in(&url, ALICE.0, ALICE.1).await;
+    row_uid(browser, "Newsletter").await;
+    browser
+        .wait_for_promise(&on_device(
+            "list/INBOX",
+            "l => l && l.includes('Newsletter')",
+        ))
+        .await;
+    (dovecot, relay, link, url)
 }
 
 /// New unread mail for Alice, from Carol, with this subject.

@@ -4,7 +4,7 @@
 use protocol::{ErrorCode, ErrorInfo, SessionInfo};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestCredentials, RequestInit, Response};
+use web_sys::{AbortSignal, Request, RequestCredentials, RequestInit, Response};
 
 /// Who is signed in. The first time, the page has asked already, as it loaded (index.html).
 pub async fn session() -> Result<SessionInfo, ErrorInfo> {
@@ -42,10 +42,15 @@ async fn read<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, E
     }
 }
 
+/// How long a request may take: on a link that hangs, one would wait for minutes, and hold one
+/// of the browser's few connections to the relay meanwhile.
+const PATIENCE_MS: u32 = 10_000;
+
 async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response, ErrorInfo> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_signal(Some(&AbortSignal::timeout_with_u32(PATIENCE_MS)));
     if let Some(body) = &body {
         init.set_body(&body.into());
     }

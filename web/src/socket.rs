@@ -20,8 +20,8 @@ type Handler = Closure<dyn FnMut(web_sys::Event)>;
 /// What the socket reports besides answers.
 pub enum Notice {
     Event(Event),
-    /// The connection dropped, or an attempt to connect again failed; pending requests have
-    /// failed; reconnecting.
+    /// The connection dropped, was given up (it would not open, or went silent), or an attempt
+    /// to connect again failed; pending requests have failed; reconnecting.
     Lost,
     /// Connected again after `Lost`.
     Back,
@@ -45,18 +45,28 @@ struct Inner {
     attempts: Cell<u32>,
     lost: Cell<bool>,
     /// Frames heard, to tell a socket that has gone silent.
-    heard: Cell<u64>,
-    /// A ping is out: see [`probe`].
-    probing: Cell<bool>,
+    frames_heard: Cell<u64>,
+    /// A timer watches the requests waiting: see [`watch`].
+    watching: Cell<bool>,
+    /// The socket a ping is out on: see [`probe`].
+    probing: RefCell<Option<WebSocket>>,
+    /// How long a ping may go unanswered before its socket is given up.
+    silence_limit: Cell<Duration>,
 }
 
-/// How long a socket may take to open, or to answer a ping. A link that hangs (a phone between
-/// cells, a captive portal) would keep it opening, or an open one silent, for minutes, and every
-/// request behind it: after this, it is given up as if it had dropped, and tried again.
+/// How long a socket may take to open, and at first a ping to be answered. A link that hangs (a
+/// phone between cells, a captive portal) would keep a socket opening, or an open one silent,
+/// for minutes, and every request behind it: after this, it is given up as if it had dropped,
+/// and tried again.
 const PATIENCE: Duration = Duration::from_secs(8);
 
-/// How long a request waits, with nothing heard on the socket, before the relay is asked for a
-/// sign of life.
+/// A ping's answer comes behind whatever the relay was sending, which on a slow link may be a
+/// big message: each time a silent socket is given up, the next may be silent twice as long,
+/// up to this, so that such a message is not fetched again and again.
+const MOST_PATIENCE: Duration = Duration::from_secs(64);
+
+/// How often requests waiting are looked at: where nothing was heard meanwhile, the relay is
+/// asked for a sign of life.
 const PROBE_AFTER: Duration = Duration::from_secs(4);
 
 /// Where the page listens for a reason to check the socket: see [`woken`].
@@ -95,11 +105,13 @@ impl Socket {
             on_wake: RefCell::default(),
             attempts: Cell::new(0),
             lost: Cell::new(away),
-            heard: Cell::new(0),
-            probing: Cell::new(false),
+            frames_heard: Cell::new(0),
+            watching: Cell::new(false),
+            probing: RefCell::default(),
+            silence_limit: Cell::new(PATIENCE),
         });
         connect(&inner);
-        let on_wake = handler(&Rc::downgrade(&inner), |inner, _| woken(inner));
+        let on_wake = handler(&Rc::downgrade(&inner), woken);
         for (target, event) in WAKE_EVENTS {
             if let Some(target) = target.get() {
                 let _ = target
@@ -120,21 +132,7 @@ impl Socket {
         let (id, frame) = framed(inner, fields);
         let (reply, answer) = oneshot::channel();
         inner.pending.borrow_mut().insert(id, reply);
-        if sent(inner, &frame) {
-            // An answer that is long in coming on a socket that says nothing else: is it alive?
-            let heard = inner.heard.get();
-            let weak = Rc::downgrade(inner);
-            set_timeout(
-                move || {
-                    if let Some(inner) = weak.upgrade() {
-                        if inner.pending.borrow().contains_key(&id) && inner.heard.get() == heard {
-                            probe(&inner);
-                        }
-                    }
-                },
-                PROBE_AFTER,
-            );
-        } else {
+        if !sent(inner, &frame) {
             inner.queued.borrow_mut().push(frame);
         }
         answer.await.unwrap_or_else(|_| Err(lost()))
@@ -149,63 +147,97 @@ fn framed(inner: &Inner, fields: &str) -> (RequestId, String) {
     (id, format!("{{\"id\":{id},{fields}"))
 }
 
-/// Whether `frame` went out on an open socket.
-fn sent(inner: &Inner, frame: &str) -> bool {
+/// Whether `frame` went out on an open socket; its answer is then watched for.
+fn sent(inner: &Rc<Inner>, frame: &str) -> bool {
+    let sent = open_socket(inner).is_some_and(|ws| ws.send_with_str(frame).is_ok());
+    if sent {
+        watch(inner);
+    }
+    sent
+}
+
+fn open_socket(inner: &Inner) -> Option<WebSocket> {
     inner
         .ws
         .borrow()
-        .as_ref()
+        .clone()
         .filter(|ws| ws.ready_state() == WebSocket::OPEN)
-        .is_some_and(|ws| ws.send_with_str(frame).is_ok())
 }
 
-/// Asks the relay for a sign of life. Where nothing at all is heard within [`PATIENCE`], the
-/// socket died without a word (a phone between cells, a router that forgot it): it is given up,
-/// so requests fall back to what the device keeps and a new socket is tried.
+/// While requests wait for their answers: where nothing at all was heard on the socket for
+/// [`PROBE_AFTER`], is it alive? A socket can die without a word (a phone between cells, a
+/// router that forgot the connection), and its requests would wait for minutes.
+fn watch(inner: &Rc<Inner>) {
+    if inner.watching.replace(true) {
+        return;
+    }
+    let heard = inner.frames_heard.get();
+    let weak = Rc::downgrade(inner);
+    set_timeout(
+        move || {
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            inner.watching.set(false);
+            if inner.pending.borrow().is_empty() {
+                return;
+            }
+            if inner.frames_heard.get() == heard {
+                probe(&inner);
+            }
+            watch(&inner);
+        },
+        PROBE_AFTER,
+    );
+}
+
+/// Asks the relay for a sign of life. Where nothing at all is heard within the silence limit,
+/// the socket is given up, so requests fall back to what the device keeps and a new socket is
+/// tried.
 fn probe(inner: &Rc<Inner>) {
-    let Some(ws) = inner.ws.borrow().clone() else {
+    let Some(ws) = open_socket(inner) else {
         return;
     };
-    if inner.probing.replace(true) {
+    if inner.probing.borrow().as_ref() == Some(&ws) {
         return;
     }
     let ping = serde_json::to_string(&Request::Ping).expect("serializes");
     let (_, frame) = framed(inner, &ping[1..]);
-    let heard = inner.heard.get();
+    let heard = inner.frames_heard.get();
     if !sent(inner, &frame) {
-        inner.probing.set(false);
         return;
     }
+    *inner.probing.borrow_mut() = Some(ws.clone());
+    let limit = inner.silence_limit.get();
     let weak = Rc::downgrade(inner);
     set_timeout(
         move || {
-            if let Some(inner) = weak.upgrade() {
-                inner.probing.set(false);
-                if inner.heard.get() == heard && current(&inner, &ws) {
-                    give_up(&inner);
-                }
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            if inner.probing.borrow().as_ref() == Some(&ws) {
+                inner.probing.borrow_mut().take();
+            }
+            if inner.frames_heard.get() == heard && current(&inner, &ws) {
+                inner.silence_limit.set((limit * 2).min(MOST_PATIENCE));
+                give_up(&inner);
             }
         },
-        PATIENCE,
+        limit,
     );
 }
 
 /// The network came back, or the page is shown again (a phone woken up, whose socket may have
 /// died meanwhile): a socket that is down is tried at once rather than at the end of the
-/// backoff, one that is open is checked.
-fn woken(inner: &Rc<Inner>) {
+/// backoff, one that is open is checked. Not for a page that is hidden: it checks when shown.
+fn woken(inner: &Rc<Inner>, event: web_sys::Event) {
     let hidden = web_sys::window()
         .and_then(|w| w.document())
         .is_some_and(|d| d.hidden());
-    if hidden {
+    if hidden && event.type_() == "visibilitychange" {
         return;
     }
-    let open = inner
-        .ws
-        .borrow()
-        .as_ref()
-        .is_some_and(|ws| ws.ready_state() == WebSocket::OPEN);
-    if open {
+    if inner.ws.borrow().is_some() {
         probe(inner);
     } else {
         inner.attempts.set(0);
@@ -264,15 +296,10 @@ impl Drop for Socket {
     }
 }
 
-/// Opens the socket, unless one is open or opening (a reconnect timer and the `online` event
-/// may both ask).
+/// Opens the socket, unless there is one: opening, open, or closing, whose close then tries
+/// again (a reconnect timer and [`woken`] may both ask).
 fn connect(inner: &Rc<Inner>) {
-    let busy = inner
-        .ws
-        .borrow()
-        .as_ref()
-        .is_some_and(|ws| matches!(ws.ready_state(), WebSocket::CONNECTING | WebSocket::OPEN));
-    if busy {
+    if inner.ws.borrow().is_some() {
         return;
     }
     let Some((ws, early)) = adopted().or_else(|| Some((WebSocket::new(&address()).ok()?, vec![])))
@@ -283,6 +310,7 @@ fn connect(inner: &Rc<Inner>) {
     let weak = Rc::downgrade(inner);
     let on_open = handler(&weak, |inner, _| opened(inner));
     let on_message = handler(&weak, |inner, event| {
+        inner.frames_heard.set(inner.frames_heard.get() + 1);
         if let Some(text) = event
             .dyn_ref::<MessageEvent>()
             .and_then(|m| m.data().as_string())
@@ -291,6 +319,7 @@ fn connect(inner: &Rc<Inner>) {
         }
     });
     let on_close = handler(&weak, |inner, _| {
+        // This socket's: no other is made while it is there (see above).
         inner.ws.borrow_mut().take();
         dropped(inner);
     });
@@ -360,10 +389,9 @@ fn address() -> String {
 /// Connected: the frames written meanwhile go out.
 fn opened(inner: &Rc<Inner>) {
     inner.attempts.set(0);
-    if let Some(ws) = inner.ws.borrow().as_ref() {
-        for frame in inner.queued.borrow_mut().drain(..) {
-            let _ = ws.send_with_str(&frame);
-        }
+    let queued = std::mem::take(&mut *inner.queued.borrow_mut());
+    for frame in queued {
+        sent(inner, &frame);
     }
     if inner.lost.replace(false) {
         (inner.on_notice)(Notice::Back);
@@ -372,7 +400,6 @@ fn opened(inner: &Rc<Inner>) {
 
 /// A frame from the relay: an answer goes to its request, an event to the app.
 fn heard(inner: &Rc<Inner>, text: &str) {
-    inner.heard.set(inner.heard.get() + 1);
     match serde_json::from_str::<ServerFrame>(text) {
         Ok(ServerFrame::Response { id, body }) => answer(inner, id, Ok(body)),
         Ok(ServerFrame::Error {

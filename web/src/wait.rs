@@ -1,4 +1,4 @@
-//! Waiting as a future, for code that must not wait too long for the relay.
+//! Waiting as a future: for a while, or as a deadline raced against an answer.
 
 use std::time::Duration;
 

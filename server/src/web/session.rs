@@ -77,7 +77,7 @@ impl Session {
     /// images show is the relay's to say, whichever kind of account answers.
     pub async fn request(&self, request: Request) -> Result<Response, ErrorInfo> {
         // Not behind the account's queue: it says whether the socket is alive.
-        if request == Request::Ping {
+        if matches!(request, Request::Ping) {
             return Ok(Response::Done);
         }
         if let Request::AllowImagesFrom { sender } = &request {

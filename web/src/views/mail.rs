@@ -90,10 +90,11 @@ pub fn MailApp(
         Notice::Event(Event::Reconnecting) | Notice::Lost => {
             mail.link.set(Link::Lost);
             // A socket that cannot come back because the session is gone means: log in again.
-            // A relay that cannot be reached means: read what the device keeps.
+            // A relay that cannot be reached (or an answer that is not the relay's, such as a
+            // captive portal's) means: read what the device keeps.
             spawn_local(async move {
                 if let Err(e) = api::session().await {
-                    if e.code != ErrorCode::ServerUnreachable {
+                    if e.code == ErrorCode::NotLoggedIn {
                         device.session_gone().await;
                         phase.set(Phase::LoggedOut);
                     }
@@ -120,8 +121,11 @@ pub fn MailApp(
     });
     mail.set_socket(socket);
     load_folders(mail);
-    // Actions taken offline before the app was closed.
-    spawn_local(device.replay(mail));
+    // Actions taken offline before the app was closed; away from the relay, they go once the
+    // socket is back (`Notice::Back`).
+    if !away {
+        spawn_local(device.replay(mail));
+    }
     crate::places::install(mail);
     keyboard::install(mail);
     crate::pwa::register_service_worker();

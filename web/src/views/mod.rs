@@ -35,14 +35,16 @@ pub enum Phase {
     /// The relay said the session holds.
     LoggedIn(SessionInfo, Device),
     /// Signed in on this device, but the relay cannot be reached or has not answered in time:
-    /// the user reads what the device keeps until the socket gets through.
+    /// the user reads what the device keeps until the socket gets through, and then the
+    /// server's mail (the session's details, such as the identities, stay the device's until
+    /// the next start).
     Away(SessionInfo, Device),
 }
 
 /// How long the start waits for the relay to say whether the session holds, where the device
 /// keeps mail to show meanwhile. On a link that hangs, the answer may take minutes; where the
 /// device keeps nothing, the start waits for it however long it takes.
-const PATIENCE: Duration = Duration::from_secs(4);
+const SESSION_PATIENCE: Duration = Duration::from_secs(4);
 
 /// localStorage: a sign-out the relay did not hear of (it could not be reached), which the login
 /// page finishes (login.js).
@@ -89,7 +91,7 @@ async fn starting_phase() -> Phase {
         return Phase::LoggedOut;
     }
     let asked = pin!(api::session());
-    let answer = match select(asked, pin!(pause(PATIENCE))).await {
+    let answer = match select(asked, pin!(pause(SESSION_PATIENCE))).await {
         Either::Left((answer, _)) => answer,
         Either::Right(((), asked)) => match Device::last_session().await {
             Some((info, device)) => return Phase::Away(info, device),
@@ -98,17 +100,19 @@ async fn starting_phase() -> Phase {
     };
     match answer {
         Ok(info) => signed_in(info).await,
-        Err(e) if e.code == ErrorCode::ServerUnreachable => match Device::last_session().await {
-            Some((info, device)) => Phase::Away(info, device),
-            None => Phase::Unreachable,
-        },
-        Err(_) => {
+        Err(e) if e.code == ErrorCode::NotLoggedIn => {
             crate::prefs::remove(SIGNED_IN);
             if let Some(device) = Device::last() {
                 device.session_gone().await;
             }
             Phase::LoggedOut
         }
+        // Unreachable, or an answer that is not the relay's (a gateway's error page, a captive
+        // portal's login): the session may well hold, and the mail stays.
+        Err(_) => match Device::last_session().await {
+            Some((info, device)) => Phase::Away(info, device),
+            None => Phase::Unreachable,
+        },
     }
 }
 

@@ -8,7 +8,10 @@
 //! - signing in, right away (a password manager filled the form) or 3 s after the first key
 //!   (the user types; our page fetches the app meanwhile): from the click to the first frame
 //!   showing the newest inbox row, and the bytes of the whole visit;
-//! - a repeat visit (a reload, signed in): bytes, and when the newest row shows.
+//! - a repeat visit (a reload, signed in): bytes, and when the newest row shows;
+//! - after a visit signed in at once, another on a link that hangs (a `FaultProxy` in front
+//!   passes nothing for `LINK_DOWN`, as on a phone between cells): whether, and when, the newest
+//!   row shows before the link passes again.
 //!
 //! Bytes are `transferSize` (headers and body as they came, compressed) of the files that make
 //! the app; mail is not counted (our relay's `/api/` and socket, Roundcube's `_remote=1`
@@ -19,8 +22,8 @@ use std::time::Duration;
 
 use webmail_server::config::TlsMode;
 use webmail_tests::{
-    browser::Browser, dovecot::Dovecot, latency::LatencyProxy, mail, relay::RunningRelay,
-    roundcube::Roundcube, webmails::Webmail,
+    browser::Browser, dovecot::Dovecot, latency::LatencyProxy, mail, proxy::FaultProxy,
+    relay::RunningRelay, roundcube::Roundcube, webmails::Webmail,
 };
 
 const USER: (&str, &str) = ("load@example.org", "load-pw");
@@ -29,6 +32,8 @@ const VISITS: usize = 5;
 const NEWEST: &str = "Message 29";
 /// Lighthouse's mobile round trip ("mobileSlow4G": 150 ms).
 const ROUND_TRIP: Duration = Duration::from_millis(150);
+/// How long the link hangs in a visit on a link that hangs.
+const LINK_DOWN: Duration = Duration::from_secs(15);
 
 /// What one first visit, and the reload after it, cost and took.
 struct Visit {
@@ -41,6 +46,9 @@ struct Visit {
     submit_to_rows: f64,
     /// ms from the start of navigation.
     repeat_rows: f64,
+    /// On a link that hangs, ms from the start of navigation, where the row showed before the
+    /// link passed again. Only after signing in at once (`None` there: it did not show).
+    hanging_rows: Option<Option<f64>>,
 }
 
 /// The start of navigation, and each file of the app the page has received with its bytes.
@@ -95,7 +103,7 @@ async fn mark(browser: &Browser, name: &str) -> f64 {
         .expect("a time")
 }
 
-async fn first_visit(webmail: Webmail, url: &str, typing: Duration) -> Visit {
+async fn first_visit(webmail: Webmail, url: &str, link: &FaultProxy, typing: Duration) -> Visit {
     let browser = Browser::phone().await;
     browser.be_a_slow_phone().await;
     browser.on_every_page(&marks_script(webmail)).await;
@@ -143,6 +151,11 @@ async fn first_visit(webmail: Webmail, url: &str, typing: Duration) -> Visit {
     let repeat_rows = mark(&browser, "rows").await;
     browser.wait_for(loaded).await;
     let (_, repeat) = app_files(&browser, webmail).await;
+    let hanging_rows = if typing.is_zero() {
+        Some(visit_on_a_hanging_link(&browser, url, link).await)
+    } else {
+        None
+    };
     browser.close().await;
     Visit {
         login_page,
@@ -151,7 +164,30 @@ async fn first_visit(webmail: Webmail, url: &str, typing: Duration) -> Visit {
         form_usable,
         submit_to_rows: shown - clicked,
         repeat_rows,
+        hanging_rows,
     }
+}
+
+/// A visit while `link` passes nothing, for `LINK_DOWN`: ms from the start of navigation until
+/// the newest row showed, if it did before the link passed again.
+async fn visit_on_a_hanging_link(browser: &Browser, url: &str, link: &FaultProxy) -> Option<f64> {
+    browser
+        .client
+        .goto("about:blank")
+        .await
+        .expect("a blank page");
+    link.hang(true);
+    // WebDriver answers once the page has come, which may be only after the link passes
+    // again: the link is let go meanwhile.
+    let navigate = browser.client.goto(url);
+    let let_go = async {
+        tokio::time::sleep(LINK_DOWN).await;
+        link.hang(false);
+    };
+    let (page, ()) = tokio::join!(navigate, let_go);
+    page.expect("the page loads");
+    let rows = mark(browser, "rows").await;
+    (rows < LINK_DOWN.as_secs_f64() * 1000.0).then_some(rows)
 }
 
 /// All visits to one webmail, whatever the typing.
@@ -199,6 +235,11 @@ async fn main() {
     let roundcube = Roundcube::start(dovecot.imap_port, &dovecot.pki.ca_pem).await;
     let to_relay = LatencyProxy::start(relay.addr.port(), ROUND_TRIP).await;
     let to_roundcube = LatencyProxy::start(roundcube.port, ROUND_TRIP).await;
+    // In front of each, the link a visit can make hang.
+    let links = [
+        FaultProxy::start(to_relay.port).await,
+        FaultProxy::start(to_roundcube.port).await,
+    ];
 
     let typings = [
         ("at once (filled in by the browser)", Duration::ZERO),
@@ -206,21 +247,13 @@ async fn main() {
     ];
     // [webmail][typing] → visits
     let mut visits: Vec<Vec<Vec<Visit>>> = Vec::new();
-    for (webmail, url) in [
-        (
-            Webmail::Ours,
-            format!("http://127.0.0.1:{}/", to_relay.port),
-        ),
-        (
-            Webmail::Roundcube,
-            format!("http://127.0.0.1:{}/", to_roundcube.port),
-        ),
-    ] {
+    for (webmail, link) in [Webmail::Ours, Webmail::Roundcube].into_iter().zip(&links) {
+        let url = format!("http://127.0.0.1:{}/", link.port);
         let mut by_typing = Vec::new();
         for (_, typing) in typings {
             let mut runs = Vec::new();
             for _ in 0..VISITS {
-                runs.push(first_visit(webmail, &url, typing).await);
+                runs.push(first_visit(webmail, &url, link, typing).await);
             }
             by_typing.push(runs);
         }
@@ -288,5 +321,27 @@ async fn main() {
         "repeat visit, the newest row shows",
         &|v| v.repeat_rows,
         "ms",
+    );
+    // Visits where the row did not show before the link passed again count as such.
+    let hanging = |w: usize| {
+        let visits: Vec<Option<f64>> = every_visit(&visits[w])
+            .into_iter()
+            .filter_map(|v| v.hanging_rows)
+            .collect();
+        let shown: Vec<f64> = visits.iter().flatten().copied().collect();
+        match shown.len() {
+            0 => format!("not in {} s", LINK_DOWN.as_secs()),
+            n if n == visits.len() => summary(shown, "ms"),
+            n => format!("{n} of {}: {}", visits.len(), summary(shown, "ms")),
+        }
+    };
+    println!(
+        "{:<56} {:>22} {:>22}",
+        format!(
+            "link hanging {} s, the newest row shows",
+            LINK_DOWN.as_secs()
+        ),
+        hanging(0),
+        hanging(1)
     );
 }

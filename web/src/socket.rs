@@ -172,23 +172,16 @@ fn watch(inner: &Rc<Inner>) {
         return;
     }
     let heard = inner.frames_heard.get();
-    let weak = Rc::downgrade(inner);
-    set_timeout(
-        move || {
-            let Some(inner) = weak.upgrade() else {
-                return;
-            };
-            inner.watching.set(false);
-            if inner.pending.borrow().is_empty() {
-                return;
-            }
-            if inner.frames_heard.get() == heard {
-                probe(&inner);
-            }
-            watch(&inner);
-        },
-        PROBE_AFTER,
-    );
+    after(inner, PROBE_AFTER, move |inner| {
+        inner.watching.set(false);
+        if inner.pending.borrow().is_empty() {
+            return;
+        }
+        if inner.frames_heard.get() == heard {
+            probe(inner);
+        }
+        watch(inner);
+    });
 }
 
 /// Asks the relay for a sign of life. Where nothing at all is heard within the silence limit,
@@ -209,22 +202,15 @@ fn probe(inner: &Rc<Inner>) {
     }
     *inner.probing.borrow_mut() = Some(ws.clone());
     let limit = inner.silence_limit.get();
-    let weak = Rc::downgrade(inner);
-    set_timeout(
-        move || {
-            let Some(inner) = weak.upgrade() else {
-                return;
-            };
-            if inner.probing.borrow().as_ref() == Some(&ws) {
-                inner.probing.borrow_mut().take();
-            }
-            if inner.frames_heard.get() == heard && current(&inner, &ws) {
-                inner.silence_limit.set((limit * 2).min(MOST_PATIENCE));
-                give_up(&inner);
-            }
-        },
-        limit,
-    );
+    after(inner, limit, move |inner| {
+        if inner.probing.borrow().as_ref() == Some(&ws) {
+            inner.probing.borrow_mut().take();
+        }
+        if inner.frames_heard.get() == heard && current(inner, &ws) {
+            inner.silence_limit.set((limit * 2).min(MOST_PATIENCE));
+            give_up(inner);
+        }
+    });
 }
 
 /// The network came back, or the page is shown again (a phone woken up, whose socket may have
@@ -255,11 +241,16 @@ fn give_up(inner: &Rc<Inner>) {
     let Some(ws) = inner.ws.borrow_mut().take() else {
         return;
     };
+    shut(&ws);
+    dropped(inner);
+}
+
+/// Closes `ws` without hearing from it again.
+fn shut(ws: &WebSocket) {
     ws.set_onopen(None);
     ws.set_onmessage(None);
     ws.set_onclose(None);
     let _ = ws.close();
-    dropped(inner);
 }
 
 /// The socket closed, or was given up.
@@ -290,8 +281,7 @@ impl Drop for Socket {
             }
         }
         if let Some(ws) = self.inner.ws.borrow_mut().take() {
-            ws.set_onclose(None);
-            let _ = ws.close();
+            shut(&ws);
         }
     }
 }
@@ -332,17 +322,11 @@ fn connect(inner: &Rc<Inner>) {
     if open {
         opened(inner);
     } else {
-        let weak = Rc::downgrade(inner);
-        set_timeout(
-            move || {
-                if let Some(inner) = weak.upgrade() {
-                    if current(&inner, &ws) && ws.ready_state() == WebSocket::CONNECTING {
-                        give_up(&inner);
-                    }
-                }
-            },
-            PATIENCE,
-        );
+        after(inner, PATIENCE, move |inner| {
+            if current(inner, &ws) && ws.ready_state() == WebSocket::CONNECTING {
+                give_up(inner);
+            }
+        });
     }
     if early.is_empty() {
         return;
@@ -414,6 +398,19 @@ fn heard(inner: &Rc<Inner>, text: &str) {
     }
 }
 
+/// Runs `act` once `delay` has passed, unless the socket is gone by then.
+fn after(inner: &Rc<Inner>, delay: Duration, act: impl FnOnce(&Rc<Inner>) + 'static) {
+    let weak = Rc::downgrade(inner);
+    set_timeout(
+        move || {
+            if let Some(inner) = weak.upgrade() {
+                act(&inner);
+            }
+        },
+        delay,
+    );
+}
+
 /// A handler that does nothing once the socket is gone.
 fn handler(weak: &Weak<Inner>, act: impl Fn(&Rc<Inner>, web_sys::Event) + 'static) -> Handler {
     let weak = weak.clone();
@@ -429,15 +426,7 @@ fn schedule_reconnect(inner: &Rc<Inner>) {
     let attempts = inner.attempts.get();
     inner.attempts.set(attempts + 1);
     let delay = (1000 * 2u32.saturating_pow(attempts)).min(30_000);
-    let weak = Rc::downgrade(inner);
-    set_timeout(
-        move || {
-            if let Some(inner) = weak.upgrade() {
-                connect(&inner);
-            }
-        },
-        Duration::from_millis(delay.into()),
-    );
+    after(inner, Duration::from_millis(delay.into()), connect);
 }
 
 fn answer(inner: &Rc<Inner>, id: RequestId, result: Answer) {

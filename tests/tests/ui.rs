@@ -1531,6 +1531,7 @@ async fn a_link_that_hangs_shows_the_kept_inbox_and_the_servers_once_it_passes()
     browser
         .wait_for_within(&shows("First while away", true), Duration::from_secs(20))
         .await;
+    browser.screenshot("link-hangs-phone.png").await;
     link.hang(false);
     browser
         .wait_for_within(&shows("Second while away", false), Duration::from_secs(40))
